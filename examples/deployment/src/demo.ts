@@ -1,0 +1,109 @@
+/**
+ * The scripted demo: MCP SDK clients call the MCP servers through the gateway as a JWT
+ * user, a Basic user and an API-key client; then a client forges identity headers, and
+ * another goes straight to an upstream.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { demoJwtClaims } from '@mcp-identity/example-gateway';
+import type { Deployment } from './deployment.js';
+
+/** One step of the demo and what came back. */
+export interface DemoStep {
+  readonly title: string;
+  /** What the upstream's `whoami` returned (the verified user), when called. */
+  readonly whoami?: Record<string, unknown> | null;
+  /** The text of `admin_report`, when called. */
+  readonly adminReport?: { readonly isError: boolean; readonly text: string };
+  /** For a request the deployment refused: HTTP status and error code. */
+  readonly refused?: { readonly status: number; readonly code: string | undefined };
+}
+
+async function connect(url: string, headers: Record<string, string>): Promise<Client> {
+  const client = new Client({ name: 'mcp-identity-demo', version: '0.1.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  return client;
+}
+
+function textOf(result: unknown): string {
+  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
+  return content.map((part) => part.text ?? '').join('');
+}
+
+async function callAs(
+  title: string,
+  url: string,
+  headers: Record<string, string>,
+  tools: readonly ('whoami' | 'admin_report')[],
+): Promise<DemoStep> {
+  const client = await connect(url, headers);
+  try {
+    let whoami: DemoStep['whoami'];
+    let adminReport: DemoStep['adminReport'];
+    for (const tool of tools) {
+      const result = await client.callTool({ name: tool, arguments: {} });
+      if (tool === 'whoami') whoami = (result.structuredContent as { user: Record<string, unknown> | null } | undefined)?.user ?? null;
+      else adminReport = { isError: result.isError === true, text: textOf(result) };
+    }
+    return { title, ...(whoami === undefined ? {} : { whoami }), ...(adminReport === undefined ? {} : { adminReport }) };
+  } finally {
+    await client.close();
+  }
+}
+
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'forger', version: '1' } },
+});
+
+async function refusedStatus(title: string, url: string, headers: Record<string, string>): Promise<DemoStep> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: initialize,
+  });
+  const body = (await response.json().catch(() => ({}))) as { error?: { data?: { code?: string } } };
+  return { title, refused: { status: response.status, code: body.error?.data?.code } };
+}
+
+/** Runs every step against a running deployment. */
+export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
+  const token = await deployment.issuer.sign({ ...demoJwtClaims });
+  const bearer = { authorization: `Bearer ${token}` };
+  const alice = deployment.users[0]!;
+  const basic = { authorization: `Basic ${Buffer.from(`${alice.username}:${alice.password}`).toString('base64')}` };
+  const notes = `${deployment.gatewayUrl}/mcp/notes`;
+  const reports = `${deployment.gatewayUrl}/mcp/reports`;
+  const forged = { 'X-Forwarded-User-Admin': 'true', 'X-Forwarded-User-Id': 'root', 'X-Forwarded-User-Groups': 'admins' };
+
+  return [
+    await callAs('JWT user José (non-ASCII name, group "eng,ops") calls notes/whoami', notes, bearer, ['whoami']),
+    await callAs('Basic user alice (group admins) calls reports/whoami and admin_report', reports, basic, ['whoami', 'admin_report']),
+    await callAs(`API key client ${deployment.apiClient.id} calls notes/whoami`, notes, { 'x-api-key': deployment.apiClient.key }, [
+      'whoami',
+    ]),
+    await callAs('José forges X-Forwarded-User-Admin/-Id/-Groups and calls reports/admin_report', reports, { ...bearer, ...forged }, [
+      'whoami',
+      'admin_report',
+    ]),
+    await refusedStatus('A client goes straight to the notes upstream with forged headers', deployment.upstreams.notes, forged),
+    await refusedStatus('A wrong Basic password at the gateway', notes, {
+      authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`,
+    }),
+  ];
+}
+
+/** Renders the demo's results for a terminal. */
+export function formatDemo(steps: readonly DemoStep[]): string {
+  const lines: string[] = [];
+  for (const [index, step] of steps.entries()) {
+    lines.push(`${index + 1}. ${step.title}`);
+    if (step.whoami !== undefined) lines.push(`   upstream saw: ${JSON.stringify(step.whoami)}`);
+    if (step.adminReport !== undefined)
+      lines.push(`   admin_report: ${step.adminReport.isError ? 'refused' : 'allowed'} (${step.adminReport.text})`);
+    if (step.refused !== undefined) lines.push(`   refused: HTTP ${step.refused.status} ${step.refused.code ?? ''}`.trimEnd());
+  }
+  return lines.join('\n');
+}

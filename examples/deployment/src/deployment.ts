@@ -1,0 +1,105 @@
+/**
+ * Starts the example deployment in-process: two MCP servers (`notes`, `reports`), each
+ * with its own audience, behind the example gateway, which signs with a fresh Ed25519 key
+ * and publishes it as a JWKS that the servers fetch.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp as createGatewayApp, createDemoIssuer, demoUsers, JWKS_PATH } from '@mcp-identity/example-gateway';
+import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-server';
+import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
+
+/** Where to listen. Port 0 picks a free port. */
+export interface DeploymentOptions {
+  readonly host?: string;
+  readonly gatewayPort?: number;
+  readonly notesPort?: number;
+  readonly reportsPort?: number;
+  /** Receives the upstreams' warnings. Default `console`. */
+  readonly logger?: { warn(message: string): void };
+}
+
+/** A running deployment. */
+export interface Deployment {
+  readonly gatewayUrl: string;
+  /** Direct URLs of the MCP servers (what the gateway forwards to). */
+  readonly upstreams: { readonly notes: string; readonly reports: string };
+  readonly issuer: DemoIssuer;
+  readonly users: readonly DemoUser[];
+  readonly apiClient: DemoApiClient;
+  close(): Promise<void>;
+}
+
+export const GATEWAY_ISSUER = 'urn:example:gateway';
+export const AUDIENCES = { notes: 'urn:example:mcp:notes', reports: 'urn:example:mcp:reports' } as const;
+
+async function listening(port: number, host: string): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return { server, url: `http://${host}:${address.port}` };
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+/** Starts the gateway and both MCP servers. */
+export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
+  const host = options.host ?? '127.0.0.1';
+  // Listen first, so every app can be told the others' URLs.
+  const gateway = await listening(options.gatewayPort ?? 0, host);
+  const notes = await listening(options.notesPort ?? 0, host);
+  const reports = await listening(options.reportsPort ?? 0, host);
+
+  const issuer = createDemoIssuer();
+  const apiClient: DemoApiClient = { id: 'ci-bot', key: randomBytes(24).toString('base64url'), name: 'CI bot', roles: ['deployer'] };
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const signing = [{ alg: 'EdDSA' as const, privateKey, active: true }];
+
+  const jwksUrl = `${gateway.url}${JWKS_PATH}`;
+  const logger = options.logger ?? console;
+  const notesApp = createMcpServerApp({ name: 'notes', identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.notes, jwksUrl, logger } });
+  const reportsApp = createMcpServerApp({
+    name: 'reports',
+    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.reports, jwksUrl, logger },
+  });
+  notes.server.on('request', notesApp.app);
+  reports.server.on('request', reportsApp.app);
+  gateway.server.on(
+    'request',
+    createGatewayApp({
+      issuer: GATEWAY_ISSUER,
+      signing,
+      upstreams: [
+        { name: 'notes', target: `${notes.url}/mcp`, audience: AUDIENCES.notes },
+        { name: 'reports', target: `${reports.url}/mcp`, audience: AUDIENCES.reports },
+      ],
+      jwt: issuer,
+      users: demoUsers,
+      apiClients: [apiClient],
+    }),
+  );
+
+  return {
+    gatewayUrl: gateway.url,
+    upstreams: { notes: `${notes.url}/mcp`, reports: `${reports.url}/mcp` },
+    issuer,
+    users: demoUsers,
+    apiClient,
+    async close() {
+      await Promise.all([notesApp.close(), reportsApp.close()]);
+      await Promise.all([closeServer(gateway.server), closeServer(notes.server), closeServer(reports.server)]);
+    },
+  };
+}

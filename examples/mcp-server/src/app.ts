@@ -1,0 +1,80 @@
+/**
+ * The example upstream: an Express app serving one MCP server over Streamable HTTP at
+ * `/mcp`, with `verifyIdentity` in front of every request. Stateful: each `initialize`
+ * creates a session with its own transport.
+ */
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { verifyIdentity } from '@mcp-identity/receiver';
+import type { Express, Request, Response } from 'express';
+import type { VerifyIdentityOptions } from '@mcp-identity/receiver';
+import { buildMcpServer } from './tools.js';
+
+/** Options of {@link createApp}. */
+export interface McpServerAppOptions {
+  /** Name reported by the MCP server (and by `whoami`). Default `"example-mcp-server"`. */
+  readonly name?: string;
+  /** How identities are verified: at least `audience`, `issuer` and keys (`jwksUrl`, `publicKeys` or `secrets`). */
+  readonly identity: VerifyIdentityOptions;
+}
+
+/** An Express app plus a way to end its MCP sessions. */
+export interface McpServerApp {
+  readonly app: Express;
+  /** Closes every open MCP session. */
+  close(): Promise<void>;
+}
+
+function sessionError(res: Response, status: number, message: string): void {
+  res.status(status).json({ jsonrpc: '2.0', id: null, error: { code: status === 404 ? -32001 : -32000, message } });
+}
+
+/** Creates the example MCP server app; it does not listen. */
+export function createApp(options: McpServerAppOptions): McpServerApp {
+  const name = options.name ?? 'example-mcp-server';
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/mcp', verifyIdentity(options.identity));
+
+  app.post('/mcp', async (req: Request, res: Response) => {
+    const sessionId = req.headers['mcp-session-id'];
+    let transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
+    if (transport === undefined) {
+      if (sessionId !== undefined) return sessionError(res, 404, 'Session not found');
+      if (!isInitializeRequest(req.body)) return sessionError(res, 400, 'Bad Request: no session; send initialize first');
+      const created = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => {
+          transports.set(id, created);
+        },
+      });
+      created.onclose = () => {
+        if (created.sessionId !== undefined) transports.delete(created.sessionId);
+      };
+      await buildMcpServer(name).connect(created);
+      transport = created;
+    }
+    // verifyIdentity read and parsed the body: hand it on, and the user with it (req.auth).
+    await transport.handleRequest(req, res, req.body);
+  });
+
+  const bySession = async (req: Request, res: Response): Promise<void> => {
+    const sessionId = req.headers['mcp-session-id'];
+    const transport = typeof sessionId === 'string' ? transports.get(sessionId) : undefined;
+    if (transport === undefined) return sessionError(res, 404, 'Session not found');
+    await transport.handleRequest(req, res);
+  };
+  app.get('/mcp', bySession);
+  app.delete('/mcp', bySession);
+
+  return {
+    app,
+    async close() {
+      await Promise.all([...transports.values()].map((transport) => transport.close()));
+      transports.clear();
+    },
+  };
+}

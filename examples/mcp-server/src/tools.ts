@@ -1,0 +1,41 @@
+/**
+ * The example MCP server's tools. They read the caller with `getUser(extra)`: the user the
+ * gateway signed and `verifyIdentity` verified, never anything the client wrote.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { getUser } from '@mcp-identity/receiver';
+
+/** Groups allowed to call `admin_report` (besides users flagged `isAdmin`). */
+export const ADMIN_GROUPS: readonly string[] = ['admins'];
+
+/** Builds one MCP server instance (one per session). */
+export function buildMcpServer(name: string): McpServer {
+  const server = new McpServer({ name, version: '0.1.0' });
+
+  server.registerTool(
+    'whoami',
+    { title: 'Who am I', description: 'Returns the verified identity of the caller, as the gateway signed it.' },
+    (extra) => {
+      const user = getUser(extra);
+      return {
+        content: [{ type: 'text', text: JSON.stringify(user ?? null) }],
+        structuredContent: { user: user ?? null, upstream: name },
+      };
+    },
+  );
+
+  server.registerTool(
+    'admin_report',
+    { title: 'Admin report', description: 'Only for admins: an authorization decision made on the verified identity.' },
+    (extra) => {
+      const user = getUser(extra);
+      const allowed = user !== undefined && (user.isAdmin || user.groups.some((group) => ADMIN_GROUPS.includes(group)));
+      if (!allowed) {
+        return { isError: true, content: [{ type: 'text', text: `forbidden: ${user?.id ?? 'anonymous'} is not an admin` }] };
+      }
+      return { content: [{ type: 'text', text: `report for ${user.id}: all systems nominal` }] };
+    },
+  );
+
+  return server;
+}

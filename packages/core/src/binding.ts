@@ -1,0 +1,77 @@
+/**
+ * Request binding: an assertion is valid for one HTTP method, one path and query, and
+ * one body. The body digest is SHA-256, base64url, of:
+ *
+ * - for a JSON body (media type `application/json`): the RFC 8785 (JCS) canonical JSON of
+ *   the message, with every `params._meta["mcp-identity/assertion"]` member removed, so the
+ *   assertion can travel inside the body it signs and a hop that re-serializes JSON does
+ *   not break verification;
+ * - for any other body: the raw bytes; for no body: the empty string.
+ */
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { META_ASSERTION } from './meta-keys.js';
+
+/** What an assertion is bound to. */
+export interface RequestBinding {
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Path and query exactly as on the request line at the upstream. */
+  readonly path: string;
+  /** SHA-256 of the body as defined above, base64url without padding. */
+  readonly bodySha256: string;
+}
+
+/** SHA-256, base64url without padding. */
+export function sha256Base64url(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('base64url');
+}
+
+/** Digest of no body. */
+export const EMPTY_BODY_SHA256 = sha256Base64url('');
+
+/** Tells whether a `Content-Type` value is JSON (`application/json`, any case, any parameters). */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semicolon = contentType.indexOf(';');
+  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+  return type === 'application/json';
+}
+
+/** Digest of raw body bytes. */
+export function rawBodyDigest(body: Uint8Array): string {
+  return body.length === 0 ? EMPTY_BODY_SHA256 : sha256Base64url(body);
+}
+
+function metaOf(message: unknown): Record<string, unknown> | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const params = (message as { params?: unknown }).params;
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) return undefined;
+  const meta = (params as { _meta?: unknown })._meta;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return undefined;
+  return meta as Record<string, unknown>;
+}
+
+/**
+ * Digest of a parsed JSON message (or batch) by the JCS rule above. The assertion members
+ * are taken out for the computation and put back; nothing else is changed.
+ * @throws Error when the value has no canonical form (a lone surrogate, a non-finite number).
+ */
+export function jsonBodyDigest(message: unknown): string {
+  const messages = Array.isArray(message) ? message : [message];
+  const removed: [Record<string, unknown>, unknown][] = [];
+  for (const entry of messages) {
+    const meta = metaOf(entry);
+    if (meta !== undefined && Object.hasOwn(meta, META_ASSERTION)) {
+      removed.push([meta, meta[META_ASSERTION]]);
+      Reflect.deleteProperty(meta, META_ASSERTION);
+    }
+  }
+  try {
+    const canonical = canonicalize(message);
+    if (canonical === undefined) throw new Error('the body has no JSON form');
+    return sha256Base64url(canonical);
+  } finally {
+    for (const [meta, value] of removed) meta[META_ASSERTION] = value;
+  }
+}

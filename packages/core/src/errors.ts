@@ -1,0 +1,109 @@
+/**
+ * Every refusal in mcp-identity is an {@link IdentityError} with a stable `code`.
+ * Switch on `err.code`, not on `instanceof`: two bundled copies of this package
+ * produce two distinct classes.
+ */
+
+/** Stable error codes, their HTTP status and JSON-RPC error code. */
+const CODES = {
+  // Gateway: authentication and authorization
+  unauthenticated: [401, -32001],
+  forbidden: [403, -32003],
+  auth_unavailable: [503, -32603],
+  user_context_invalid: [500, -32603],
+  // Gateway: request body
+  body_too_large: [413, -32600],
+  unsupported_media_type: [415, -32600],
+  unsupported_encoding: [415, -32600],
+  parse_error: [400, -32700],
+  invalid_request: [400, -32600],
+  invalid_params: [400, -32602],
+  body_unavailable: [500, -32603],
+  // Gateway: upstream
+  upstream_unavailable: [502, -32603],
+  upstream_timeout: [504, -32603],
+  session_not_found: [404, -32001],
+  // Receiver: assertion verification
+  identity_missing: [401, -32001],
+  identity_invalid: [401, -32001],
+  identity_expired: [401, -32001],
+  identity_replayed: [401, -32001],
+  identity_audience: [401, -32001],
+  identity_issuer: [401, -32001],
+  identity_binding: [401, -32001],
+  identity_mismatch: [401, -32001],
+  identity_forbidden: [403, -32003],
+  keys_unavailable: [503, -32603],
+  store_unavailable: [503, -32603],
+} as const satisfies Record<string, readonly [status: number, rpcCode: number]>;
+
+/** A stable, documented error code. */
+export type IdentityErrorCode = keyof typeof CODES;
+
+/** Options for {@link IdentityError}. */
+export interface IdentityErrorOptions {
+  /** The underlying error, kept for logs; never sent to clients. */
+  readonly cause?: unknown;
+  /** Extra response headers, e.g. `WWW-Authenticate`. */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+}
+
+/**
+ * The one error class of mcp-identity. `status` is the HTTP status, `rpcCode` the
+ * JSON-RPC error code, `code` the stable string to switch on.
+ */
+export class IdentityError extends Error {
+  override readonly name = 'IdentityError';
+  readonly code: IdentityErrorCode;
+  readonly status: number;
+  readonly rpcCode: number;
+  /** Express's final handler reads `expose` and `statusCode`; the message is safe to show. */
+  readonly expose = true;
+  readonly headers: Readonly<Record<string, string | readonly string[]>> | undefined;
+
+  constructor(code: IdentityErrorCode, message: string, options: IdentityErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const [status, rpcCode] = CODES[code];
+    this.code = code;
+    this.status = status;
+    this.rpcCode = rpcCode;
+    this.headers = options.headers;
+  }
+
+  /** Alias of `status` for Express's final handler and http-errors conventions. */
+  get statusCode(): number {
+    return this.status;
+  }
+}
+
+/** Tells whether a value is an {@link IdentityError}, also across bundled copies. */
+export function isIdentityError(value: unknown): value is IdentityError {
+  if (value instanceof IdentityError) return true;
+  if (!(value instanceof Error) || value.name !== 'IdentityError') return false;
+  const code: unknown = (value as { code?: unknown }).code;
+  return typeof code === 'string' && Object.hasOwn(CODES, code);
+}
+
+/** The JSON-RPC error body every refusal is answered with. */
+export interface JsonRpcErrorBody {
+  readonly jsonrpc: '2.0';
+  readonly id: null;
+  readonly error: {
+    readonly code: number;
+    readonly message: string;
+    readonly data: { readonly code: IdentityErrorCode };
+  };
+}
+
+/** Builds the JSON-RPC error body for an error; the message never carries secrets or tokens. */
+export function toJsonRpcError(error: IdentityError): JsonRpcErrorBody {
+  return { jsonrpc: '2.0', id: null, error: { code: error.rpcCode, message: error.message, data: { code: error.code } } };
+}
+
+/** The HTTP status and JSON-RPC code of every error code, for documentation and tests. */
+export const errorCodes: Readonly<Record<IdentityErrorCode, { readonly status: number; readonly rpcCode: number }>> = Object.freeze(
+  Object.fromEntries(Object.entries(CODES).map(([code, [status, rpcCode]]) => [code, Object.freeze({ status, rpcCode })])) as Record<
+    IdentityErrorCode,
+    { status: number; rpcCode: number }
+  >,
+);

@@ -1,0 +1,95 @@
+/**
+ * @mcp-identity/core: the framework-free part of mcp-identity. The user model and its
+ * schema, the header codec, the claim model, signing and verification of
+ * `user-context+jwt` assertions, request binding, JSON-RPC `_meta` handling and the stores.
+ */
+export { IdentityError, isIdentityError, toJsonRpcError, errorCodes } from './errors.js';
+export type { IdentityErrorCode, IdentityErrorOptions, JsonRpcErrorBody } from './errors.js';
+
+export { normalizeUserContext, userContextSchema, userContextFields, limits, isRecord } from './user-context.js';
+export type { UserContext, UserContextField, AuthMethod } from './user-context.js';
+
+export {
+  encodeHeaderValue,
+  decodeHeaderValue,
+  encodeHeaderList,
+  decodeHeaderList,
+  identityHeaderSuffixes,
+  ASSERTION_SUFFIX,
+  CONTEXTFORGE_SIGNATURE_SUFFIX,
+  canonicalHeaderName,
+  normalizePrefix,
+  userToHeaders,
+  headerAgreesWithUser,
+} from './header-codec.js';
+export type { IdentityHeaderSuffix } from './header-codec.js';
+
+export {
+  userToClaims,
+  claimsToUser,
+  chainToActor,
+  actorToChain,
+  selectUserFields,
+  parseFieldList,
+  sensitiveAttributeMatcher,
+  defaultSensitiveAttributes,
+} from './claims.js';
+export type { UserClaims, ActorClaim } from './claims.js';
+
+export {
+  importSigningKeys,
+  importVerificationSecrets,
+  importVerificationPublicKeys,
+  importSecret,
+  weakSecretReason,
+  jwkThumbprint,
+  publicJwkOf,
+  publicJwksOf,
+  isValidKid,
+} from './keys.js';
+export type {
+  Algorithm,
+  SecretInput,
+  KeyInput,
+  SigningKey,
+  SecretSigningKey,
+  PrivateSigningKey,
+  VerificationSecret,
+  VerificationPublicKey,
+  PublicJwk,
+  ImportedKey,
+  ImportedSigningKey,
+} from './keys.js';
+
+export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSignature } from './jws.js';
+export type { JwsHeader, ParsedJws } from './jws.js';
+
+export { createAssertionSigner, positiveInteger, requiredIdentifier } from './sign.js';
+export type { AssertionSigner, AssertionSignerOptions, SignedAssertion } from './sign.js';
+
+export { createAssertionVerifier } from './verify.js';
+export type { AssertionVerifier, AssertionVerifierOptions, VerifiedAssertion } from './verify.js';
+
+export { staticKeySource, firstKeySource } from './key-source.js';
+export type { KeySource } from './key-source.js';
+
+export { sha256Base64url, EMPTY_BODY_SHA256, isJsonContentType, rawBodyDigest, jsonBodyDigest } from './binding.js';
+export type { RequestBinding } from './binding.js';
+
+export { META_PREFIX, META_USER, META_ASSERTION, META_CONTEXTFORGE_USER, isIdentityMetaKey } from './meta-keys.js';
+export { parseJsonRpcBody, checkJsonRpcValue, hasMethod, stripIdentityMeta, setIdentityMeta, readIdentityMeta } from './json-rpc.js';
+export type { JsonRpcBody, JsonRpcMessage, MetaIdentity } from './json-rpc.js';
+export { findDuplicateKey } from './duplicate-keys.js';
+
+export { readRequestBody, hasRequestBody, isBodyConsumed, DEFAULT_BODY_LIMIT } from './request-body.js';
+export type { ReadBody, ReadBodyOptions } from './request-body.js';
+
+export { MemoryStore } from './memory-store.js';
+export type { MemoryStoreOptions } from './memory-store.js';
+export type { IdentityStore } from './store.js';
+
+export { randomId } from './random.js';
+export { writeIdentityError } from './respond.js';
+export { safeEqual } from './safe-equal.js';
+export { createRemoteKeySet } from './remote-key-set.js';
+export type { RemoteKeySet, RemoteKeySetOptions } from './remote-key-set.js';

@@ -1,0 +1,142 @@
+/**
+ * JSON-RPC bodies as the gateway and receiver see them: parsing with the checks that keep
+ * identity unambiguous, and the `_meta` identity carrier.
+ */
+import { findDuplicateKey } from './duplicate-keys.js';
+import { IdentityError } from './errors.js';
+import { isIdentityMetaKey, META_ASSERTION, META_USER } from './meta-keys.js';
+import { isRecord } from './user-context.js';
+
+/** One JSON-RPC message as parsed: a request or notification (has `method`) or a response. */
+export type JsonRpcMessage = Record<string, unknown>;
+
+/** A parsed body: one message, or a batch. */
+export interface JsonRpcBody {
+  /** The parsed JSON value, to serialize again. */
+  readonly value: JsonRpcMessage | JsonRpcMessage[];
+  readonly messages: readonly JsonRpcMessage[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const FORBIDDEN_KEYS = ['__proto__', 'constructor'] as const;
+
+function hasForbiddenKey(value: Record<string, unknown>): boolean {
+  return FORBIDDEN_KEYS.some((key) => Object.hasOwn(value, key));
+}
+
+/** Tells whether a message is a request or notification (it has a `method`). */
+export function hasMethod(message: JsonRpcMessage): boolean {
+  return Object.hasOwn(message, 'method');
+}
+
+/**
+ * Checks the shape of an already parsed body (from the bytes, or from `express.json()`).
+ * @throws IdentityError `invalid_request` (-32600) or `invalid_params` (-32602).
+ */
+export function checkJsonRpcValue(value: unknown): JsonRpcBody {
+  if (Array.isArray(value)) {
+    if (value.length === 0) throw new IdentityError('invalid_request', 'an empty JSON-RPC batch is not a valid request');
+    value.forEach(checkMessage);
+    return { value: value as JsonRpcMessage[], messages: value as JsonRpcMessage[] };
+  }
+  checkMessage(value);
+  return { value, messages: [value] };
+}
+
+function checkMessage(message: unknown): asserts message is JsonRpcMessage {
+  if (!isRecord(message)) throw new IdentityError('invalid_request', 'a JSON-RPC message must be an object');
+  if (hasForbiddenKey(message)) throw new IdentityError('invalid_request', 'the JSON-RPC message has a forbidden key');
+  if (hasMethod(message) && typeof message.method !== 'string')
+    throw new IdentityError('invalid_request', 'the JSON-RPC method must be a string');
+  for (const member of ['params', 'result'] as const) {
+    if (!Object.hasOwn(message, member) || (member === 'result' && !isRecord(message.result))) continue;
+    const container = message[member];
+    if (!isRecord(container)) throw new IdentityError('invalid_params', 'JSON-RPC params must be an object');
+    if (hasForbiddenKey(container)) throw new IdentityError('invalid_params', `the JSON-RPC ${member} has a forbidden key`);
+    if (Object.hasOwn(container, '_meta')) {
+      const meta = container._meta;
+      if (!isRecord(meta)) throw new IdentityError('invalid_params', `${member}._meta must be an object`);
+      if (hasForbiddenKey(meta)) throw new IdentityError('invalid_params', `${member}._meta has a forbidden key`);
+    }
+  }
+}
+
+/**
+ * Parses JSON-RPC body bytes: UTF-8, no duplicate keys where identity lives, valid JSON, and
+ * the shape checked by {@link checkJsonRpcValue}.
+ * @throws IdentityError `parse_error` (-32700), `invalid_request` (-32600), `invalid_params` (-32602).
+ */
+export function parseJsonRpcBody(bytes: Uint8Array): JsonRpcBody {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new IdentityError('parse_error', 'the request body is not UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new IdentityError('parse_error', 'the request body is not valid JSON');
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) throw new IdentityError('invalid_request', 'the JSON-RPC message repeats a key');
+  return checkJsonRpcValue(value);
+}
+
+function metaOf(container: unknown): Record<string, unknown> | undefined {
+  return isRecord(container) && isRecord(container._meta) ? container._meta : undefined;
+}
+
+/**
+ * Removes every identity key (`mcp-identity/*`, `user`) from a message's `params._meta` and
+ * `result._meta`. Returns whether anything was removed.
+ */
+export function stripIdentityMeta(message: JsonRpcMessage): boolean {
+  let removed = false;
+  for (const meta of [metaOf(message.params), metaOf(message.result)]) {
+    if (meta === undefined) continue;
+    for (const key of Object.keys(meta)) {
+      if (isIdentityMetaKey(key)) {
+        Reflect.deleteProperty(meta, key);
+        removed = true;
+      }
+    }
+  }
+  return removed;
+}
+
+/**
+ * Sets identity members in a request's `params._meta`, creating `params` and `_meta` when
+ * absent. Call {@link stripIdentityMeta} first.
+ */
+export function setIdentityMeta(message: JsonRpcMessage, members: Readonly<Record<string, unknown>>): void {
+  if (!isRecord(message.params)) message.params = {};
+  const params = message.params as Record<string, unknown>;
+  if (!isRecord(params._meta)) params._meta = {};
+  Object.assign(params._meta as Record<string, unknown>, members);
+}
+
+/** Identity found in a message's `_meta` by the receiver. */
+export interface MetaIdentity {
+  readonly assertion: unknown;
+  readonly user: unknown;
+  /** Identity keys other than the assertion and user objects (never expected). */
+  readonly unknownKeys: readonly string[];
+}
+
+/** Reads the identity members of one message's `params._meta` and `result._meta`. */
+export function readIdentityMeta(message: JsonRpcMessage): MetaIdentity | undefined {
+  let found: { assertion: unknown; user: unknown; unknownKeys: string[] } | undefined;
+  for (const meta of [metaOf(message.params), metaOf(message.result)]) {
+    if (meta === undefined) continue;
+    for (const key of Object.keys(meta)) {
+      if (!isIdentityMetaKey(key)) continue;
+      found ??= { assertion: undefined, user: undefined, unknownKeys: [] };
+      if (key === META_ASSERTION && meta === metaOf(message.params)) found.assertion = meta[key];
+      else if (key === META_USER && meta === metaOf(message.params)) found.user = meta[key];
+      else found.unknownKeys.push(key);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,42 @@
+/** Where a verifier finds the key for a token: configured keys, a JWKS URL, or both. */
+import type { JwsHeader } from './jws.js';
+import type { ImportedKey } from './keys.js';
+
+/** Resolves the candidate keys for a token header. Nothing in the header is fetched or trusted. */
+export interface KeySource {
+  keysFor(header: JwsHeader): readonly ImportedKey[] | Promise<readonly ImportedKey[]>;
+}
+
+/**
+ * A fixed set of keys. A token with a `kid` gets the key with that `kid`; a token without
+ * one gets every key of its algorithm.
+ */
+export function staticKeySource(keys: readonly ImportedKey[]): KeySource {
+  const byKid = new Map<string, ImportedKey[]>();
+  const byAlg = new Map<string, ImportedKey[]>();
+  for (const key of keys) {
+    if (key.kid !== undefined) byKid.set(key.kid, [...(byKid.get(key.kid) ?? []), key]);
+    byAlg.set(key.alg, [...(byAlg.get(key.alg) ?? []), key]);
+  }
+  const none: readonly ImportedKey[] = [];
+  return {
+    keysFor(header) {
+      const candidates = header.kid === undefined ? byAlg.get(header.alg) : byKid.get(header.kid);
+      return candidates?.filter((key) => key.alg === header.alg) ?? none;
+    },
+  };
+}
+
+/** Tries each source in turn and returns the first non-empty answer. */
+export function firstKeySource(sources: readonly KeySource[]): KeySource {
+  if (sources.length === 1 && sources[0] !== undefined) return sources[0];
+  return {
+    async keysFor(header) {
+      for (const source of sources) {
+        const keys = await source.keysFor(header);
+        if (keys.length > 0) return keys;
+      }
+      return [];
+    },
+  };
+}

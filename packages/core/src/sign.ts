@@ -1,0 +1,90 @@
+/**
+ * The signer: issues a `user-context+jwt` assertion for one upstream (audience), with a
+ * short expiry, a 128-bit `jti` and the request binding.
+ */
+import { userToClaims } from './claims.js';
+import { createJwsSigner } from './jws.js';
+import { importSigningKeys } from './keys.js';
+import { randomId } from './random.js';
+import type { RequestBinding } from './binding.js';
+import type { ImportedSigningKey, PublicJwk, SigningKey } from './keys.js';
+import type { UserContext } from './user-context.js';
+
+/** Options of {@link createAssertionSigner}. */
+export interface AssertionSignerOptions {
+  /** One key, or several with exactly one `active: true`. */
+  readonly signing: SigningKey | readonly SigningKey[];
+  /** The gateway's identifier (`iss`). */
+  readonly issuer: string;
+  /** The upstream's identifier (`aud`). */
+  readonly audience: string;
+  /** Lifetime in seconds. Default 60. */
+  readonly ttlSeconds?: number;
+  /** Current time in milliseconds. Default `Date.now`. */
+  readonly clock?: () => number;
+}
+
+/** An issued assertion. */
+export interface SignedAssertion {
+  readonly token: string;
+  readonly jti: string;
+  /** Seconds since the epoch. */
+  readonly iat: number;
+  readonly exp: number;
+}
+
+/** Signs assertions; build one per upstream at start-up. */
+export interface AssertionSigner {
+  readonly alg: ImportedSigningKey['alg'];
+  readonly kid: string | undefined;
+  /** Public keys to publish (never a secret). */
+  readonly publicJwks: readonly PublicJwk[];
+  sign(user: UserContext, binding: RequestBinding): SignedAssertion;
+}
+
+/** Validates a `ttlSeconds`-like option: a positive safe integer. */
+export function positiveInteger(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new TypeError(`${option} must be a positive integer (got ${JSON.stringify(value)?.slice(0, 40)})`);
+  }
+  return value;
+}
+
+/** Validates a required identifier option such as `issuer` or `audience`. */
+export function requiredIdentifier(value: unknown, option: string): string {
+  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${option} is required: a non-empty string`);
+  if (value.length > 1024 || !value.isWellFormed()) throw new TypeError(`${option} must be at most 1024 characters of well-formed text`);
+  return value;
+}
+
+/**
+ * Creates a signer. Keys are imported here, once; a mistake throws a `TypeError` naming the option.
+ * @example
+ * const signer = createAssertionSigner({ signing: { secret: process.env.MCP_IDENTITY_SECRET! }, issuer: 'https://gateway.example', audience: 'urn:mcp:files' });
+ */
+export function createAssertionSigner(options: AssertionSignerOptions): AssertionSigner {
+  const issuer = requiredIdentifier(options.issuer, 'issuer');
+  const audience = requiredIdentifier(options.audience, 'audience');
+  const ttlSeconds = positiveInteger(options.ttlSeconds, 'ttlSeconds', 60);
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
+  const keys = importSigningKeys(options.signing, 'signing');
+  const signJws = createJwsSigner(keys.active);
+  // The constant claims are serialized once.
+  const prefix = `{"iss":${JSON.stringify(issuer)},"aud":${JSON.stringify(audience)}`;
+  return {
+    alg: keys.active.alg,
+    kid: keys.active.kid,
+    publicJwks: keys.all.flatMap((key) => (key.publicJwk === undefined ? [] : [key.publicJwk])),
+    sign(user, binding) {
+      const iat = Math.floor(clock() / 1000);
+      const exp = iat + ttlSeconds;
+      const jti = randomId();
+      const userJson = JSON.stringify(userToClaims(user));
+      const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
+      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}}`;
+      return { token: signJws(payload), jti, iat, exp };
+    },
+  };
+}

@@ -1,0 +1,197 @@
+import { IdentityError } from './errors.js';
+
+/** How the gateway authenticated the user; custom strategies may use their own name. */
+export type AuthMethod = 'jwt' | 'basic' | 'api_key' | 'sso' | 'proxy' | (string & {});
+
+/**
+ * The normalized identity of the caller, as the gateway signs it and the receiver exposes it.
+ * Lists are always arrays (`[]` when empty), never `null`.
+ */
+export interface UserContext {
+  /** The subject: who the request is for. Required, non-empty. */
+  readonly id: string;
+  readonly email?: string;
+  /** Display name. */
+  readonly name?: string;
+  readonly groups: readonly string[];
+  readonly teams: readonly string[];
+  readonly roles: readonly string[];
+  readonly isAdmin: boolean;
+  readonly authMethod: AuthMethod;
+  /** The current actor when the principal acts for the subject; always the last entry of `delegationChain`. */
+  readonly serviceAccount?: string;
+  /** The actors between the subject and this request, earliest first, current actor last. */
+  readonly delegationChain?: readonly string[];
+  /** Who authenticated the user (the identity provider), not the gateway. */
+  readonly issuer?: string;
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+/** The optional fields of a {@link UserContext} that an upstream's `claims` allow-list can select. */
+export type UserContextField = 'email' | 'name' | 'groups' | 'teams' | 'roles' | 'isAdmin' | 'issuer' | 'attributes';
+
+/** All selectable fields, in wire order. `id`, `authMethod` and delegation are always sent. */
+export const userContextFields: readonly UserContextField[] = Object.freeze([
+  'email',
+  'name',
+  'groups',
+  'teams',
+  'roles',
+  'isAdmin',
+  'issuer',
+  'attributes',
+]);
+
+/** Bounds that keep an assertion small enough for one HTTP header. */
+export const limits = Object.freeze({
+  maxStringLength: 1024,
+  maxListLength: 256,
+  maxAttributes: 64,
+  maxAttributeNameLength: 128,
+  maxDelegationDepth: 16,
+});
+
+const AUTH_METHOD = /^[A-Za-z0-9_.:-]{1,64}$/;
+// Shared by every user without a list: frozen, so no one can add a group to a normalized user.
+const EMPTY_LIST: readonly string[] = Object.freeze([]);
+// Objects this module produced: normalizing one again returns it as is.
+const normalized = new WeakSet<object>();
+
+/**
+ * Validates and normalizes anything shaped like a {@link UserContext}: fills empty lists,
+ * defaults `isAdmin` to `false`, ties `serviceAccount` to the end of `delegationChain`,
+ * drops unknown fields and returns a frozen object.
+ * @throws IdentityError `user_context_invalid` naming the offending field.
+ */
+export function normalizeUserContext(input: unknown): UserContext {
+  if (typeof input === 'object' && input !== null && normalized.has(input)) return input as UserContext;
+  if (!isRecord(input)) throw invalid('the user context is not an object');
+  const id = requiredString(input.id, 'id');
+  const authMethod = input.authMethod === undefined ? 'unknown' : requiredString(input.authMethod, 'authMethod');
+  if (!AUTH_METHOD.test(authMethod)) throw invalid('authMethod must be 1-64 characters of A-Z a-z 0-9 _ . : -');
+  if (input.isAdmin !== undefined && typeof input.isAdmin !== 'boolean') throw invalid('isAdmin must be a boolean');
+
+  let delegationChain = optionalList(input.delegationChain, 'delegationChain', limits.maxDelegationDepth);
+  const serviceAccount = optionalString(input.serviceAccount, 'serviceAccount');
+  if (serviceAccount !== undefined) {
+    if (delegationChain === undefined || delegationChain.length === 0) delegationChain = [serviceAccount];
+    else if (delegationChain[delegationChain.length - 1] !== serviceAccount) {
+      throw invalid('serviceAccount must be the last entry of delegationChain');
+    }
+  }
+
+  const email = optionalString(input.email, 'email');
+  const name = optionalString(input.name, 'name');
+  const issuer = optionalString(input.issuer, 'issuer');
+  const attributes = optionalAttributes(input.attributes);
+  // Built in reading order: JSON output lists id, email, name, lists, flags, then the rest.
+  const user: { -readonly [K in keyof UserContext]: UserContext[K] } = {
+    id,
+    ...(email === undefined ? {} : { email }),
+    ...(name === undefined ? {} : { name }),
+    groups: optionalList(input.groups, 'groups') ?? EMPTY_LIST,
+    teams: optionalList(input.teams, 'teams') ?? EMPTY_LIST,
+    roles: optionalList(input.roles, 'roles') ?? EMPTY_LIST,
+    isAdmin: input.isAdmin === true,
+    authMethod,
+  };
+  if (delegationChain !== undefined && delegationChain.length > 0) {
+    user.serviceAccount = delegationChain[delegationChain.length - 1];
+    user.delegationChain = delegationChain;
+  }
+  if (issuer !== undefined) user.issuer = issuer;
+  if (attributes !== undefined) user.attributes = attributes;
+  Object.freeze(user);
+  normalized.add(user);
+  return user;
+}
+
+/** JSON Schema (draft 2020-12) of a normalized {@link UserContext}. */
+export const userContextSchema = Object.freeze({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://mcp-identity.dev/schemas/user-context.json',
+  title: 'UserContext',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'groups', 'teams', 'roles', 'isAdmin', 'authMethod'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    email: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    name: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    groups: { $ref: '#/$defs/list' },
+    teams: { $ref: '#/$defs/list' },
+    roles: { $ref: '#/$defs/list' },
+    isAdmin: { type: 'boolean' },
+    authMethod: {
+      description: 'jwt | basic | api_key | sso | proxy, or the name of a custom strategy',
+      type: 'string',
+      pattern: AUTH_METHOD.source,
+    },
+    serviceAccount: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    delegationChain: { $ref: '#/$defs/list', type: 'array', maxItems: limits.maxDelegationDepth, minItems: 1 },
+    issuer: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    attributes: {
+      type: 'object',
+      maxProperties: limits.maxAttributes,
+      propertyNames: { minLength: 1, maxLength: limits.maxAttributeNameLength },
+      additionalProperties: { type: 'string', maxLength: limits.maxStringLength },
+    },
+  },
+  $defs: {
+    list: {
+      type: 'array',
+      maxItems: limits.maxListLength,
+      items: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    },
+  },
+});
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function invalid(message: string): IdentityError {
+  return new IdentityError('user_context_invalid', `invalid user context: ${message}`);
+}
+
+function checkString(value: string, field: string): string {
+  if (value.length === 0) throw invalid(`${field} must not be empty`);
+  if (value.length > limits.maxStringLength) throw invalid(`${field} is longer than ${limits.maxStringLength} characters`);
+  if (!value.isWellFormed()) throw invalid(`${field} is not well-formed Unicode`);
+  return value;
+}
+
+function requiredString(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
+  return checkString(value, field);
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return requiredString(value, field);
+}
+
+function optionalList(value: unknown, field: string, max: number = limits.maxListLength): readonly string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) throw invalid(`${field} must be an array of strings`);
+  if (value.length > max) throw invalid(`${field} has more than ${max} entries`);
+  return Object.freeze(value.map((entry, index) => requiredString(entry, `${field}[${index}]`)));
+}
+
+function optionalAttributes(value: unknown): Readonly<Record<string, string>> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isRecord(value)) throw invalid('attributes must be an object of strings');
+  const entries = Object.entries(value);
+  if (entries.length === 0) return undefined;
+  if (entries.length > limits.maxAttributes) throw invalid(`attributes has more than ${limits.maxAttributes} entries`);
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [key, entry] of entries) {
+    if (key.length === 0 || key.length > limits.maxAttributeNameLength || !key.isWellFormed()) {
+      throw invalid('attribute names must be 1-128 characters');
+    }
+    if (typeof entry !== 'string') throw invalid(`attributes.${key} must be a string`);
+    if (entry.length > limits.maxStringLength || !entry.isWellFormed()) throw invalid(`attributes.${key} is too long or malformed`);
+    out[key] = entry;
+  }
+  return Object.freeze(out);
+}

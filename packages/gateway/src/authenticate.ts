@@ -1,0 +1,182 @@
+/**
+ * `authenticate`: runs Passport strategies in order and turns the first success into
+ * `req.userContext`; otherwise answers 401 with a JSON-RPC error and `WWW-Authenticate`.
+ */
+import { IdentityError, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
+import defaultPassport from 'passport';
+import type { AuthMethod } from '@mcp-identity/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
+import type { Normalizer, NormalizerOptions } from './normalizers.js';
+
+/** What `authenticate` needs of Passport: the `passport` singleton or a `new Passport()` both fit. */
+export interface PassportLike {
+  authenticate(strategy: string, options: { session: false }, callback: (error: unknown, user: unknown, info: unknown) => void): unknown;
+}
+
+/** A strategy to run: its registered name, or the name with an explicit method or normalizer. */
+export type StrategyRef = string | StrategySpec;
+
+/** A strategy with how to read its result. */
+export interface StrategySpec {
+  /** The name the strategy is registered under with `passport.use`. */
+  readonly name: string;
+  /** The `authMethod` to record. Default: from the strategy (`jwt`, `basic`, `api_key`, `sso`, `proxy`, else its name). */
+  readonly method?: AuthMethod;
+  /** Replaces the shipped normalizer for this strategy. */
+  readonly normalize?: Normalizer;
+}
+
+/** Options of {@link authenticate}. */
+export interface AuthenticateOptions {
+  /** The Passport instance the strategies are registered on. Default: the `passport` singleton. */
+  readonly passport?: PassportLike;
+  /** Realm named in `WWW-Authenticate`. Default `"mcp"`. */
+  readonly realm?: string;
+  /** Options of the shipped normalizers (claim paths, admin roles, copied attributes). */
+  readonly normalizers?: NormalizerOptions;
+}
+
+interface ResolvedStrategy {
+  readonly name: string;
+  readonly method: AuthMethod;
+  readonly normalize: Normalizer;
+}
+
+type Outcome =
+  | { readonly kind: 'success'; readonly user: unknown; readonly info: unknown }
+  | { readonly kind: 'fail'; readonly challenge: unknown }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'handled' };
+
+/** Strategy names as the strategies call themselves, mapped to UserContext auth methods. */
+const METHODS: Readonly<Record<string, AuthMethod>> = {
+  jwt: 'jwt',
+  basic: 'basic',
+  'api-key': 'api_key',
+  apikey: 'api_key',
+  headerapikey: 'api_key',
+  localapikey: 'api_key',
+  'trusted-proxy': 'proxy',
+  openidconnect: 'sso',
+  oidc: 'sso',
+  saml: 'sso',
+  oauth2: 'sso',
+  session: 'sso',
+};
+
+function methodOf(passport: PassportLike, name: string): AuthMethod {
+  const lookup = (passport as unknown as { _strategy?: (name: string) => { name?: string } | undefined })._strategy;
+  const strategy = typeof lookup === 'function' ? lookup.call(passport, name) : undefined;
+  return METHODS[strategy?.name ?? ''] ?? METHODS[name] ?? name;
+}
+
+function defaultNormalizer(method: AuthMethod, options: NormalizerOptions): Normalizer {
+  if (method === 'jwt') return jwtNormalizer(options);
+  if (method === 'sso') return profileNormalizer(options);
+  return userObjectNormalizer(options);
+}
+
+function resolveStrategies(strategies: readonly StrategyRef[], passport: PassportLike, options: NormalizerOptions): ResolvedStrategy[] {
+  if (!Array.isArray(strategies) || strategies.length === 0) throw new TypeError('strategies must name at least one Passport strategy');
+  return strategies.map((ref: unknown, index) => {
+    const spec: StrategySpec = typeof ref === 'string' ? { name: ref } : (ref as StrategySpec);
+    if (typeof spec !== 'object' || spec === null || typeof spec.name !== 'string' || spec.name.length === 0) {
+      throw new TypeError(`strategies[${index}] must be a strategy name or { name, method?, normalize? }`);
+    }
+    const lookup = (passport as unknown as { _strategy?: (name: string) => unknown })._strategy;
+    if (typeof lookup === 'function' && lookup.call(passport, spec.name) === undefined) {
+      throw new TypeError(`strategies[${index}]: no Passport strategy named "${spec.name}" is registered (call passport.use first)`);
+    }
+    if (spec.normalize !== undefined && typeof spec.normalize !== 'function')
+      throw new TypeError(`strategies[${index}].normalize must be a function`);
+    const kind = methodOf(passport, spec.name);
+    const method = spec.method ?? kind;
+    if (typeof method !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(method))
+      throw new TypeError(`strategies[${index}].method must be 1-64 characters of A-Z a-z 0-9 _ . : -; set it when the name is not one`);
+    // The shipped normalizer follows what the strategy yields; `method` relabels a known kind without changing how it is read.
+    const readAs = Object.values(METHODS).includes(kind) ? kind : method;
+    return { name: spec.name, method, normalize: spec.normalize ?? defaultNormalizer(readAs, options) };
+  });
+}
+
+function run(passport: PassportLike, name: string, req: Request, res: Response): Promise<Outcome> {
+  return new Promise((resolve) => {
+    // A strategy that redirects (an OIDC login) answers the request itself.
+    const onFinish = (): void => resolve({ kind: 'handled' });
+    res.once('finish', onFinish);
+    const settle = (outcome: Outcome): void => {
+      res.off('finish', onFinish);
+      resolve(outcome);
+    };
+    const callback = (error: unknown, user: unknown, info: unknown): void => {
+      if (error) settle({ kind: 'error', error });
+      else if (user) settle({ kind: 'success', user, info });
+      else settle({ kind: 'fail', challenge: info });
+    };
+    const middleware = passport.authenticate(name, { session: false }, callback) as (
+      req: Request,
+      res: Response,
+      next: (error?: unknown) => void,
+    ) => void;
+    try {
+      middleware(req, res, (error) => settle(error ? { kind: 'error', error } : { kind: 'fail', challenge: undefined }));
+    } catch (error) {
+      // A strategy that throws instead of calling this.error().
+      settle({ kind: 'error', error });
+    }
+  });
+}
+
+/**
+ * Authenticates a request with Passport strategies, in order, without sessions. The first
+ * that succeeds sets `req.userContext`, normalized, with `authMethod` from that strategy.
+ * When none does, the answer is 401 `unauthenticated` with every strategy's challenge in
+ * `WWW-Authenticate`.
+ * @example
+ * passport.use(new JwtStrategy({ secretOrKey, jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken() }, (payload, done) => done(null, payload)));
+ * passport.use(new BasicStrategy(verifyPassword));
+ * app.use('/mcp', authenticate(['jwt', 'basic']));
+ */
+export function authenticate(strategies: readonly StrategyRef[], options: AuthenticateOptions = {}): RequestHandler {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const passport = options.passport ?? defaultPassport;
+  if (typeof passport?.authenticate !== 'function') throw new TypeError('passport must be a Passport instance');
+  const realm = options.realm ?? 'mcp';
+  // A quote or backslash would end or escape the quoted-string of the challenge.
+  if (typeof realm !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes('\\'))
+    throw new TypeError('realm must be 1-64 printable ASCII characters without quotes or backslashes');
+  const resolved = resolveStrategies(strategies, passport, options.normalizers ?? {});
+  const bearer = `Bearer realm="${realm}"`;
+
+  return async function authenticateMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const challenges = new Set<string>();
+    for (const strategy of resolved) {
+      const outcome = await run(passport, strategy.name, req, res);
+      if (outcome.kind === 'handled') return;
+      if (outcome.kind === 'error') {
+        writeIdentityError(res, new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: outcome.error }));
+        return;
+      }
+      if (outcome.kind === 'success') {
+        try {
+          req.userContext = normalizeUserContext({ ...strategy.normalize(outcome.user, outcome.info, req), authMethod: strategy.method });
+        } catch (error) {
+          const cause =
+            isIdentityError(error) && error.code === 'unauthenticated' ? error.message : 'the credentials do not identify a valid user';
+          writeIdentityError(res, new IdentityError('unauthenticated', cause, { cause: error, headers: { 'www-authenticate': bearer } }));
+          return;
+        }
+        next();
+        return;
+      }
+      if (typeof outcome.challenge === 'string' && /^[\x20-\x7e]+$/.test(outcome.challenge)) challenges.add(outcome.challenge);
+      if (strategy.method === 'jwt' || strategy.method === 'sso') challenges.add(bearer);
+    }
+    if (challenges.size === 0) challenges.add(bearer);
+    writeIdentityError(
+      res,
+      new IdentityError('unauthenticated', 'authentication required', { headers: { 'www-authenticate': [...challenges] } }),
+    );
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * @mcp-identity/gateway: the Express side. `authenticate` turns a Passport login into a
+ * UserContext; `propagateIdentity` signs it for one upstream and forwards the request.
+ */
+import './augment.js';
+
+export { authenticate } from './authenticate.js';
+export type { AuthenticateOptions, StrategyRef, StrategySpec, PassportLike } from './authenticate.js';
+
+export { propagateIdentity } from './propagate.js';
+export type { PropagateIdentityOptions, ExtraProxyOptions } from './propagate.js';
+
+export { identityPlugin } from './plugin.js';
+export { jwks } from './jwks.js';
+export type { JwksOptions } from './jwks.js';
+export { defaultStripHeaders, defaultCredentialQueryParams } from './options.js';
+export type { IdentityOptions, Carrier } from './options.js';
+
+export { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
+export type { Normalizer, NormalizerOptions, ClaimPaths, ClaimPath, UserContextInput } from './normalizers.js';
+
+export { ApiKeyStrategy } from './api-key-strategy.js';
+export type { ApiKeyStrategyOptions, ApiKeyVerify } from './api-key-strategy.js';
+export { TrustedProxyStrategy } from './trusted-proxy-strategy.js';
+export type { TrustedProxyStrategyOptions, TrustedProxyHeaders } from './trusted-proxy-strategy.js';
+
+export { safeEqual, IdentityError, isIdentityError, normalizeUserContext } from '@mcp-identity/core';
+export type { UserContext, IdentityErrorCode, SigningKey, UserContextField } from '@mcp-identity/core';

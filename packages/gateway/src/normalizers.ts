@@ -1,0 +1,180 @@
+/**
+ * Normalizers turn what a Passport strategy produced into UserContext fields. One ships
+ * for each kind of login; an app can replace any of them per strategy.
+ */
+import { actorToChain, IdentityError, isRecord } from '@mcp-identity/core';
+import type { Request } from 'express';
+
+/** What a normalizer returns: UserContext fields; `authMethod` is set from the strategy. */
+export type UserContextInput = Readonly<Record<string, unknown>>;
+
+/** Maps a strategy's `user` (and `info`) to UserContext fields. */
+export type Normalizer = (user: unknown, info: unknown, req: Request) => UserContextInput;
+
+/** Claim names or dotted paths (`realm_access.roles`), tried in order; an exact key wins over a path. */
+export type ClaimPath = string | readonly string[];
+
+/** Where the JWT/OIDC normalizers find each field. */
+export interface ClaimPaths {
+  /** Default `sub`. */
+  readonly id?: ClaimPath;
+  /** Default `email`. */
+  readonly email?: ClaimPath;
+  /** Default `name`, then `preferred_username`. */
+  readonly name?: ClaimPath;
+  /** Default `groups`, then `cognito:groups`. */
+  readonly groups?: ClaimPath;
+  /** Default `teams`. */
+  readonly teams?: ClaimPath;
+  /** Default `roles`, then `realm_access.roles` (Keycloak). */
+  readonly roles?: ClaimPath;
+  /** A boolean claim. Default `is_admin`, then `admin`. */
+  readonly isAdmin?: ClaimPath;
+  /** Default `iss`. */
+  readonly issuer?: ClaimPath;
+}
+
+/** Options of the shipped normalizers. */
+export interface NormalizerOptions {
+  /** Claim locations (JWT and OIDC). */
+  readonly claims?: ClaimPaths;
+  /** Groups or roles that make `isAdmin` true. Default none. */
+  readonly adminRoles?: readonly string[];
+  /** Claims copied into `attributes` when they hold strings (JWT and OIDC). Default none. */
+  readonly attributes?: readonly string[];
+}
+
+const DEFAULT_PATHS: Required<{ [K in keyof ClaimPaths]: readonly string[] }> = {
+  id: ['sub'],
+  email: ['email'],
+  name: ['name', 'preferred_username'],
+  groups: ['groups', 'cognito:groups'],
+  teams: ['teams'],
+  roles: ['roles', 'realm_access.roles'],
+  isAdmin: ['is_admin', 'admin'],
+  issuer: ['iss'],
+};
+
+function readPath(source: Record<string, unknown>, path: string): unknown {
+  if (Object.hasOwn(source, path)) return source[path];
+  let current: unknown = source;
+  for (const part of path.split('.')) {
+    if (!isRecord(current) || !Object.hasOwn(current, part)) return undefined;
+    current = current[part];
+  }
+  return current;
+}
+
+function readFirst(source: Record<string, unknown>, paths: ClaimPath): unknown {
+  for (const path of typeof paths === 'string' ? [paths] : paths) {
+    const value = readPath(source, path);
+    if (value !== undefined && value !== null) return value;
+  }
+  return undefined;
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+function asList(value: unknown): string[] {
+  if (typeof value === 'string') return value.length > 0 ? [value] : [];
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0) : [];
+}
+
+function isAdminBy(adminRoles: readonly string[], ...lists: readonly string[][]): boolean {
+  return adminRoles.length > 0 && lists.some((list) => list.some((entry) => adminRoles.includes(entry)));
+}
+
+function delegationOf(claims: Record<string, unknown>): string[] | undefined {
+  if (claims.act === undefined) return undefined;
+  const chain = actorToChain(claims.act);
+  if (chain === undefined) throw new IdentityError('unauthenticated', 'the token act claim is malformed');
+  return chain;
+}
+
+function fromClaims(claims: Record<string, unknown>, options: NormalizerOptions): Record<string, unknown> {
+  const paths = { ...DEFAULT_PATHS, ...options.claims };
+  const groups = asList(readFirst(claims, paths.groups));
+  const roles = asList(readFirst(claims, paths.roles));
+  const adminRoles = options.adminRoles ?? [];
+  const attributes: Record<string, string> = {};
+  for (const name of options.attributes ?? []) {
+    const value = asString(readPath(claims, name));
+    if (value !== undefined) attributes[name] = value;
+  }
+  return {
+    id: asString(readFirst(claims, paths.id)),
+    email: asString(readFirst(claims, paths.email)),
+    name: asString(readFirst(claims, paths.name)),
+    groups,
+    teams: asList(readFirst(claims, paths.teams)),
+    roles,
+    isAdmin: readFirst(claims, paths.isAdmin) === true || isAdminBy(adminRoles, groups, roles),
+    issuer: asString(readFirst(claims, paths.issuer)),
+    delegationChain: delegationOf(claims),
+    attributes,
+  };
+}
+
+/**
+ * For passport-jwt: the `user` is the verified payload (pass it to `done` as is).
+ * Reads `sub`, `email`, `name`, `groups`, `roles`, an admin flag and a nested `act`
+ * (RFC 8693 delegation), at configurable claim paths (Keycloak `realm_access.roles`,
+ * Azure `roles`/`groups`, Cognito `cognito:groups`).
+ */
+export function jwtNormalizer(options: NormalizerOptions = {}): Normalizer {
+  return function normalizeJwt(user) {
+    if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the token payload is not an object');
+    return fromClaims(user, options);
+  };
+}
+
+/**
+ * For OIDC/SSO strategies that yield a Passport profile (`id`, `displayName`, `emails`,
+ * `_json` claims): the id token claims in `_json` are read like a JWT's.
+ */
+export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
+  return function normalizeProfile(user) {
+    if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the profile is not an object');
+    const claims = isRecord(user._json) ? user._json : {};
+    const fromJson = fromClaims(claims, options);
+    const emails = Array.isArray(user.emails) ? user.emails : [];
+    const firstEmail = isRecord(emails[0]) ? asString(emails[0].value) : undefined;
+    return {
+      ...fromJson,
+      id: asString(user.id) ?? fromJson.id,
+      email: firstEmail ?? fromJson.email,
+      name: asString(user.displayName) ?? fromJson.name,
+      issuer: fromJson.issuer ?? asString(user.provider),
+    };
+  };
+}
+
+/**
+ * For strategies whose `user` is the app's own object (passport-http Basic, API keys, the
+ * trusted-proxy strategy): reads `id` (or `username`), `email`, `name`, `groups`, `teams`,
+ * `roles`, `isAdmin`, `serviceAccount`, `delegationChain`, `issuer`, `attributes`.
+ * A string user is taken as the id.
+ */
+export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRoles'> = {}): Normalizer {
+  return function normalizeUserObject(user) {
+    if (typeof user === 'string') return { id: user };
+    if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the authenticated user is not an object');
+    const groups = asList(user.groups);
+    const roles = asList(user.roles);
+    return {
+      id: asString(user.id) ?? asString(user.username),
+      email: asString(user.email),
+      name: asString(user.name) ?? asString(user.displayName),
+      groups,
+      teams: asList(user.teams),
+      roles,
+      isAdmin: user.isAdmin === true || isAdminBy(options.adminRoles ?? [], groups, roles),
+      serviceAccount: asString(user.serviceAccount),
+      delegationChain: Array.isArray(user.delegationChain) ? asList(user.delegationChain) : undefined,
+      issuer: asString(user.issuer),
+      attributes: isRecord(user.attributes) ? user.attributes : undefined,
+    };
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The identity options shared by `propagateIdentity` and `identityPlugin`, validated once at
+ * construction into a {@link GatewayConfig}. Mistakes throw a `TypeError` naming the option.
+ */
+import {
+  createAssertionSigner,
+  DEFAULT_BODY_LIMIT,
+  defaultSensitiveAttributes,
+  normalizePrefix,
+  parseFieldList,
+  positiveInteger,
+  sensitiveAttributeMatcher,
+} from '@mcp-identity/core';
+import type { AssertionSigner, SigningKey, UserContextField } from '@mcp-identity/core';
+
+/** Where the gateway puts the identity: HTTP headers, JSON-RPC `params._meta`, or both. */
+export type Carrier = 'headers' | 'meta';
+
+/** Options of `identityPlugin`, and the identity part of `propagateIdentity`'s options. */
+export interface IdentityOptions {
+  /** The upstream's identifier, put in `aud`. Required. */
+  readonly audience: string;
+  /** The gateway's identifier, put in `iss`. Required. */
+  readonly issuer: string;
+  /** Signing key: `{ secret, kid? }` for HS256 (the default `alg`), or several keys with one `active`. Required. */
+  readonly signing: SigningKey | readonly SigningKey[];
+  /** Assertion lifetime in seconds. Default 60. */
+  readonly ttlSeconds?: number;
+  /** UserContext fields sent to this upstream. Default: all. `id`, `authMethod` and delegation are always sent. */
+  readonly claims?: readonly UserContextField[];
+  /** Attribute names never sent (case-insensitive substrings, or patterns). Default {@link defaultSensitiveAttributes}. */
+  readonly sensitiveAttributes?: readonly (string | RegExp)[];
+  /** Prefix of the identity headers. Default `"X-Forwarded-User"`. */
+  readonly headerPrefix?: string;
+  /** Where the identity travels. Default `["headers", "meta"]`. */
+  readonly carriers?: readonly Carrier[];
+  /** Largest request body accepted, in bytes (before and after decoding). Default 4 MiB. */
+  readonly bodyLimit?: number;
+  /** Client credential headers to forward anyway (e.g. `["cookie"]`). Default none: no token passthrough. */
+  readonly forwardCredentials?: readonly string[];
+  /** Header carrying API keys, stripped before forwarding. Default `"x-api-key"`. */
+  readonly apiKeyHeader?: string;
+  /** Query parameters treated as credentials and removed. Default `access_token`, `id_token`, `api_key`, `apikey`, `token`. */
+  readonly credentialQueryParams?: readonly string[];
+  /** Further inbound identity headers to strip (exact names, or prefixes ending in `-`). Default: oauth2-proxy's and common auth-proxy headers. */
+  readonly stripHeaders?: readonly string[];
+  /** Time to wait for the upstream's response headers, in milliseconds; then 504. Default 60 000. */
+  readonly timeoutMs?: number;
+  /** Current time in milliseconds. Default `Date.now`. */
+  readonly clock?: () => number;
+}
+
+/** Default extra identity headers stripped from client requests. */
+export const defaultStripHeaders: readonly string[] = Object.freeze([
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+  'x-forwarded-access-token',
+  'x-auth-request-',
+  'x-remote-user',
+  'remote-user',
+]);
+
+/** Default credential query parameters removed from forwarded URLs. */
+export const defaultCredentialQueryParams: readonly string[] = Object.freeze(['access_token', 'id_token', 'api_key', 'apikey', 'token']);
+
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Validated, precomputed configuration. */
+export interface GatewayConfig {
+  readonly signer: AssertionSigner;
+  readonly audience: string;
+  readonly prefix: string;
+  readonly assertionHeader: string;
+  readonly fields: ReadonlySet<UserContextField>;
+  readonly isSensitive: (name: string) => boolean;
+  readonly headersCarrier: boolean;
+  readonly metaCarrier: boolean;
+  readonly bodyLimit: number;
+  readonly timeoutMs: number;
+  /** Lower-case, `_` read as `-`: exact names removed from every forwarded request. */
+  readonly stripExact: ReadonlySet<string>;
+  /** Lower-case prefixes removed from every forwarded request (the identity prefix among them). */
+  readonly stripPrefixes: readonly string[];
+  readonly credentialQueryParams: ReadonlySet<string>;
+}
+
+function stringList(value: unknown, option: string, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry.length === 0)) {
+    throw new TypeError(`${option} must be an array of non-empty strings`);
+  }
+  return value as string[];
+}
+
+function headerName(value: unknown, option: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !HEADER_NAME.test(value)) throw new TypeError(`${option} must be a valid HTTP header name`);
+  return value;
+}
+
+const canonical = (name: string): string => name.toLowerCase().replaceAll('_', '-');
+
+/** Validates {@link IdentityOptions}; throws a `TypeError` naming the first bad option. */
+export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  if (options.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
+  const signer = createAssertionSigner({
+    signing: options.signing,
+    issuer: options.issuer,
+    audience: options.audience,
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  const prefix = normalizePrefix(headerName(options.headerPrefix, 'headerPrefix', 'X-Forwarded-User'));
+  const carriers = options.carriers ?? ['headers', 'meta'];
+  if (!Array.isArray(carriers) || carriers.length === 0 || carriers.some((c) => c !== 'headers' && c !== 'meta')) {
+    throw new TypeError('carriers must be a non-empty array of "headers" and "meta"');
+  }
+  const sensitive = options.sensitiveAttributes ?? defaultSensitiveAttributes;
+  if (!Array.isArray(sensitive) || sensitive.some((entry) => typeof entry !== 'string' && !(entry instanceof RegExp))) {
+    throw new TypeError('sensitiveAttributes must be an array of strings and RegExps');
+  }
+  const forward = new Set(stringList(options.forwardCredentials, 'forwardCredentials', []).map(canonical));
+  for (const name of forward) {
+    if (name.startsWith(prefix)) throw new TypeError(`forwardCredentials cannot keep an identity header (${name})`);
+  }
+  const apiKeyHeader = canonical(headerName(options.apiKeyHeader, 'apiKeyHeader', 'x-api-key'));
+  const extra = stringList(options.stripHeaders, 'stripHeaders', defaultStripHeaders).map(canonical);
+  const stripExact = new Set(
+    [...CREDENTIAL_HEADERS, apiKeyHeader, ...extra.filter((name) => !name.endsWith('-'))].filter((name) => !forward.has(name)),
+  );
+  return Object.freeze({
+    signer,
+    audience: options.audience,
+    prefix,
+    assertionHeader: `${prefix}-assertion`,
+    fields: parseFieldList(options.claims, 'claims'),
+    isSensitive: sensitiveAttributeMatcher(sensitive),
+    headersCarrier: carriers.includes('headers'),
+    metaCarrier: carriers.includes('meta'),
+    bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
+    timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 60_000),
+    stripExact,
+    stripPrefixes: [prefix, ...extra.filter((name) => name.endsWith('-'))],
+    credentialQueryParams: new Set(
+      stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
+    ),
+  });
+}

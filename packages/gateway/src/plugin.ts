@@ -1,0 +1,154 @@
+/**
+ * The http-proxy-middleware plugin that does the gateway's work on each forwarded request:
+ * strip, sign, set the identity headers and `_meta`, write the exact body, and answer
+ * upstream failures with JSON-RPC errors that leak nothing.
+ */
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { IdentityError, isIdentityError, userToHeaders, writeIdentityError } from '@mcp-identity/core';
+import type { Plugin } from 'http-proxy-middleware';
+import { resolveIdentityOptions } from './options.js';
+import { prepareRequestSync, serializeBody } from './prepare.js';
+import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';
+import type { GatewayConfig, IdentityOptions } from './options.js';
+import type { PreparedRequest } from './prepare.js';
+
+const TIMEOUT = 'MCP_IDENTITY_UPSTREAM_TIMEOUT';
+
+/** The plugin plus the per-request state `propagateIdentity` hands it. */
+export interface IdentityProxyParts {
+  readonly plugin: Plugin;
+  /** Requests prepared before proxying (body read, `_meta` rewritten). */
+  readonly prepared: WeakMap<IncomingMessage, PreparedRequest>;
+}
+
+// http-proxy pipes `req` into the upstream request as soon as it creates it, before the
+// 'proxyReq' event where the final path is known and the assertion can be signed. The body
+// has been read already, so that pipe could only end the upstream request early; the
+// plugin ends it itself, with the body it prepared.
+function holdBody(req: IncomingMessage): void {
+  req.pipe = function heldPipe<T extends NodeJS.WritableStream>(destination: T): T {
+    return destination;
+  };
+}
+
+function isResponse(res: ServerResponse | Socket): res is ServerResponse {
+  return typeof (res as ServerResponse).writeHead === 'function';
+}
+
+function refuse(res: ServerResponse | Socket, error: IdentityError): void {
+  if (isResponse(res)) writeIdentityError(res, error);
+  else res.destroy();
+}
+
+function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config: GatewayConfig): Buffer | undefined {
+  stripOutgoingHeaders(proxyReq, config);
+  const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
+  if (path !== proxyReq.path) proxyReq.path = path;
+  const { token } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
+  if (config.headersCarrier) {
+    proxyReq.setHeader(config.assertionHeader, token);
+    for (const [name, value] of Object.entries(userToHeaders(prepared.user, config.prefix))) proxyReq.setHeader(name, value);
+  }
+  const body = serializeBody(prepared, token, config);
+  if (prepared.decoded) proxyReq.removeHeader('content-encoding');
+  if (body !== undefined) proxyReq.setHeader('content-length', body.length);
+  else if (proxyReq.hasHeader('content-length')) proxyReq.setHeader('content-length', 0);
+  return body;
+}
+
+/** Builds the plugin for a validated configuration. */
+export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyParts {
+  const prepared = new WeakMap<IncomingMessage, PreparedRequest>();
+  const refused = new WeakSet<IncomingMessage>();
+
+  function onStart(req: IncomingMessage, res: ServerResponse): void {
+    // http-proxy skips the 'proxyReq' event for requests with `Expect`; the gateway has the
+    // whole body already, so `Expect: 100-continue` has no purpose upstream.
+    delete req.headers.expect;
+    holdBody(req);
+    if (prepared.has(req)) return;
+    try {
+      prepared.set(req, prepareRequestSync(req, config));
+    } catch (error) {
+      refused.add(req);
+      refuse(
+        res,
+        isIdentityError(error) ? error : new IdentityError('body_unavailable', 'the request could not be prepared', { cause: error }),
+      );
+    }
+  }
+
+  function onProxyReq(proxyReq: ClientRequest, req: IncomingMessage): void {
+    const state = prepared.get(req);
+    if (refused.has(req) || state === undefined) {
+      proxyReq.destroy();
+      return;
+    }
+    if (proxyReq.headersSent) {
+      // Another handler wrote to the upstream request first (fixRequestBody, say): the
+      // identity can no longer be set, so nothing is sent.
+      proxyReq.destroy(new Error('mcp-identity: the upstream request was written before the identity was set'));
+      return;
+    }
+    const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: TIMEOUT })), config.timeoutMs);
+    const clear = (): void => clearTimeout(timer);
+    proxyReq.once('response', clear);
+    proxyReq.once('close', clear);
+    let body: Buffer | undefined;
+    try {
+      body = setIdentity(proxyReq, state, config);
+    } catch (error) {
+      proxyReq.destroy(error as Error);
+      return;
+    }
+    proxyReq.end(body);
+  }
+
+  function onProxyRes(proxyRes: IncomingMessage): void {
+    // Hop-by-hop: without these, http-proxy would hand the client the upstream's
+    // `Connection: keep-alive` even when the client asked to close.
+    delete proxyRes.headers.connection;
+    delete proxyRes.headers['keep-alive'];
+  }
+
+  function onError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse | Socket): void {
+    if (refused.has(req)) return;
+    const timeout = error.code === TIMEOUT;
+    refuse(
+      res,
+      new IdentityError(
+        timeout ? 'upstream_timeout' : 'upstream_unavailable',
+        timeout ? 'the upstream did not answer in time' : 'the upstream is unavailable',
+        {
+          cause: error,
+        },
+      ),
+    );
+  }
+
+  const plugin: Plugin = function mcpIdentityPlugin(proxyServer) {
+    proxyServer.on('start', onStart);
+    proxyServer.on('proxyReq', onProxyReq);
+    proxyServer.on('proxyRes', onProxyRes);
+    proxyServer.on('error', onError);
+  };
+  return { plugin, prepared };
+}
+
+/**
+ * The gateway's identity work as an http-proxy-middleware plugin, for apps that build their
+ * own proxy with `createProxyMiddleware`. Mount `authenticate` (or set `req.userContext`)
+ * before the proxy, and `express.json()` when requests have bodies: the plugin cannot wait
+ * for a body stream. Set `on.error` (or `ejectPlugins`) so http-proxy-middleware's default
+ * error page, which names the upstream host, is not used.
+ * @example
+ * app.use('/mcp', authenticate(['jwt']), express.json(), createProxyMiddleware({
+ *   target: 'http://127.0.0.1:4000',
+ *   on: { error: () => {} },
+ *   plugins: [identityPlugin({ audience: 'urn:mcp:files', issuer: 'https://gateway.example', signing: { secret } })],
+ * }));
+ */
+export function identityPlugin(options: IdentityOptions): Plugin {
+  return createIdentityProxyParts(resolveIdentityOptions(options)).plugin;
+}

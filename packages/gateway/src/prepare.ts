@@ -1,0 +1,156 @@
+/**
+ * Prepares a request for forwarding, before any byte goes upstream: who the user is, what
+ * body will be sent (client identity removed from `_meta`, the gateway's added), and the
+ * digest the assertion binds. The assertion itself is signed once the final path is known.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  checkJsonRpcValue,
+  EMPTY_BODY_SHA256,
+  hasMethod,
+  hasRequestBody,
+  IdentityError,
+  isBodyConsumed,
+  jsonBodyDigest,
+  META_ASSERTION,
+  META_USER,
+  normalizeUserContext,
+  parseJsonRpcBody,
+  readRequestBody,
+  selectUserFields,
+  setIdentityMeta,
+  stripIdentityMeta,
+} from '@mcp-identity/core';
+import type { JsonRpcBody, UserContext } from '@mcp-identity/core';
+import type { GatewayConfig } from './options.js';
+
+/** A request ready to forward. */
+export interface PreparedRequest {
+  /** The user as this upstream may see it. */
+  readonly user: UserContext;
+  /** The JSON-RPC body to forward, without the assertion yet; undefined for no body. */
+  readonly rpc: JsonRpcBody | undefined;
+  /** The body bytes to forward when they need no re-serialization. */
+  readonly original: Buffer | undefined;
+  readonly bodySha256: string;
+  /** True when the client sent a Content-Encoding that was decoded. */
+  readonly decoded: boolean;
+}
+
+/** The request as the gateway sees it: Express adds `body` and `userContext`. */
+export type GatewayRequest = IncomingMessage & { userContext?: UserContext; body?: unknown };
+
+function checkContentType(req: IncomingMessage): void {
+  const header = req.headers['content-type'];
+  if (header === undefined) throw new IdentityError('unsupported_media_type', 'the request body must be application/json');
+  const [type = '', ...params] = header.split(';');
+  if (type.trim().toLowerCase() !== 'application/json')
+    throw new IdentityError('unsupported_media_type', 'the request body must be application/json');
+  for (const param of params) {
+    const [name = '', value = ''] = param.split('=');
+    if (name.trim().toLowerCase() === 'charset' && value.trim().replaceAll('"', '').toLowerCase() !== 'utf-8') {
+      throw new IdentityError('unsupported_media_type', 'the request body must be UTF-8');
+    }
+  }
+}
+
+function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
+  if (req.userContext === undefined) throw new IdentityError('unauthenticated', 'the request is not authenticated');
+  return selectUserFields(normalizeUserContext(req.userContext), config.fields, config.isSensitive);
+}
+
+/**
+ * Removes client identity from every message and, with the `meta` carrier, adds the
+ * gateway's user to every request and notification. Returns whether the body changed.
+ */
+function rewrite(rpc: JsonRpcBody, user: UserContext, config: GatewayConfig): boolean {
+  let changed = false;
+  for (const message of rpc.messages) {
+    if (stripIdentityMeta(message)) changed = true;
+    if (config.metaCarrier && hasMethod(message)) {
+      setIdentityMeta(message, { [META_USER]: user });
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function digestOf(rpc: JsonRpcBody): string {
+  try {
+    return jsonBodyDigest(rpc.value);
+  } catch (cause) {
+    throw new IdentityError('parse_error', 'the request body has no canonical JSON form', { cause });
+  }
+}
+
+function finish(
+  user: UserContext,
+  rpc: JsonRpcBody | undefined,
+  bytes: Buffer | undefined,
+  decoded: boolean,
+  config: GatewayConfig,
+): PreparedRequest {
+  if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded };
+  const changed = rewrite(rpc, user, config);
+  return { user, rpc, original: changed || decoded ? undefined : bytes, bodySha256: digestOf(rpc), decoded };
+}
+
+function noBody(req: IncomingMessage): void {
+  if (req.method === 'POST') {
+    checkContentType(req);
+    throw new IdentityError('parse_error', 'the request body is empty');
+  }
+}
+
+/**
+ * Prepares a request whose body is absent or already consumed by a body parser
+ * (`express.json()` leaves the parsed value in `req.body`). Used by `identityPlugin`.
+ */
+export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): PreparedRequest {
+  const user = userOf(req, config);
+  if (!isBodyConsumed(req)) {
+    if (hasRequestBody(req))
+      throw new IdentityError(
+        'body_unavailable',
+        'the request body was not read before proxying; mount propagateIdentity or express.json() first',
+      );
+    noBody(req);
+    return finish(user, undefined, undefined, false, config);
+  }
+  const body = req.body;
+  if (body === undefined) {
+    if (hasRequestBody(req)) throw new IdentityError('body_unavailable', 'the request body was consumed by another parser');
+    noBody(req);
+    return finish(user, undefined, undefined, false, config);
+  }
+  checkContentType(req);
+  // A parser that ran before us also decoded any Content-Encoding: the bytes forwarded are ours.
+  if (Buffer.isBuffer(body)) return finish(user, parseJsonRpcBody(body), undefined, true, config);
+  if (typeof body === 'string') return finish(user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config);
+  return finish(user, checkJsonRpcValue(body), undefined, true, config);
+}
+
+/** Prepares a request, reading its body from the stream when nobody has yet. */
+export async function prepareRequest(req: GatewayRequest, config: GatewayConfig): Promise<PreparedRequest> {
+  if (isBodyConsumed(req) || !hasRequestBody(req)) return prepareRequestSync(req, config);
+  const user = userOf(req, config);
+  checkContentType(req);
+  const { bytes, decoded } = await readRequestBody(req, { limit: config.bodyLimit });
+  if (bytes.length === 0) {
+    noBody(req);
+    return finish(user, undefined, undefined, decoded, config);
+  }
+  return finish(user, parseJsonRpcBody(bytes), bytes, decoded, config);
+}
+
+/** The body bytes to forward, with the assertion added to `_meta` when that carrier is on. */
+export function serializeBody(prepared: PreparedRequest, token: string, config: GatewayConfig): Buffer | undefined {
+  const { rpc } = prepared;
+  if (rpc === undefined) return undefined;
+  if (config.metaCarrier) {
+    for (const message of rpc.messages) if (hasMethod(message)) setIdentityMeta(message, { [META_ASSERTION]: token });
+  } else if (prepared.original !== undefined) {
+    return prepared.original;
+  }
+  return Buffer.from(JSON.stringify(rpc.value));
+}

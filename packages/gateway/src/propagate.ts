@@ -1,0 +1,83 @@
+/**
+ * `propagateIdentity`: the gateway's proxy middleware, one per upstream.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
+import type { Options as ProxyOptions } from 'http-proxy-middleware';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { resolveIdentityOptions } from './options.js';
+import { createIdentityProxyParts } from './plugin.js';
+import { prepareRequest } from './prepare.js';
+import type { IdentityOptions } from './options.js';
+
+/** Extra http-proxy-middleware options; those the gateway must control are left out. */
+export type ExtraProxyOptions = Readonly<
+  Omit<ProxyOptions, 'target' | 'ws' | 'ejectPlugins' | 'selfHandleResponse' | 'buffer' | 'forward'>
+>;
+
+/** Options of {@link propagateIdentity}. */
+export interface PropagateIdentityOptions extends IdentityOptions {
+  /** The upstream's base URL (`http:` or `https:`). Required. */
+  readonly target: string | URL;
+  /** Extra http-proxy-middleware options (`pathRewrite`, `changeOrigin`, `agent`, `on`, ...). */
+  readonly proxy?: ExtraProxyOptions;
+}
+
+function parseTarget(value: unknown): URL {
+  let url: URL;
+  try {
+    url = new URL(value as string | URL);
+  } catch {
+    throw new TypeError('target is required: the upstream base URL, e.g. "http://127.0.0.1:4000"');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('target must be an http: or https: URL');
+  return url;
+}
+
+/**
+ * The gateway middleware for one upstream: after authentication it strips client identity,
+ * signs the user for this upstream (audience, short expiry, nonce, bound to the request) and
+ * forwards the request as `X-Forwarded-User-*` headers and in JSON-RPC `params._meta`.
+ * @example
+ * app.use('/mcp/files', authenticate(['jwt', 'basic']), propagateIdentity({
+ *   target: 'http://127.0.0.1:4000/mcp',
+ *   audience: 'urn:mcp:files',
+ *   issuer: 'https://gateway.example',
+ *   signing: { secret: process.env.MCP_IDENTITY_SECRET! },
+ * }));
+ */
+export function propagateIdentity(options: PropagateIdentityOptions): RequestHandler {
+  const config = resolveIdentityOptions(options);
+  const target = parseTarget(options.target);
+  const extra: ExtraProxyOptions = options.proxy ?? {};
+  if (typeof extra !== 'object' || extra === null) throw new TypeError('proxy must be an object of http-proxy-middleware options');
+  for (const forbidden of ['target', 'ws', 'ejectPlugins', 'selfHandleResponse', 'buffer', 'forward']) {
+    if (forbidden in extra) throw new TypeError(`proxy.${forbidden} is set by propagateIdentity and cannot be overridden`);
+  }
+  const parts = createIdentityProxyParts(config);
+  const agent: unknown =
+    extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
+  const proxy = createProxyMiddleware({
+    ...extra,
+    target: target.href,
+    agent,
+    // MCP has no WebSocket transport; an `Upgrade` header is dropped like any hop-by-hop header.
+    ws: false,
+    ejectPlugins: true,
+    // Our plugin comes after the app's `on` handlers and plugins, so the gateway's headers are set last.
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin, ...(extra.plugins ?? []), parts.plugin],
+  });
+
+  return async function propagateIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    try {
+      parts.prepared.set(req, await prepareRequest(req, config));
+    } catch (error) {
+      if (isIdentityError(error)) writeIdentityError(res, error);
+      else next(error);
+      return;
+    }
+    await proxy(req, res, next);
+  };
+}

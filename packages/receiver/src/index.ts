@@ -1,0 +1,19 @@
+/**
+ * @mcp-identity/receiver: the upstream side. `verifyIdentity` verifies the gateway's signed
+ * identity and exposes the user as `req.user` and `req.auth`; `getUser` reads it inside an
+ * MCP SDK tool handler.
+ */
+import './augment.js';
+
+export { verifyIdentity } from './verify-identity.js';
+export type { VerifyIdentityOptions, ReceiverLogger } from './options.js';
+export { getUser } from './get-user.js';
+export type { UserSource } from './get-user.js';
+export type { AuthInfo, ReceivedUser } from './auth-info.js';
+export { verifyRequest } from './verify-request.js';
+export type { VerifiedRequest } from './verify-request.js';
+export { resolveReceiverOptions } from './options.js';
+export type { ReceiverConfig } from './options.js';
+
+export { MemoryStore, IdentityError, isIdentityError } from '@mcp-identity/core';
+export type { UserContext, IdentityErrorCode, IdentityStore, VerificationSecret, VerificationPublicKey } from '@mcp-identity/core';

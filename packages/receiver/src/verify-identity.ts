@@ -1,0 +1,36 @@
+import { isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createAuthInfo } from './auth-info.js';
+import { resolveReceiverOptions } from './options.js';
+import { rememberVerified } from './verified-registry.js';
+import { verifyRequest } from './verify-request.js';
+import type { VerifyIdentityOptions } from './options.js';
+
+/**
+ * The receiver middleware for an MCP server behind the gateway. It verifies the signed
+ * assertion (from the header or JSON-RPC `_meta`), refuses everything unverified with 401
+ * and a JSON-RPC error, and exposes the user as `req.user` and `req.auth` (the MCP SDK's
+ * `AuthInfo`, which tool handlers get as `extra.authInfo`). The parsed JSON body is left in
+ * `req.body`: pass it on with `transport.handleRequest(req, res, req.body)`.
+ * @example
+ * app.post('/mcp', verifyIdentity({ audience: 'urn:mcp:files', issuer: 'https://gateway.example', secrets: [{ secret }] }),
+ *   (req, res) => transport.handleRequest(req, res, req.body));
+ */
+export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
+  const config = resolveReceiverOptions(options);
+  return async function verifyIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    let verified;
+    try {
+      verified = await verifyRequest(req, config);
+    } catch (error) {
+      if (isIdentityError(error)) writeIdentityError(res, error);
+      else next(error);
+      return;
+    }
+    const { assertion, user } = verified;
+    req.user = user;
+    req.auth = createAuthInfo(assertion.token, assertion.issuer, assertion.exp, user);
+    rememberVerified(assertion.token, user, res);
+    next();
+  };
+}

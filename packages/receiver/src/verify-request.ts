@@ -1,0 +1,135 @@
+/**
+ * Verification of one request, framework-free: find the assertion (header or `_meta`),
+ * verify it, check it is bound to this request, that every plain header and `_meta` user
+ * agrees with it, and that its `jti` is new.
+ */
+import type { IncomingMessage } from 'node:http';
+import canonicalize from 'canonicalize';
+import {
+  EMPTY_BODY_SHA256,
+  headerAgreesWithUser,
+  IdentityError,
+  isIdentityError,
+  isRecord,
+  jsonBodyDigest,
+  META_CONTEXTFORGE_USER,
+  normalizeUserContext,
+  rawBodyDigest,
+  readIdentityMeta,
+} from '@mcp-identity/core';
+import type { UserContext, VerifiedAssertion } from '@mcp-identity/core';
+import { receiveBody } from './body.js';
+import { readIdentityHeaders } from './identity-headers.js';
+import type { ReceivedBody } from './body.js';
+import type { ReceiverConfig } from './options.js';
+
+/** A verified request. */
+export interface VerifiedRequest {
+  readonly assertion: VerifiedAssertion;
+  readonly user: UserContext;
+}
+
+interface MetaFindings {
+  readonly assertions: ReadonlySet<unknown>;
+  readonly users: readonly unknown[];
+  readonly unknownKeys: ReadonlySet<string>;
+}
+
+function findMeta(body: ReceivedBody): MetaFindings {
+  const assertions = new Set<unknown>();
+  const users: unknown[] = [];
+  const unknownKeys = new Set<string>();
+  if (!body.isJson) return { assertions, users, unknownKeys };
+  const messages = Array.isArray(body.json) ? body.json : [body.json];
+  for (const message of messages) {
+    if (!isRecord(message)) continue;
+    const found = readIdentityMeta(message);
+    if (found === undefined) continue;
+    if (found.assertion !== undefined) assertions.add(found.assertion);
+    if (found.user !== undefined) users.push(found.user);
+    for (const key of found.unknownKeys) unknownKeys.add(key);
+  }
+  return { assertions, users, unknownKeys };
+}
+
+function pickToken(header: string | undefined, meta: MetaFindings): string | undefined {
+  if (meta.assertions.size > 1) throw new IdentityError('identity_mismatch', 'the messages carry different assertions');
+  const [fromMeta] = meta.assertions;
+  if (fromMeta !== undefined && typeof fromMeta !== 'string')
+    throw new IdentityError('identity_invalid', 'the _meta assertion is not a string');
+  if (header !== undefined && fromMeta !== undefined && header !== fromMeta) {
+    throw new IdentityError('identity_mismatch', 'the header and _meta carry different assertions');
+  }
+  return header ?? fromMeta;
+}
+
+function bodyDigest(body: ReceivedBody): string {
+  if (body.isJson) {
+    try {
+      return jsonBodyDigest(body.json);
+    } catch {
+      return '';
+    }
+  }
+  return body.bytes === undefined ? EMPTY_BODY_SHA256 : rawBodyDigest(body.bytes);
+}
+
+function checkBinding(req: IncomingMessage & { originalUrl?: string }, body: ReceivedBody, assertion: VerifiedAssertion): void {
+  const { binding } = assertion;
+  if (!body.available) throw new IdentityError('identity_binding', 'the request body was consumed before verification');
+  const path = req.originalUrl ?? req.url ?? '';
+  if (binding.method !== req.method || binding.path !== path || binding.bodySha256 !== bodyDigest(body)) {
+    throw new IdentityError('identity_binding', 'the assertion is bound to another request');
+  }
+}
+
+function sameUser(candidate: unknown, user: UserContext): boolean {
+  try {
+    return canonicalize(normalizeUserContext(candidate)) === canonicalize(user);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies one request against the configuration.
+ * @throws IdentityError with the refusal's code.
+ */
+export async function verifyRequest(
+  req: IncomingMessage & { originalUrl?: string; body?: unknown },
+  config: ReceiverConfig,
+): Promise<VerifiedRequest> {
+  const headers = readIdentityHeaders(req, config.prefix);
+  const body = await receiveBody(req, config.bodyLimit);
+  const meta = findMeta(body);
+  const token = pickToken(headers.assertion, meta);
+  if (token === undefined) throw new IdentityError('identity_missing', 'the request carries no identity assertion');
+
+  const assertion = await config.verifier.verify(token);
+  const { user } = assertion;
+  if (config.bindRequest) checkBinding(req, body, assertion);
+
+  for (const [suffix, value] of headers.plain) {
+    if (!headerAgreesWithUser(suffix, value, user))
+      throw new IdentityError('identity_mismatch', 'a plain identity header disagrees with the assertion');
+  }
+  for (const candidate of meta.users) {
+    if (!sameUser(candidate, user)) throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
+  }
+  for (const key of meta.unknownKeys) {
+    // The legacy `_meta.user` is the gateway's own only when the assertion binds the body.
+    if (!(key === META_CONTEXTFORGE_USER && config.bindRequest))
+      throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
+  }
+
+  const ttlMs = assertion.exp * 1000 + config.toleranceMs - config.clock();
+  let fresh: boolean;
+  try {
+    fresh = await config.replayStore.setIfAbsent(`jti:${assertion.jti}`, '', Math.max(ttlMs, 1000));
+  } catch (cause) {
+    if (isIdentityError(cause)) throw cause;
+    throw new IdentityError('store_unavailable', 'the replay store is unavailable', { cause });
+  }
+  if (!fresh) throw new IdentityError('identity_replayed', 'the assertion was already used');
+  return { assertion, user };
+}

@@ -1,0 +1,70 @@
+/**
+ * The test kit: real HTTP servers on loopback, port 0. Shared by every package's
+ * integration tests.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A server listening on 127.0.0.1. */
+export interface Running {
+  readonly url: string;
+  readonly port: number;
+  readonly server: http.Server;
+  close(): Promise<void>;
+}
+
+/** Starts `handler` (an Express app or any request listener) on an ephemeral loopback port. */
+export async function listen(handler: http.RequestListener): Promise<Running> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One request as an upstream received it. */
+export interface Received {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly rawHeaders: readonly string[];
+  readonly body: Buffer;
+}
+
+/** An upstream that records every request and answers with `respond` (default: 200 `{"ok":true}`). */
+export interface RecordingUpstream extends Running {
+  readonly received: Received[];
+}
+
+export async function recordingUpstream(
+  respond: (req: Received, res: http.ServerResponse) => void = (_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
+  },
+): Promise<RecordingUpstream> {
+  const received: Received[] = [];
+  const running = await listen((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const entry: Received = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+      };
+      received.push(entry);
+      respond(entry, res);
+    });
+  });
+  return { ...running, received };
+}
