@@ -3,7 +3,8 @@
  * one body. The body digest is SHA-256, base64url, of:
  *
  * - for a JSON body (media type `application/json`): the RFC 8785 (JCS) canonical JSON of
- *   the message, with every `params._meta["mcp-identity/assertion"]` member removed, so the
+ *   the message, with every `params._meta["mcp-identity/assertion"]` member removed (and a
+ *   `_meta` left empty by that removed too), so the
  *   assertion can travel inside the body it signs and a hop that re-serializes JSON does
  *   not break verification;
  * - for any other body: the raw bytes; for no body: the empty string.
@@ -54,17 +55,21 @@ function metaOf(message: unknown): Record<string, unknown> | undefined {
 
 /**
  * Digest of a parsed JSON message (or batch) by the JCS rule above. The assertion members
- * are taken out for the computation and put back; nothing else is changed.
+ * (and any `_meta` they leave empty) are taken out for the computation and put back.
  * @throws Error when the value has no canonical form (a lone surrogate, a non-finite number).
  */
 export function jsonBodyDigest(message: unknown): string {
   const messages = Array.isArray(message) ? message : [message];
-  const removed: [Record<string, unknown>, unknown][] = [];
+  const removed: { params: Record<string, unknown>; meta: Record<string, unknown>; value: unknown; emptied: boolean }[] = [];
   for (const entry of messages) {
     const meta = metaOf(entry);
     if (meta !== undefined && Object.hasOwn(meta, META_ASSERTION)) {
-      removed.push([meta, meta[META_ASSERTION]]);
+      const params = (entry as { params: Record<string, unknown> }).params;
+      const value = meta[META_ASSERTION];
       Reflect.deleteProperty(meta, META_ASSERTION);
+      const emptied = Object.keys(meta).length === 0;
+      if (emptied) Reflect.deleteProperty(params, '_meta');
+      removed.push({ params, meta, value, emptied });
     }
   }
   try {
@@ -72,6 +77,9 @@ export function jsonBodyDigest(message: unknown): string {
     if (canonical === undefined) throw new Error('the body has no JSON form');
     return sha256Base64url(canonical);
   } finally {
-    for (const [meta, value] of removed) meta[META_ASSERTION] = value;
+    for (const { params, meta, value, emptied } of removed) {
+      meta[META_ASSERTION] = value;
+      if (emptied) params._meta = meta;
+    }
   }
 }

@@ -93,3 +93,10 @@ export { writeIdentityError } from './respond.js';
 export { safeEqual } from './safe-equal.js';
 export { createRemoteKeySet } from './remote-key-set.js';
 export type { RemoteKeySet, RemoteKeySetOptions } from './remote-key-set.js';
+export {
+  CONTEXTFORGE_WEAKNESSES,
+  contextforgeSecret,
+  contextforgeSignatureOf,
+  verifyContextforgeSignature,
+  contextforgeMetaUser,
+} from './contextforge.js';

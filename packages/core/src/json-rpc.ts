@@ -4,7 +4,7 @@
  */
 import { findDuplicateKey } from './duplicate-keys.js';
 import { IdentityError } from './errors.js';
-import { isIdentityMetaKey, META_ASSERTION, META_USER } from './meta-keys.js';
+import { isIdentityMetaKey, META_ASSERTION, META_CONTEXTFORGE_USER, META_USER } from './meta-keys.js';
 import { isRecord } from './user-context.js';
 
 /** One JSON-RPC message as parsed: a request or notification (has `method`) or a response. */
@@ -121,20 +121,23 @@ export function setIdentityMeta(message: JsonRpcMessage, members: Readonly<Recor
 export interface MetaIdentity {
   readonly assertion: unknown;
   readonly user: unknown;
+  /** The ContextForge-compatible `_meta.user` object, when present. */
+  readonly legacyUser: unknown;
   /** Identity keys other than the assertion and user objects (never expected). */
   readonly unknownKeys: readonly string[];
 }
 
 /** Reads the identity members of one message's `params._meta` and `result._meta`. */
 export function readIdentityMeta(message: JsonRpcMessage): MetaIdentity | undefined {
-  let found: { assertion: unknown; user: unknown; unknownKeys: string[] } | undefined;
+  let found: { assertion: unknown; user: unknown; legacyUser: unknown; unknownKeys: string[] } | undefined;
   for (const meta of [metaOf(message.params), metaOf(message.result)]) {
     if (meta === undefined) continue;
     for (const key of Object.keys(meta)) {
       if (!isIdentityMetaKey(key)) continue;
-      found ??= { assertion: undefined, user: undefined, unknownKeys: [] };
+      found ??= { assertion: undefined, user: undefined, legacyUser: undefined, unknownKeys: [] };
       if (key === META_ASSERTION && meta === metaOf(message.params)) found.assertion = meta[key];
       else if (key === META_USER && meta === metaOf(message.params)) found.user = meta[key];
+      else if (key === META_CONTEXTFORGE_USER && meta === metaOf(message.params)) found.legacyUser = meta[key];
       else found.unknownKeys.push(key);
     }
   }

@@ -8,8 +8,8 @@ export interface KeySource {
 }
 
 /**
- * A fixed set of keys. A token with a `kid` gets the key with that `kid`; a token without
- * one gets every key of its algorithm.
+ * A fixed set of keys. A token with a `kid` gets the key with that `kid` (or, when none has
+ * it, the keys configured without a kid); a token without one gets every key of its algorithm.
  */
 export function staticKeySource(keys: readonly ImportedKey[]): KeySource {
   const byKid = new Map<string, ImportedKey[]>();
@@ -21,8 +21,11 @@ export function staticKeySource(keys: readonly ImportedKey[]): KeySource {
   const none: readonly ImportedKey[] = [];
   return {
     keysFor(header) {
-      const candidates = header.kid === undefined ? byAlg.get(header.alg) : byKid.get(header.kid);
-      return candidates?.filter((key) => key.alg === header.alg) ?? none;
+      if (header.kid === undefined) return byAlg.get(header.alg) ?? none;
+      const byId = byKid.get(header.kid)?.filter((key) => key.alg === header.alg);
+      if (byId !== undefined && byId.length > 0) return byId;
+      // A key configured without a kid is trusted whatever kid the gateway gave it.
+      return byAlg.get(header.alg)?.filter((key) => key.kid === undefined) ?? none;
     },
   };
 }

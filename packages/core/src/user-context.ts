@@ -66,13 +66,15 @@ const normalized = new WeakSet<object>();
 export function normalizeUserContext(input: unknown): UserContext {
   if (typeof input === 'object' && input !== null && normalized.has(input)) return input as UserContext;
   if (!isRecord(input)) throw invalid('the user context is not an object');
-  const id = requiredString(input.id, 'id');
-  const authMethod = input.authMethod === undefined ? 'unknown' : requiredString(input.authMethod, 'authMethod');
+  // Own properties only: a polluted prototype must not make anyone an admin.
+  const fields: Record<string, unknown> = Object.fromEntries(Object.entries(input));
+  const id = requiredString(fields.id, 'id');
+  const authMethod = fields.authMethod === undefined ? 'unknown' : requiredString(fields.authMethod, 'authMethod');
   if (!AUTH_METHOD.test(authMethod)) throw invalid('authMethod must be 1-64 characters of A-Z a-z 0-9 _ . : -');
-  if (input.isAdmin !== undefined && typeof input.isAdmin !== 'boolean') throw invalid('isAdmin must be a boolean');
+  if (fields.isAdmin !== undefined && typeof fields.isAdmin !== 'boolean') throw invalid('isAdmin must be a boolean');
 
-  let delegationChain = optionalList(input.delegationChain, 'delegationChain', limits.maxDelegationDepth);
-  const serviceAccount = optionalString(input.serviceAccount, 'serviceAccount');
+  let delegationChain = optionalList(fields.delegationChain, 'delegationChain', limits.maxDelegationDepth);
+  const serviceAccount = optionalString(fields.serviceAccount, 'serviceAccount');
   if (serviceAccount !== undefined) {
     if (delegationChain === undefined || delegationChain.length === 0) delegationChain = [serviceAccount];
     else if (delegationChain[delegationChain.length - 1] !== serviceAccount) {
@@ -80,19 +82,19 @@ export function normalizeUserContext(input: unknown): UserContext {
     }
   }
 
-  const email = optionalString(input.email, 'email');
-  const name = optionalString(input.name, 'name');
-  const issuer = optionalString(input.issuer, 'issuer');
-  const attributes = optionalAttributes(input.attributes);
+  const email = optionalString(fields.email, 'email');
+  const name = optionalString(fields.name, 'name');
+  const issuer = optionalString(fields.issuer, 'issuer');
+  const attributes = optionalAttributes(fields.attributes);
   // Built in reading order: JSON output lists id, email, name, lists, flags, then the rest.
   const user: { -readonly [K in keyof UserContext]: UserContext[K] } = {
     id,
     ...(email === undefined ? {} : { email }),
     ...(name === undefined ? {} : { name }),
-    groups: optionalList(input.groups, 'groups') ?? EMPTY_LIST,
-    teams: optionalList(input.teams, 'teams') ?? EMPTY_LIST,
-    roles: optionalList(input.roles, 'roles') ?? EMPTY_LIST,
-    isAdmin: input.isAdmin === true,
+    groups: optionalList(fields.groups, 'groups') ?? EMPTY_LIST,
+    teams: optionalList(fields.teams, 'teams') ?? EMPTY_LIST,
+    roles: optionalList(fields.roles, 'roles') ?? EMPTY_LIST,
+    isAdmin: fields.isAdmin === true,
     authMethod,
   };
   if (delegationChain !== undefined && delegationChain.length > 0) {

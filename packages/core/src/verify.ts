@@ -72,7 +72,9 @@ export function createAssertionVerifier(options: AssertionVerifierOptions): Asse
   const tolerance = nonNegativeInteger(options.clockToleranceSeconds, 'clockToleranceSeconds', 5);
   const maxLifetime = positiveInteger(options.maxLifetimeSeconds, 'maxLifetimeSeconds', 600);
   const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
   const keySource = options.keys;
+  if (typeof keySource?.keysFor !== 'function') throw new TypeError('keys must be a KeySource: an object with keysFor(header)');
 
   return {
     async verify(token) {

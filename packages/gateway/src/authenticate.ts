@@ -68,7 +68,9 @@ const METHODS: Readonly<Record<string, AuthMethod>> = {
 function methodOf(passport: PassportLike, name: string): AuthMethod {
   const lookup = (passport as unknown as { _strategy?: (name: string) => { name?: string } | undefined })._strategy;
   const strategy = typeof lookup === 'function' ? lookup.call(passport, name) : undefined;
-  return METHODS[strategy?.name ?? ''] ?? METHODS[name] ?? name;
+  const known = (key: string | undefined): AuthMethod | undefined =>
+    key !== undefined && Object.hasOwn(METHODS, key) ? METHODS[key] : undefined;
+  return known(strategy?.name) ?? known(name) ?? name;
 }
 
 function defaultNormalizer(method: AuthMethod, options: NormalizerOptions): Normalizer {
@@ -85,7 +87,10 @@ function resolveStrategies(strategies: readonly StrategyRef[], passport: Passpor
       throw new TypeError(`strategies[${index}] must be a strategy name or { name, method?, normalize? }`);
     }
     const lookup = (passport as unknown as { _strategy?: (name: string) => unknown })._strategy;
-    if (typeof lookup === 'function' && lookup.call(passport, spec.name) === undefined) {
+    if (
+      typeof lookup === 'function' &&
+      typeof (lookup.call(passport, spec.name) as { authenticate?: unknown } | undefined)?.authenticate !== 'function'
+    ) {
       throw new TypeError(`strategies[${index}]: no Passport strategy named "${spec.name}" is registered (call passport.use first)`);
     }
     if (spec.normalize !== undefined && typeof spec.normalize !== 'function')

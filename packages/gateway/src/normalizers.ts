@@ -40,7 +40,7 @@ export interface NormalizerOptions {
   readonly claims?: ClaimPaths;
   /** Groups or roles that make `isAdmin` true. Default none. */
   readonly adminRoles?: readonly string[];
-  /** Claims copied into `attributes` when they hold strings (JWT and OIDC). Default none. */
+  /** Claims copied into `attributes` when they hold a string or a number (as text) (JWT and OIDC). Default none. */
   readonly attributes?: readonly string[];
 }
 
@@ -80,6 +80,11 @@ function asString(value: unknown): string | undefined {
 function asList(value: unknown): string[] {
   if (typeof value === 'string') return value.length > 0 ? [value] : [];
   return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0) : [];
+}
+
+/** Keeps the string-valued entries: attributes are strings on the wire. */
+function stringEntries(source: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 function isAdminBy(adminRoles: readonly string[], ...lists: readonly string[][]): boolean {
@@ -174,7 +179,7 @@ export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRole
       serviceAccount: asString(user.serviceAccount),
       delegationChain: Array.isArray(user.delegationChain) ? asList(user.delegationChain) : undefined,
       issuer: asString(user.issuer),
-      attributes: isRecord(user.attributes) ? user.attributes : undefined,
+      attributes: isRecord(user.attributes) ? stringEntries(user.attributes) : undefined,
     };
   };
 }

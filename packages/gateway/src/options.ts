@@ -52,6 +52,8 @@ export interface IdentityOptions {
 
 /** Default extra identity headers stripped from client requests. */
 export const defaultStripHeaders: readonly string[] = Object.freeze([
+  // oauth2-proxy's user header; the identity prefix covers it only while that prefix is the default.
+  'x-forwarded-user',
   'x-forwarded-email',
   'x-forwarded-groups',
   'x-forwarded-preferred-username',
@@ -143,7 +145,8 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 60_000),
     stripExact,
-    stripPrefixes: [prefix, ...extra.filter((name) => name.endsWith('-'))],
+    // The default family is stripped whatever the prefix: upstreams written for ContextForge read it.
+    stripPrefixes: [...new Set([prefix, 'x-forwarded-user', ...extra.filter((name) => name.endsWith('-'))])],
     credentialQueryParams: new Set(
       stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
     ),

@@ -14,6 +14,7 @@ import type { GatewayConfig, IdentityOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
 
 const TIMEOUT = 'MCP_IDENTITY_UPSTREAM_TIMEOUT';
+const WRITTEN_EARLY = 'MCP_IDENTITY_WRITTEN_EARLY';
 
 /** The plugin plus the per-request state `propagateIdentity` hands it. */
 export interface IdentityProxyParts {
@@ -46,7 +47,8 @@ function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config:
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
   const { token } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
-  if (config.headersCarrier) {
+  // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
+  if (config.headersCarrier || prepared.rpc === undefined) {
     proxyReq.setHeader(config.assertionHeader, token);
     for (const [name, value] of Object.entries(userToHeaders(prepared.user, config.prefix))) proxyReq.setHeader(name, value);
   }
@@ -88,7 +90,9 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     if (proxyReq.headersSent) {
       // Another handler wrote to the upstream request first (fixRequestBody, say): the
       // identity can no longer be set, so nothing is sent.
-      proxyReq.destroy(new Error('mcp-identity: the upstream request was written before the identity was set'));
+      proxyReq.destroy(
+        Object.assign(new Error('mcp-identity: the upstream request was written before the identity was set'), { code: WRITTEN_EARLY }),
+      );
       return;
     }
     const timer = setTimeout(() => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: TIMEOUT })), config.timeoutMs);
@@ -114,6 +118,15 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
 
   function onError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse | Socket): void {
     if (refused.has(req)) return;
+    if (error.code === WRITTEN_EARLY) {
+      refuse(
+        res,
+        new IdentityError('body_unavailable', 'another proxyReq handler wrote the upstream request before the identity was set', {
+          cause: error,
+        }),
+      );
+      return;
+    }
     const timeout = error.code === TIMEOUT;
     refuse(
       res,

@@ -48,7 +48,7 @@ function checkContentType(req: IncomingMessage): void {
     throw new IdentityError('unsupported_media_type', 'the request body must be application/json');
   for (const param of params) {
     const [name = '', value = ''] = param.split('=');
-    if (name.trim().toLowerCase() === 'charset' && value.trim().replaceAll('"', '').toLowerCase() !== 'utf-8') {
+    if (name.trim().toLowerCase() === 'charset' && !['utf-8', 'utf8'].includes(value.trim().replaceAll('"', '').toLowerCase())) {
       throw new IdentityError('unsupported_media_type', 'the request body must be UTF-8');
     }
   }
@@ -109,6 +109,7 @@ function noBody(req: IncomingMessage): void {
 export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): PreparedRequest {
   const user = userOf(req, config);
   if (!isBodyConsumed(req)) {
+    if (hasRequestBody(req)) checkContentType(req);
     if (hasRequestBody(req))
       throw new IdentityError(
         'body_unavailable',

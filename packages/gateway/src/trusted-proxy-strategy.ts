@@ -69,7 +69,7 @@ export class TrustedProxyStrategy extends Strategy {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with trustedProxies');
     this._trusted = buildBlockList(options.trustedProxies);
-    const headers: Required<TrustedProxyHeaders> = {
+    const headers: { -readonly [K in keyof TrustedProxyHeaders]-?: string } = {
       id: 'x-forwarded-user',
       email: 'x-forwarded-email',
       name: 'x-forwarded-preferred-username',

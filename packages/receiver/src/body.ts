@@ -41,11 +41,13 @@ export async function receiveBody(req: IncomingMessage & { body?: unknown }, lim
     return { bytes, json: value, isJson: json && value !== undefined, available: true };
   }
   const body = req.body;
-  if (Buffer.isBuffer(body)) {
-    const value = json ? parse(body) : undefined;
-    return { bytes: body, json: value, isJson: json && value !== undefined, available: true };
+  if (Buffer.isBuffer(body) || typeof body === 'string') {
+    // express.raw() leaves a Buffer, express.text() a string: a JSON one is digested as JSON (JCS).
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const value = json ? parse(bytes) : undefined;
+    return { bytes, json: value, isJson: json && value !== undefined, available: true };
   }
-  if (typeof body === 'string') return { bytes: Buffer.from(body), json: undefined, isJson: false, available: true };
-  if (body !== undefined) return { bytes: undefined, json: body, isJson: json, available: true };
+  if (body !== undefined && json) return { bytes: undefined, json: body, isJson: true, available: true };
+  // No bytes and no JSON (e.g. express.urlencoded() ran): a body was sent but nothing is left to verify.
   return hasRequestBody(req) ? { ...NONE, available: false } : NONE;
 }

@@ -105,11 +105,14 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
     clock,
   });
   if (options.bindRequest !== undefined && typeof options.bindRequest !== 'boolean') throw new TypeError('bindRequest must be a boolean');
+  if (options.replayStore === null) throw new TypeError('replayStore must be a store; leave it undefined for the in-process MemoryStore');
   const store = options.replayStore ?? new MemoryStore({ clock });
   if (typeof store?.setIfAbsent !== 'function') throw new TypeError('replayStore must implement setIfAbsent(key, value, ttlMs)');
   const prefixOption = options.headerPrefix ?? 'X-Forwarded-User';
   if (typeof prefixOption !== 'string' || !/^[A-Za-z0-9_-]+$/.test(prefixOption)) throw new TypeError('headerPrefix must be a header name');
   const prefix = normalizePrefix(prefixOption);
+  // '---' or '__' normalize to nothing, and an empty prefix would claim every request header.
+  if (prefix.length === 0) throw new TypeError('headerPrefix must be a header name');
   return Object.freeze({
     verifier,
     prefix,

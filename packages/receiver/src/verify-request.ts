@@ -12,7 +12,7 @@ import {
   isIdentityError,
   isRecord,
   jsonBodyDigest,
-  META_CONTEXTFORGE_USER,
+  contextforgeMetaUser,
   normalizeUserContext,
   rawBodyDigest,
   readIdentityMeta,
@@ -32,14 +32,16 @@ export interface VerifiedRequest {
 interface MetaFindings {
   readonly assertions: ReadonlySet<unknown>;
   readonly users: readonly unknown[];
+  readonly legacyUsers: readonly unknown[];
   readonly unknownKeys: ReadonlySet<string>;
 }
 
 function findMeta(body: ReceivedBody): MetaFindings {
   const assertions = new Set<unknown>();
   const users: unknown[] = [];
+  const legacyUsers: unknown[] = [];
   const unknownKeys = new Set<string>();
-  if (!body.isJson) return { assertions, users, unknownKeys };
+  if (!body.isJson) return { assertions, users, legacyUsers, unknownKeys };
   const messages = Array.isArray(body.json) ? body.json : [body.json];
   for (const message of messages) {
     if (!isRecord(message)) continue;
@@ -47,9 +49,10 @@ function findMeta(body: ReceivedBody): MetaFindings {
     if (found === undefined) continue;
     if (found.assertion !== undefined) assertions.add(found.assertion);
     if (found.user !== undefined) users.push(found.user);
+    if (found.legacyUser !== undefined) legacyUsers.push(found.legacyUser);
     for (const key of found.unknownKeys) unknownKeys.add(key);
   }
-  return { assertions, users, unknownKeys };
+  return { assertions, users, legacyUsers, unknownKeys };
 }
 
 function pickToken(header: string | undefined, meta: MetaFindings): string | undefined {
@@ -80,6 +83,14 @@ function checkBinding(req: IncomingMessage & { originalUrl?: string }, body: Rec
   const path = req.originalUrl ?? req.url ?? '';
   if (binding.method !== req.method || binding.path !== path || binding.bodySha256 !== bodyDigest(body)) {
     throw new IdentityError('identity_binding', 'the assertion is bound to another request');
+  }
+}
+
+function canonicalizeOrUndefined(value: unknown): string | undefined {
+  try {
+    return canonicalize(value);
+  } catch {
+    return undefined;
   }
 }
 
@@ -116,10 +127,12 @@ export async function verifyRequest(
   for (const candidate of meta.users) {
     if (!sameUser(candidate, user)) throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
   }
-  for (const key of meta.unknownKeys) {
-    // The legacy `_meta.user` is the gateway's own only when the assertion binds the body.
-    if (!(key === META_CONTEXTFORGE_USER && config.bindRequest))
-      throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
+  if (meta.unknownKeys.size > 0) throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
+  // The ContextForge-compatible `_meta.user` a gateway adds must say what the assertion says.
+  const legacy = meta.legacyUsers.length > 0 ? canonicalize(contextforgeMetaUser(user)) : undefined;
+  for (const candidate of meta.legacyUsers) {
+    if (canonicalizeOrUndefined(candidate) !== legacy)
+      throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
   }
 
   const ttlMs = assertion.exp * 1000 + config.toleranceMs - config.clock();

@@ -1,0 +1,43 @@
+/** What every benchmark process shares: keys, identities and request bodies. */
+import { generateKeyPairSync } from 'node:crypto';
+
+export const ISSUER = 'urn:bench:gateway';
+export const AUDIENCE = 'urn:bench:upstream';
+export const SECRET = 'bench-secret-6d1f0c2b9e8a7d6c5b4a39281706f5e4d3c2b1a0';
+
+/** A fresh user object per request, as `authenticate` produces one per request. */
+export function benchUser(): Record<string, unknown> {
+  return {
+    id: 'user-42',
+    email: 'user42@example.com',
+    name: 'Zoë Example',
+    groups: ['eng', 'platform'],
+    teams: ['core'],
+    roles: ['reader', 'writer'],
+    isAdmin: false,
+    authMethod: 'jwt',
+  };
+}
+
+/** A typical `tools/call` request. */
+export const TYPICAL_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 7,
+  method: 'tools/call',
+  params: {
+    name: 'search_notes',
+    arguments: { query: 'quarterly report', limit: 20, tags: ['finance', 'q3'] },
+    _meta: { progressToken: 'p-7' },
+  },
+});
+
+/** A `tools/call` request of 256 KiB. */
+export const LARGE_BODY = (() => {
+  const filler = 'x'.repeat(256 * 1024 - 200);
+  return JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'upload', arguments: { content: filler } } });
+})();
+
+/** The EdDSA key, as PKCS#8 PEM so child processes can share it. */
+export function eddsaKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}

@@ -1,0 +1,215 @@
+import {
+  canonicalHeaderName,
+  decodeHeaderList,
+  decodeHeaderValue,
+  encodeHeaderList,
+  encodeHeaderValue,
+  headerAgreesWithUser,
+  identityHeaderSuffixes,
+  normalizePrefix,
+  normalizeUserContext,
+  userToHeaders,
+} from '../src/index.js';
+import type { IdentityHeaderSuffix } from '../src/index.js';
+
+// Expected encodings written from the rule: UTF-8, then every byte outside 0x21-0x7E, and
+// `%` and `,`, as upper-case %XX.
+const encodings: [label: string, value: string, encoded: string][] = [
+  ['plain ASCII', 'alice@example.com', 'alice@example.com'],
+  ['an accented letter (é is C3 A9)', 'José', 'Jos%C3%A9'],
+  ['an emoji (🚀 is F0 9F 9A 80)', 'équipe-🚀', '%C3%A9quipe-%F0%9F%9A%80'],
+  ['a comma', 'eng,ops', 'eng%2Cops'],
+  ['a percent sign', '100%', '100%25'],
+  ['an already encoded-looking value', '%41', '%2541'],
+  ['a space', 'Ada Lovelace', 'Ada%20Lovelace'],
+  ['CR and LF', 'a\r\nX-Forwarded-User-Admin: true', 'a%0D%0AX-Forwarded-User-Admin:%20true'],
+  ['a tab, NUL and DEL', '\t\0\x7f', '%09%00%7F'],
+  ['the printable edges', '!~', '!~'],
+  ['a quote and a semicolon', '"a";b', '"a";b'],
+];
+
+describe('encodeHeaderValue', () => {
+  it.each(encodings)('encodes %s', (_label, value, encoded) => {
+    expect(encodeHeaderValue(value)).toBe(encoded);
+  });
+
+  it.each(encodings)('never leaves a control byte, space, comma or non-ASCII byte in %s', (_label, value) => {
+    expect(encodeHeaderValue(value)).toMatch(/^[\x21-\x2b\x2d-\x7e]*$/);
+  });
+});
+
+describe('decodeHeaderValue', () => {
+  it.each(encodings)('decodes %s back to the original', (_label, value, encoded) => {
+    expect(decodeHeaderValue(encoded)).toBe(value);
+  });
+
+  it.each(['José', 'équipe-🚀', 'eng,ops', '%', ' ', '\r\n', 'a%2Cb', '日本語 テキスト', 'x'.repeat(1024), '\u{10FFFF}'])(
+    'round-trips %j',
+    (value) => {
+      expect(decodeHeaderValue(encodeHeaderValue(value))).toBe(value);
+    },
+  );
+
+  it.each([
+    ['empty', ''],
+    ['a stray percent at the end', 'abc%'],
+    ['a percent with one hex digit', 'abc%4'],
+    ['a percent with non-hex digits', '%ZZ'],
+    ['lower-case hex', 'Jos%c3%a9'],
+    ['mixed-case hex', 'Jos%C3%a9'],
+    ['an encoded plain byte (%41 is A)', '%41'],
+    ['an encoded plain byte beside a valid escape', 'Jos%C3%A9%2D'],
+    ['a lone continuation byte', '%80'],
+    ['a truncated sequence', 'Jos%C3'],
+    ['an overlong encoding of /', '%C0%AF'],
+    ['an encoded UTF-16 surrogate', '%ED%A0%80'],
+    ['0xFF', '%FF'],
+    ['a raw space', 'Ada Lovelace'],
+    ['a raw comma', 'eng,ops'],
+    ['raw CR LF', 'a\r\nb'],
+    ['a raw tab', 'a\tb'],
+    ['a raw non-ASCII character', 'José'],
+    ['a raw control character beside an escape', '%C3%A9\x01'],
+  ])('refuses %s', (_label, encoded) => {
+    expect(decodeHeaderValue(encoded)).toBeUndefined();
+  });
+});
+
+describe('encodeHeaderList / decodeHeaderList', () => {
+  it('joins encoded elements with a bare comma', () => {
+    expect(encodeHeaderList(['eng,ops', 'José', 'dev'])).toBe('eng%2Cops,Jos%C3%A9,dev');
+  });
+
+  it.each([[['eng,ops', 'dev']], [['José', 'équipe-🚀', '100%', 'a b']], [['solo']], [[',', ',,', '%2C']]])('round-trips %j', (values) => {
+    expect(decodeHeaderList(encodeHeaderList(values))).toEqual(values);
+  });
+
+  it('keeps a comma inside an element apart from the separator', () => {
+    expect(decodeHeaderList('eng%2Cops,dev')).toEqual(['eng,ops', 'dev']);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['an empty element', 'a,,b'],
+    ['a trailing comma', 'a,'],
+    ['a leading comma', ',a'],
+    ['a malformed element', 'a,%zz'],
+    ['a space after the comma', 'a, b'],
+  ])('refuses %s', (_label, encoded) => {
+    expect(decodeHeaderList(encoded)).toBeUndefined();
+  });
+});
+
+describe('canonicalHeaderName / normalizePrefix', () => {
+  it.each([
+    ['X-Forwarded-User-Id', 'x-forwarded-user-id'],
+    ['X_FORWARDED_USER_ID', 'x-forwarded-user-id'],
+    ['x-Forwarded_user-ID', 'x-forwarded-user-id'],
+  ])('reads %s as %s', (name, canonical) => {
+    expect(canonicalHeaderName(name)).toBe(canonical);
+  });
+
+  it.each([
+    ['X-Forwarded-User', 'x-forwarded-user'],
+    ['  X_Forwarded_User- ', 'x-forwarded-user'],
+    ['X-Forwarded-User---', 'x-forwarded-user'],
+  ])('normalizes the prefix %j to %s', (prefix, normalized) => {
+    expect(normalizePrefix(prefix)).toBe(normalized);
+  });
+});
+
+const fullUser = normalizeUserContext({
+  id: 'José',
+  email: 'jose@example.com',
+  name: 'José Ñúñez',
+  groups: ['eng,ops', 'équipe-🚀'],
+  teams: ['core'],
+  roles: ['admin', 'reader'],
+  isAdmin: true,
+  authMethod: 'sso',
+  delegationChain: ['agent one', 'agent-2'],
+  issuer: 'https://idp.example',
+  attributes: { department: 'R&D' },
+});
+const minimalUser = normalizeUserContext({ id: 'u-1', authMethod: 'api_key' });
+
+describe('userToHeaders', () => {
+  it('writes every field of a full user under the prefix, encoded', () => {
+    expect(userToHeaders(fullUser, 'x-forwarded-user')).toStrictEqual({
+      'x-forwarded-user-id': 'Jos%C3%A9',
+      'x-forwarded-user-email': 'jose@example.com',
+      'x-forwarded-user-full-name': 'Jos%C3%A9%20%C3%91%C3%BA%C3%B1ez',
+      'x-forwarded-user-groups': 'eng%2Cops,%C3%A9quipe-%F0%9F%9A%80',
+      'x-forwarded-user-teams': 'core',
+      'x-forwarded-user-roles': 'admin,reader',
+      'x-forwarded-user-admin': 'true',
+      'x-forwarded-user-auth-method': 'sso',
+      'x-forwarded-user-service-account': 'agent-2',
+      'x-forwarded-user-delegation-chain': 'agent%20one,agent-2',
+    });
+  });
+
+  it('writes only id, admin and auth-method for a minimal user', () => {
+    expect(userToHeaders(minimalUser, 'x-user')).toStrictEqual({
+      'x-user-id': 'u-1',
+      'x-user-admin': 'false',
+      'x-user-auth-method': 'api_key',
+    });
+  });
+
+  it('produces exactly the documented suffixes for a full user', () => {
+    expect(Object.keys(userToHeaders(fullUser, 'p')).sort()).toEqual(identityHeaderSuffixes.map((suffix) => `p-${suffix}`).sort());
+  });
+
+  it('never puts CR, LF or a non-ASCII byte in a value', () => {
+    const user = normalizeUserContext({ id: 'a\r\nb', name: 'x\ny', groups: ['\r'], authMethod: 'jwt' });
+    for (const value of Object.values(userToHeaders(user, 'x-user'))) expect(value).toMatch(/^[\x21-\x7e]+$/);
+  });
+});
+
+describe('headerAgreesWithUser', () => {
+  const headers = userToHeaders(fullUser, 'p');
+
+  it.each(identityHeaderSuffixes.map((suffix) => [suffix]))('agrees with the value userToHeaders wrote for %s', (suffix) => {
+    expect(headerAgreesWithUser(suffix, headers[`p-${suffix}`]!, fullUser)).toBe(true);
+  });
+
+  it.each<[IdentityHeaderSuffix, string]>([
+    ['id', 'José'],
+    ['id', 'Jos%c3%a9'],
+    ['id', 'someone-else'],
+    ['email', 'JOSE@example.com'],
+    ['full-name', 'José Ñúñez'],
+    ['groups', '%C3%A9quipe-%F0%9F%9A%80,eng%2Cops'],
+    ['groups', 'eng,ops,%C3%A9quipe-%F0%9F%9A%80'],
+    ['groups', 'eng%2Cops'],
+    ['teams', 'core,extra'],
+    ['roles', 'admin'],
+    ['admin', 'false'],
+    ['admin', 'TRUE'],
+    ['admin', '1'],
+    ['auth-method', 'jwt'],
+    ['service-account', 'agent%20one'],
+    ['delegation-chain', 'agent-2,agent%20one'],
+    ['delegation-chain', 'agent-2'],
+  ])('disagrees when %s is %j', (suffix, value) => {
+    expect(headerAgreesWithUser(suffix, value, fullUser)).toBe(false);
+  });
+
+  it.each<[IdentityHeaderSuffix, string]>([
+    ['email', 'jose@example.com'],
+    ['full-name', 'Jos%C3%A9'],
+    ['groups', 'eng'],
+    ['teams', 'core'],
+    ['roles', 'admin'],
+    ['service-account', 'agent-2'],
+    ['delegation-chain', 'agent-2'],
+    ['admin', 'true'],
+  ])('disagrees when the user has no %s but the header says %j', (suffix, value) => {
+    expect(headerAgreesWithUser(suffix, value, minimalUser)).toBe(false);
+  });
+
+  it('agrees that a user without admin rights is admin=false', () => {
+    expect(headerAgreesWithUser('admin', 'false', minimalUser)).toBe(true);
+  });
+});
