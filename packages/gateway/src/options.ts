@@ -3,6 +3,7 @@
  * construction into a {@link GatewayConfig}. Mistakes throw a `TypeError` naming the option.
  */
 import {
+  contextforgeSecret,
   createAssertionSigner,
   DEFAULT_BODY_LIMIT,
   defaultSensitiveAttributes,
@@ -48,6 +49,14 @@ export interface IdentityOptions {
   readonly timeoutMs?: number;
   /** Current time in milliseconds. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * ContextForge compatibility: also send its `-Claims-Signature` header and, in `tools/call`,
+   * its unsigned `_meta.user`, so upstreams written for ContextForge work unchanged. The
+   * secret is the one the ContextForge deployment already uses. Default: off.
+   */
+  readonly contextforge?: { readonly secret: string | Uint8Array };
+  /** Receives start-up warnings (a short ContextForge secret). Default `console`. */
+  readonly logger?: { warn(message: string): void };
 }
 
 /** Default extra identity headers stripped from client requests. */
@@ -86,6 +95,8 @@ export interface GatewayConfig {
   /** Lower-case prefixes removed from every forwarded request (the identity prefix among them). */
   readonly stripPrefixes: readonly string[];
   readonly credentialQueryParams: ReadonlySet<string>;
+  /** The ContextForge secret, when compatibility is on. */
+  readonly contextforgeSecret: Buffer | undefined;
 }
 
 function stringList(value: unknown, option: string, fallback: readonly string[]): readonly string[] {
@@ -103,6 +114,17 @@ function headerName(value: unknown, option: string, fallback: string): string {
 }
 
 const canonical = (name: string): string => name.toLowerCase().replaceAll('_', '-');
+
+function resolveContextforge(options: IdentityOptions, headers: boolean): Buffer | undefined {
+  if (options.contextforge === undefined) return undefined;
+  if (typeof options.contextforge !== 'object' || options.contextforge === null) throw new TypeError('contextforge must be { secret }');
+  if (!headers) throw new TypeError('contextforge needs the headers carrier: ContextForge upstreams read X-Forwarded-User-* headers');
+  const secret = contextforgeSecret(options.contextforge.secret, 'contextforge.secret');
+  const logger = options.logger ?? console;
+  if (typeof logger.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  if (secret.length < 32) logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes; ContextForge signatures are only as strong as it`);
+  return secret;
+}
 
 /** Validates {@link IdentityOptions}; throws a `TypeError` naming the first bad option. */
 export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig {
@@ -150,5 +172,6 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     credentialQueryParams: new Set(
       stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
     ),
+    contextforgeSecret: resolveContextforge(options, carriers.includes('headers')),
   });
 }

@@ -5,7 +5,14 @@
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { IdentityError, isIdentityError, userToHeaders, writeIdentityError } from '@mcp-identity/core';
+import {
+  CONTEXTFORGE_SIGNATURE_SUFFIX,
+  contextforgeSignatureOf,
+  IdentityError,
+  isIdentityError,
+  userToHeaders,
+  writeIdentityError,
+} from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
@@ -50,7 +57,13 @@ function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config:
   // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
   if (config.headersCarrier || prepared.rpc === undefined) {
     proxyReq.setHeader(config.assertionHeader, token);
-    for (const [name, value] of Object.entries(userToHeaders(prepared.user, config.prefix))) proxyReq.setHeader(name, value);
+    const headers = userToHeaders(prepared.user, config.prefix);
+    for (const [name, value] of Object.entries(headers)) proxyReq.setHeader(name, value);
+    if (config.contextforgeSecret !== undefined) {
+      // Over the -Id and -Email values exactly as sent, so a ContextForge-style verifier agrees.
+      const signature = contextforgeSignatureOf(config.contextforgeSecret, headers[`${config.prefix}-id`] ?? '', headers[`${config.prefix}-email`]);
+      proxyReq.setHeader(`${config.prefix}-${CONTEXTFORGE_SIGNATURE_SUFFIX}`, signature);
+    }
   }
   const body = serializeBody(prepared, token, config);
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import {
   checkJsonRpcValue,
+  contextforgeMetaUser,
   EMPTY_BODY_SHA256,
   hasMethod,
   hasRequestBody,
@@ -13,6 +14,7 @@ import {
   isBodyConsumed,
   jsonBodyDigest,
   META_ASSERTION,
+  META_CONTEXTFORGE_USER,
   META_USER,
   normalizeUserContext,
   parseJsonRpcBody,
@@ -69,6 +71,11 @@ function rewrite(rpc: JsonRpcBody, user: UserContext, config: GatewayConfig): bo
     if (stripIdentityMeta(message)) changed = true;
     if (config.metaCarrier && hasMethod(message)) {
       setIdentityMeta(message, { [META_USER]: user });
+      changed = true;
+    }
+    // ContextForge puts its unsigned user object in tools/call only.
+    if (config.contextforgeSecret !== undefined && message.method === 'tools/call') {
+      setIdentityMeta(message, { [META_CONTEXTFORGE_USER]: contextforgeMetaUser(user) });
       changed = true;
     }
   }

@@ -28,8 +28,8 @@ export interface ReceivedUser extends UserContext {
 const issued = new WeakSet<object>();
 
 /** Builds the `req.auth` for a verified user. */
-export function createAuthInfo(token: string, issuer: string, expiresAt: number, user: ReceivedUser): AuthInfo {
-  const auth: AuthInfo = { token, clientId: issuer, scopes: [...user.roles], expiresAt, extra: { user } };
+export function createAuthInfo(token: string, issuer: string, expiresAt: number | undefined, user: ReceivedUser): AuthInfo {
+  const auth: AuthInfo = { token, clientId: issuer, scopes: [...user.roles], ...(expiresAt === undefined ? {} : { expiresAt }), extra: { user } };
   issued.add(auth);
   return auth;
 }

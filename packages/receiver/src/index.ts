@@ -8,6 +8,7 @@ import './augment.js';
 export { verifyIdentity } from './verify-identity.js';
 export type { VerifyIdentityOptions, ReceiverLogger } from './options.js';
 export { getUser } from './get-user.js';
+export type { ContextforgeOptions } from './contextforge.js';
 export type { UserSource } from './get-user.js';
 export type { AuthInfo, ReceivedUser } from './auth-info.js';
 export { verifyRequest } from './verify-request.js';

@@ -14,6 +14,8 @@ import {
   positiveInteger,
   staticKeySource,
 } from '@mcp-identity/core';
+import { resolveContextforge } from './contextforge.js';
+import type { ContextforgeConfig, ContextforgeOptions } from './contextforge.js';
 import type {
   AssertionVerifier,
   IdentityStore,
@@ -58,6 +60,12 @@ export interface VerifyIdentityOptions {
   readonly bodyLimit?: number;
   /** Current time in milliseconds. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * Also accept ContextForge-signed requests (those without an assertion of ours): only `id`
+   * and `email` are authenticated; other fields land in `req.user.unverified` unless
+   * `trustUnsignedFields`. A warning is logged at start. Default: off.
+   */
+  readonly contextforge?: ContextforgeOptions;
 }
 
 /** Validated configuration. */
@@ -70,6 +78,7 @@ export interface ReceiverConfig {
   readonly bodyLimit: number;
   readonly toleranceMs: number;
   readonly clock: () => number;
+  readonly contextforge: ContextforgeConfig | undefined;
 }
 
 function keySources(options: VerifyIdentityOptions, clock: () => number, logger: ReceiverLogger): KeySource {
@@ -121,6 +130,7 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
     bindRequest: options.bindRequest ?? true,
     bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
     toleranceMs: (options.clockToleranceSeconds ?? 5) * 1000,
+    contextforge: resolveContextforge(options.contextforge, logger),
     clock,
   });
 }

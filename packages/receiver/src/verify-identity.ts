@@ -27,10 +27,10 @@ export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
       else next(error);
       return;
     }
-    const { assertion, user } = verified;
+    const { user, credential, issuer, expiresAt } = verified;
     req.user = user;
-    req.auth = createAuthInfo(assertion.token, assertion.issuer, assertion.exp, user);
-    rememberVerified(assertion.token, user, res);
+    req.auth = createAuthInfo(credential, issuer, expiresAt, user);
+    if (verified.assertion !== undefined) rememberVerified(credential, user, res);
     next();
   };
 }

@@ -19,14 +19,23 @@ import {
 } from '@mcp-identity/core';
 import type { UserContext, VerifiedAssertion } from '@mcp-identity/core';
 import { receiveBody } from './body.js';
+import { verifyContextforgeHeaders } from './contextforge.js';
 import { readIdentityHeaders } from './identity-headers.js';
+import type { ReceivedUser } from './auth-info.js';
 import type { ReceivedBody } from './body.js';
 import type { ReceiverConfig } from './options.js';
 
 /** A verified request. */
 export interface VerifiedRequest {
-  readonly assertion: VerifiedAssertion;
-  readonly user: UserContext;
+  readonly user: ReceivedUser;
+  /** The verified assertion; undefined for a request accepted in ContextForge legacy mode. */
+  readonly assertion: VerifiedAssertion | undefined;
+  /** The credential verified: the assertion, or the ContextForge signature. */
+  readonly credential: string;
+  /** Who signed it: the gateway's `iss`, or `"contextforge"`. */
+  readonly issuer: string;
+  /** Seconds since the epoch; legacy signatures never expire. */
+  readonly expiresAt: number | undefined;
 }
 
 interface MetaFindings {
@@ -114,7 +123,15 @@ export async function verifyRequest(
   const body = await receiveBody(req, config.bodyLimit);
   const meta = findMeta(body);
   const token = pickToken(headers.assertion, meta);
-  if (token === undefined) throw new IdentityError('identity_missing', 'the request carries no identity assertion');
+  if (token === undefined) {
+    // A request carrying both formats is judged by ours; the legacy one only stands alone.
+    if (config.contextforge === undefined || headers.contextforgeSignature === undefined) {
+      throw new IdentityError('identity_missing', 'the request carries no identity assertion');
+    }
+    if (meta.users.length > 0 || meta.unknownKeys.size > 0) throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
+    const legacyUser = verifyContextforgeHeaders(headers.plain, headers.contextforgeSignature, config.contextforge);
+    return { user: legacyUser, assertion: undefined, credential: headers.contextforgeSignature, issuer: 'contextforge', expiresAt: undefined };
+  }
 
   const assertion = await config.verifier.verify(token);
   const { user } = assertion;
@@ -144,5 +161,5 @@ export async function verifyRequest(
     throw new IdentityError('store_unavailable', 'the replay store is unavailable', { cause });
   }
   if (!fresh) throw new IdentityError('identity_replayed', 'the assertion was already used');
-  return { assertion, user };
+  return { user, assertion, credential: assertion.token, issuer: assertion.issuer, expiresAt: assertion.exp };
 }
