@@ -122,7 +122,8 @@ function resolveContextforge(options: IdentityOptions, headers: boolean): Buffer
   const secret = contextforgeSecret(options.contextforge.secret, 'contextforge.secret');
   const logger = options.logger ?? console;
   if (typeof logger.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
-  if (secret.length < 32) logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes; ContextForge signatures are only as strong as it`);
+  if (secret.length < 32)
+    logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes; ContextForge signatures are only as strong as it`);
   return secret;
 }
 

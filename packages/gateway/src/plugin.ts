@@ -61,7 +61,11 @@ function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config:
     for (const [name, value] of Object.entries(headers)) proxyReq.setHeader(name, value);
     if (config.contextforgeSecret !== undefined) {
       // Over the -Id and -Email values exactly as sent, so a ContextForge-style verifier agrees.
-      const signature = contextforgeSignatureOf(config.contextforgeSecret, headers[`${config.prefix}-id`] ?? '', headers[`${config.prefix}-email`]);
+      const signature = contextforgeSignatureOf(
+        config.contextforgeSecret,
+        headers[`${config.prefix}-id`] ?? '',
+        headers[`${config.prefix}-email`],
+      );
       proxyReq.setHeader(`${config.prefix}-${CONTEXTFORGE_SIGNATURE_SUFFIX}`, signature);
     }
   }

@@ -29,7 +29,13 @@ const issued = new WeakSet<object>();
 
 /** Builds the `req.auth` for a verified user. */
 export function createAuthInfo(token: string, issuer: string, expiresAt: number | undefined, user: ReceivedUser): AuthInfo {
-  const auth: AuthInfo = { token, clientId: issuer, scopes: [...user.roles], ...(expiresAt === undefined ? {} : { expiresAt }), extra: { user } };
+  const auth: AuthInfo = {
+    token,
+    clientId: issuer,
+    scopes: [...user.roles],
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    extra: { user },
+  };
   issued.add(auth);
   return auth;
 }

@@ -4,7 +4,13 @@
  * other field is reported as `unverified` and `isAdmin` is false, unless the app opts in to
  * trusting the unsigned fields on a network it controls.
  */
-import { CONTEXTFORGE_WEAKNESSES, contextforgeSecret, IdentityError, normalizeUserContext, verifyContextforgeSignature } from '@mcp-identity/core';
+import {
+  CONTEXTFORGE_WEAKNESSES,
+  contextforgeSecret,
+  IdentityError,
+  normalizeUserContext,
+  verifyContextforgeSignature,
+} from '@mcp-identity/core';
 import type { IdentityHeaderSuffix } from '@mcp-identity/core';
 import type { ReceivedUser } from './auth-info.js';
 
@@ -23,7 +29,10 @@ export interface ContextforgeConfig {
 }
 
 /** Validates the `contextforge` option and warns, once, about what the format does not protect. */
-export function resolveContextforge(options: ContextforgeOptions | undefined, logger: { warn(message: string): void }): ContextforgeConfig | undefined {
+export function resolveContextforge(
+  options: ContextforgeOptions | undefined,
+  logger: { warn(message: string): void },
+): ContextforgeConfig | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw new TypeError('contextforge must be { secret, trustUnsignedFields? }');
   const secret = contextforgeSecret(options.secret, 'contextforge.secret');
@@ -31,7 +40,9 @@ export function resolveContextforge(options: ContextforgeOptions | undefined, lo
     throw new TypeError('contextforge.trustUnsignedFields must be a boolean');
   }
   if (secret.length < 32) logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes`);
-  logger.warn(`mcp-identity: this receiver accepts ContextForge-signed requests, which have ${CONTEXTFORGE_WEAKNESSES}; only id and email are trusted`);
+  logger.warn(
+    `mcp-identity: this receiver accepts ContextForge-signed requests, which have ${CONTEXTFORGE_WEAKNESSES}; only id and email are trusted`,
+  );
   return { secret, trustUnsignedFields: options.trustUnsignedFields === true };
 }
 
@@ -47,7 +58,11 @@ function text(value: string): string {
 }
 
 function list(value: string | undefined): string[] {
-  return value === undefined ? [] : text(value).split(',').filter((entry) => entry.length > 0);
+  return value === undefined
+    ? []
+    : text(value)
+        .split(',')
+        .filter((entry) => entry.length > 0);
 }
 
 /**

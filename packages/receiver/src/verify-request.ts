@@ -128,9 +128,16 @@ export async function verifyRequest(
     if (config.contextforge === undefined || headers.contextforgeSignature === undefined) {
       throw new IdentityError('identity_missing', 'the request carries no identity assertion');
     }
-    if (meta.users.length > 0 || meta.unknownKeys.size > 0) throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
+    if (meta.users.length > 0 || meta.unknownKeys.size > 0)
+      throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
     const legacyUser = verifyContextforgeHeaders(headers.plain, headers.contextforgeSignature, config.contextforge);
-    return { user: legacyUser, assertion: undefined, credential: headers.contextforgeSignature, issuer: 'contextforge', expiresAt: undefined };
+    return {
+      user: legacyUser,
+      assertion: undefined,
+      credential: headers.contextforgeSignature,
+      issuer: 'contextforge',
+      expiresAt: undefined,
+    };
   }
 
   const assertion = await config.verifier.verify(token);
