@@ -89,7 +89,8 @@ function keySources(options: VerifyIdentityOptions, clock: () => number, logger:
   ];
   if (statics.length > 0) sources.push(staticKeySource(statics));
   if (options.jwksUrl !== undefined) {
-    const onError = (error: Error): void => logger.warn(`mcp-identity: JWKS fetch failed, cached keys stay in use: ${error.message}`);
+    const onError = (error: Error): void =>
+      logger.warn(`mcp-identity: JWKS fetch failed (keys fetched earlier, if any, stay in use): ${error.message}`);
     sources.push(createRemoteKeySet(options.jwksUrl, { ...options.jwks, clock, onError }, 'jwksUrl'));
   } else if (options.jwks !== undefined) {
     throw new TypeError('jwks options need jwksUrl');

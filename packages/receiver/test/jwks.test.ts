@@ -319,7 +319,7 @@ describe('verifyIdentity with only jwksUrl, issuer and audience', () => {
 
       expect(statuses).toEqual([200, 200, 200]);
       expect(receiver.logger.warnings).toEqual([
-        'mcp-identity: JWKS fetch failed, cached keys stay in use: the JWKS endpoint could not be reached: ECONNREFUSED',
+        'mcp-identity: JWKS fetch failed (keys fetched earlier, if any, stay in use): the JWKS endpoint could not be reached: ECONNREFUSED',
       ]);
       for (const fragment of secretsIn(tokens)) expect(receiver.logger.warnings[0]).not.toContain(fragment);
     });
