@@ -11,7 +11,8 @@ import {
   positiveInteger,
   sensitiveAttributeMatcher,
 } from '@mcp-identity/core';
-import type { AssertionSigner, SigningKey, UserContextField } from '@mcp-identity/core';
+import type { AssertionSigner, IdentityStore, SessionBinder, SigningKey, UserContextField } from '@mcp-identity/core';
+import { resolveSessionOptions } from './sessions.js';
 
 /** Where the gateway puts the identity: HTTP headers, JSON-RPC `params._meta`, or both. */
 export type Carrier = 'headers' | 'meta';
@@ -48,6 +49,14 @@ export interface IdentityOptions {
   readonly timeoutMs?: number;
   /** Current time in milliseconds. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * Where MCP sessions are bound to their users: a `MemoryStore` (one gateway instance) or a
+   * `RedisStore` shared by every instance; `false` turns session isolation off.
+   * Default: a new `MemoryStore` for this middleware.
+   */
+  readonly sessionStore?: IdentityStore | false;
+  /** How long a session stays bound from its creation, in seconds; then it answers 404 and the client re-initializes. Default 86 400. */
+  readonly sessionTtlSeconds?: number;
 }
 
 /** Default extra identity headers stripped from client requests. */
@@ -86,6 +95,8 @@ export interface GatewayConfig {
   /** Lower-case prefixes removed from every forwarded request (the identity prefix among them). */
   readonly stripPrefixes: readonly string[];
   readonly credentialQueryParams: ReadonlySet<string>;
+  /** Session isolation; undefined when `sessionStore` is `false`. */
+  readonly sessions: SessionBinder | undefined;
 }
 
 function stringList(value: unknown, option: string, fallback: readonly string[]): readonly string[] {
@@ -150,5 +161,6 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     credentialQueryParams: new Set(
       stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
     ),
+    sessions: resolveSessionOptions(options),
   });
 }
