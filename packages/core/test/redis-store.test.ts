@@ -54,7 +54,7 @@ describeRedis('RedisStore against redis-server', () => {
   });
 
   afterAll(async () => {
-    await redis.stop();
+    await redis?.stop();
   });
 
   const uniquePrefix = (): string => `test:${randomBytes(6).toString('hex')}:`;

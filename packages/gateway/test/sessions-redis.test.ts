@@ -20,7 +20,7 @@ describeRedis('propagateIdentity instances sharing a RedisStore for sessions', (
   });
 
   afterAll(async () => {
-    await redis.stop();
+    await redis?.stop();
   });
 
   /** Two gateway instances, each with its own Redis connection, in front of one upstream. */

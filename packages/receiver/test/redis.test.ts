@@ -30,7 +30,7 @@ describeRedis('verifyIdentity instances sharing a RedisStore', () => {
   });
 
   afterAll(async () => {
-    await redis.stop();
+    await redis?.stop();
   });
 
   /** One receiver instance: its own Redis connection, the deployment's shared prefix. */
