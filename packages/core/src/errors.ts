@@ -46,6 +46,8 @@ export interface IdentityErrorOptions {
   readonly cause?: unknown;
   /** Extra response headers, e.g. `WWW-Authenticate`. */
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+  /** An HTTP status (400–599) replacing the code's own, when a deployment configured another (the receiver's `storeErrorStatus`). */
+  readonly status?: number;
 }
 
 /**
@@ -64,8 +66,11 @@ export class IdentityError extends Error {
   constructor(code: IdentityErrorCode, message: string, options: IdentityErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     const [status, rpcCode] = CODES[code];
+    if (options.status !== undefined && !(Number.isInteger(options.status) && options.status >= 400 && options.status <= 599)) {
+      throw new TypeError('status must be an HTTP error status (400-599)');
+    }
     this.code = code;
-    this.status = status;
+    this.status = options.status ?? status;
     this.rpcCode = rpcCode;
     this.headers = options.headers;
   }

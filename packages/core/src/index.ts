@@ -86,7 +86,12 @@ export type { ReadBody, ReadBodyOptions } from './request-body.js';
 
 export { MemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
+export { RedisStore } from './redis-store.js';
+export type { RedisStoreOptions, RedisClientLike } from './redis-store.js';
+export { storeUnavailable } from './store.js';
 export type { IdentityStore } from './store.js';
+export { SESSION_HEADER, MAX_SESSION_ID_LENGTH, isSessionId, readSessionId, sessionSubject, createSessionBinder } from './sessions.js';
+export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 
 export { randomId } from './random.js';
 export { writeIdentityError } from './respond.js';

@@ -24,5 +24,5 @@ export type { ApiKeyStrategyOptions, ApiKeyVerify } from './api-key-strategy.js'
 export { TrustedProxyStrategy } from './trusted-proxy-strategy.js';
 export type { TrustedProxyStrategyOptions, TrustedProxyHeaders } from './trusted-proxy-strategy.js';
 
-export { safeEqual, IdentityError, isIdentityError, normalizeUserContext } from '@mcp-identity/core';
-export type { UserContext, IdentityErrorCode, SigningKey, UserContextField } from '@mcp-identity/core';
+export { safeEqual, IdentityError, isIdentityError, normalizeUserContext, MemoryStore, RedisStore } from '@mcp-identity/core';
+export type { UserContext, IdentityErrorCode, SigningKey, UserContextField, IdentityStore, RedisStoreOptions } from '@mcp-identity/core';

@@ -12,7 +12,8 @@ import {
   positiveInteger,
   sensitiveAttributeMatcher,
 } from '@mcp-identity/core';
-import type { AssertionSigner, SigningKey, UserContextField } from '@mcp-identity/core';
+import type { AssertionSigner, IdentityStore, SessionBinder, SigningKey, UserContextField } from '@mcp-identity/core';
+import { resolveSessionOptions } from './sessions.js';
 
 /** Where the gateway puts the identity: HTTP headers, JSON-RPC `params._meta`, or both. */
 export type Carrier = 'headers' | 'meta';
@@ -57,6 +58,14 @@ export interface IdentityOptions {
   readonly contextforge?: { readonly secret: string | Uint8Array };
   /** Receives start-up warnings (a short ContextForge secret). Default `console`. */
   readonly logger?: { warn(message: string): void };
+  /**
+   * Where MCP sessions are bound to their users: a `MemoryStore` (one gateway instance) or a
+   * `RedisStore` shared by every instance; `false` turns session isolation off.
+   * Default: a new `MemoryStore` for this middleware.
+   */
+  readonly sessionStore?: IdentityStore | false;
+  /** How long a session stays bound from its creation, in seconds; then it answers 404 and the client re-initializes. Default 86 400. */
+  readonly sessionTtlSeconds?: number;
 }
 
 /** Default extra identity headers stripped from client requests. */
@@ -97,6 +106,8 @@ export interface GatewayConfig {
   readonly credentialQueryParams: ReadonlySet<string>;
   /** The ContextForge secret, when compatibility is on. */
   readonly contextforgeSecret: Buffer | undefined;
+  /** Session isolation; undefined when `sessionStore` is `false`. */
+  readonly sessions: SessionBinder | undefined;
 }
 
 function stringList(value: unknown, option: string, fallback: readonly string[]): readonly string[] {
@@ -174,5 +185,6 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
       stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
     ),
     contextforgeSecret: resolveContextforge(options, carriers.includes('headers')),
+    sessions: resolveSessionOptions(options),
   });
 }

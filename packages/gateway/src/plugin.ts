@@ -16,9 +16,11 @@ import {
 import type { Plugin } from 'http-proxy-middleware';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
+import { createSessionGuard } from './sessions.js';
 import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';
 import type { GatewayConfig, IdentityOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
+import type { SessionGuard } from './sessions.js';
 
 const TIMEOUT = 'MCP_IDENTITY_UPSTREAM_TIMEOUT';
 const WRITTEN_EARLY = 'MCP_IDENTITY_WRITTEN_EARLY';
@@ -28,6 +30,8 @@ export interface IdentityProxyParts {
   readonly plugin: Plugin;
   /** Requests prepared before proxying (body read, `_meta` rewritten). */
   readonly prepared: WeakMap<IncomingMessage, PreparedRequest>;
+  /** Session isolation; `propagateIdentity` checks before proxying, the plugin otherwise. */
+  readonly sessions: SessionGuard | undefined;
 }
 
 // http-proxy pipes `req` into the upstream request as soon as it creates it, before the
@@ -80,6 +84,7 @@ function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config:
 export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyParts {
   const prepared = new WeakMap<IncomingMessage, PreparedRequest>();
   const refused = new WeakSet<IncomingMessage>();
+  const sessions = config.sessions === undefined ? undefined : createSessionGuard(config.sessions);
 
   function onStart(req: IncomingMessage, res: ServerResponse): void {
     // http-proxy skips the 'proxyReq' event for requests with `Expect`; the gateway has the
@@ -98,7 +103,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     }
   }
 
-  function onProxyReq(proxyReq: ClientRequest, req: IncomingMessage): void {
+  function onProxyReq(proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void {
     const state = prepared.get(req);
     if (refused.has(req) || state === undefined) {
       proxyReq.destroy();
@@ -116,17 +121,36 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     const clear = (): void => clearTimeout(timer);
     proxyReq.once('response', clear);
     proxyReq.once('close', clear);
-    let body: Buffer | undefined;
-    try {
-      body = setIdentity(proxyReq, state, config);
-    } catch (error) {
-      proxyReq.destroy(error as Error);
+    const forward = (): void => {
+      let body: Buffer | undefined;
+      try {
+        body = setIdentity(proxyReq, state, config);
+      } catch (error) {
+        proxyReq.destroy(error as Error);
+        return;
+      }
+      proxyReq.end(body);
+    };
+    if (sessions === undefined || sessions.checked(req)) {
+      forward();
       return;
     }
-    proxyReq.end(body);
+    // identityPlugin: the session check may wait for a store. Nothing has been written to
+    // the upstream request yet (the plugin ends it itself), so it is held until the answer.
+    sessions.check(req).then(
+      () => {
+        if (!proxyReq.destroyed) forward();
+      },
+      (error: unknown) => {
+        refused.add(req);
+        proxyReq.destroy();
+        refuse(res, isIdentityError(error) ? error : new IdentityError('store_unavailable', 'the session check failed', { cause: error }));
+      },
+    );
   }
 
-  function onProxyRes(proxyRes: IncomingMessage): void {
+  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage): void {
+    sessions?.onResponse(proxyRes, req);
     // Hop-by-hop: without these, http-proxy would hand the client the upstream's
     // `Connection: keep-alive` even when the client asked to close.
     delete proxyRes.headers.connection;
@@ -163,7 +187,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     proxyServer.on('proxyRes', onProxyRes);
     proxyServer.on('error', onError);
   };
-  return { plugin, prepared };
+  return { plugin, prepared, sessions };
 }
 
 /**

@@ -73,6 +73,8 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
   return async function propagateIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
       parts.prepared.set(req, await prepareRequest(req, config));
+      // Before anything is forwarded: another user's session id is answered 404 here.
+      if (parts.sessions !== undefined) await parts.sessions.check(req);
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);

@@ -4,6 +4,7 @@
  * listed in `Connection`, and credential query parameters.
  */
 import type { ClientRequest } from 'node:http';
+import { SESSION_HEADER } from '@mcp-identity/core';
 import type { GatewayConfig } from './options.js';
 
 const HOP_BY_HOP = new Set([
@@ -40,7 +41,9 @@ export function stripOutgoingHeaders(proxyReq: ClientRequest, config: GatewayCon
   }
   for (const name of proxyReq.getHeaderNames()) {
     const c = canonical(name);
-    if (HOP_BY_HOP.has(c) || listed.has(c) || isStrippedIdentityHeader(c, config)) proxyReq.removeHeader(name);
+    // `mcp_session_id`: the upstream must read the session id the gateway checked, or none.
+    const sessionVariant = c === SESSION_HEADER && name.toLowerCase() !== SESSION_HEADER;
+    if (HOP_BY_HOP.has(c) || listed.has(c) || isStrippedIdentityHeader(c, config) || sessionVariant) proxyReq.removeHeader(name);
   }
 }
 

@@ -16,5 +16,13 @@ export type { VerifiedRequest } from './verify-request.js';
 export { resolveReceiverOptions } from './options.js';
 export type { ReceiverConfig } from './options.js';
 
-export { MemoryStore, IdentityError, isIdentityError } from '@mcp-identity/core';
-export type { UserContext, IdentityErrorCode, IdentityStore, VerificationSecret, VerificationPublicKey } from '@mcp-identity/core';
+export { MemoryStore, RedisStore, IdentityError, isIdentityError } from '@mcp-identity/core';
+export type {
+  UserContext,
+  IdentityErrorCode,
+  IdentityStore,
+  RedisStoreOptions,
+  VerificationSecret,
+  VerificationPublicKey,
+} from '@mcp-identity/core';
+export type { ReceiverSessionOptions } from './sessions.js';

@@ -16,11 +16,14 @@ import {
 } from '@mcp-identity/core';
 import { resolveContextforge } from './contextforge.js';
 import type { ContextforgeConfig, ContextforgeOptions } from './contextforge.js';
+import { resolveSessionOptions } from './sessions.js';
+import type { ReceiverSessionOptions } from './sessions.js';
 import type {
   AssertionVerifier,
   IdentityStore,
   KeySource,
   RemoteKeySetOptions,
+  SessionBinder,
   VerificationPublicKey,
   VerificationSecret,
 } from '@mcp-identity/core';
@@ -66,6 +69,10 @@ export interface VerifyIdentityOptions {
    * `trustUnsignedFields`. A warning is logged at start. Default: off.
    */
   readonly contextforge?: ContextforgeOptions;
+  /** HTTP status when the replay or session store fails: 500, 502, 503 or 504. The request is refused whatever the status. Default 503. */
+  readonly storeErrorStatus?: 500 | 502 | 503 | 504;
+  /** Bind MCP sessions to the verified user who created them (`{ store, ttlSeconds? }`). Default off: the gateway binds them. */
+  readonly sessions?: ReceiverSessionOptions;
 }
 
 /** Validated configuration. */
@@ -79,7 +86,12 @@ export interface ReceiverConfig {
   readonly toleranceMs: number;
   readonly clock: () => number;
   readonly contextforge: ContextforgeConfig | undefined;
+  readonly storeErrorStatus: number;
+  /** Session isolation, when the `sessions` option is set. */
+  readonly sessions: SessionBinder | undefined;
 }
+
+const STORE_ERROR_STATUSES = [500, 502, 503, 504];
 
 function keySources(options: VerifyIdentityOptions, clock: () => number, logger: ReceiverLogger): KeySource {
   const sources: KeySource[] = [];
@@ -123,6 +135,9 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
   const prefix = normalizePrefix(prefixOption);
   // '---' or '__' normalize to nothing, and an empty prefix would claim every request header.
   if (prefix.length === 0) throw new TypeError('headerPrefix must be a header name');
+  const storeErrorStatus = options.storeErrorStatus === undefined ? 503 : options.storeErrorStatus;
+  if (!STORE_ERROR_STATUSES.includes(storeErrorStatus)) throw new TypeError('storeErrorStatus must be 500, 502, 503 or 504');
+  const sessions = resolveSessionOptions(options.sessions, options.audience, storeErrorStatus, (message) => logger.warn(message));
   return Object.freeze({
     verifier,
     prefix,
@@ -133,5 +148,7 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
     toleranceMs: (options.clockToleranceSeconds ?? 5) * 1000,
     contextforge: resolveContextforge(options.contextforge, logger),
     clock,
+    storeErrorStatus,
+    sessions,
   });
 }

@@ -2,6 +2,7 @@ import { isIdentityError, writeIdentityError } from '@mcp-identity/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createAuthInfo } from './auth-info.js';
 import { resolveReceiverOptions } from './options.js';
+import { guardSession } from './sessions.js';
 import { rememberVerified } from './verified-registry.js';
 import { verifyRequest } from './verify-request.js';
 import type { VerifyIdentityOptions } from './options.js';
@@ -22,6 +23,7 @@ export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
     let verified;
     try {
       verified = await verifyRequest(req, config);
+      if (config.sessions !== undefined) await guardSession(req, res, verified.user, config.sessions);
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);

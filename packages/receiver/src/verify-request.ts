@@ -9,13 +9,13 @@ import {
   EMPTY_BODY_SHA256,
   headerAgreesWithUser,
   IdentityError,
-  isIdentityError,
   isRecord,
   jsonBodyDigest,
   contextforgeMetaUser,
   normalizeUserContext,
   rawBodyDigest,
   readIdentityMeta,
+  storeUnavailable,
 } from '@mcp-identity/core';
 import type { UserContext, VerifiedAssertion } from '@mcp-identity/core';
 import { receiveBody } from './body.js';
@@ -164,8 +164,7 @@ export async function verifyRequest(
   try {
     fresh = await config.replayStore.setIfAbsent(`jti:${assertion.jti}`, '', Math.max(ttlMs, 1000));
   } catch (cause) {
-    if (isIdentityError(cause)) throw cause;
-    throw new IdentityError('store_unavailable', 'the replay store is unavailable', { cause });
+    throw storeUnavailable(cause, 'the replay store is unavailable', config.storeErrorStatus);
   }
   if (!fresh) throw new IdentityError('identity_replayed', 'the assertion was already used');
   return { user, assertion, credential: assertion.token, issuer: assertion.issuer, expiresAt: assertion.exp };

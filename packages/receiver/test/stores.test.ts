@@ -64,6 +64,25 @@ describe('verifyIdentity replay store', () => {
     expect(res.text).not.toContain('connection refused');
   });
 
+  it.each([500, 502, 503, 504] as const)('responds %i store_unavailable when storeErrorStatus says so', async (storeErrorStatus) => {
+    const failing = recordingStore(() => Promise.reject(new Error('connection refused')));
+    const { app, calls } = createTestApp({ receiver: { replayStore: failing, storeErrorStatus } });
+
+    expectRefusal(await post(app, signFor({ body })), storeErrorStatus, 'store_unavailable', calls);
+  });
+
+  it('responds with storeErrorStatus when a MemoryStore is full, too', async () => {
+    const replayStore = new MemoryStore({ maxEntries: 1, clock: () => T0 });
+    const { app, calls } = createTestApp({ receiver: { replayStore, storeErrorStatus: 500 } });
+
+    await post(app, signFor({ body }));
+    expectRefusal(await post(app, signFor({ body })), 500, 'store_unavailable', calls.slice(1));
+  });
+
+  it.each([200, 401, 418, 599, '503', null])('throws a TypeError naming storeErrorStatus for %p', (storeErrorStatus) => {
+    expect(() => createTestApp({ receiver: { storeErrorStatus: storeErrorStatus as never } })).toThrow(/storeErrorStatus/);
+  });
+
   it('responds 401 identity_replayed when a shared store reports the jti as present', async () => {
     const { app, calls } = createTestApp({ receiver: { replayStore: recordingStore(() => Promise.resolve(false)) } });
 

@@ -1,0 +1,140 @@
+/**
+ * Session isolation, framework-free: an MCP Streamable HTTP session (`Mcp-Session-Id`) is
+ * bound to the user whose request created it, and only that user may use it. The gateway
+ * and the receiver adapt this to their HTTP objects.
+ */
+import { IdentityError } from './errors.js';
+import { storeUnavailable } from './store.js';
+import type { IdentityStore } from './store.js';
+import type { UserContext } from './user-context.js';
+
+/** The MCP session header, as Node spells request and response header names. */
+export const SESSION_HEADER = 'mcp-session-id';
+
+/** Longest session id accepted, in characters. */
+export const MAX_SESSION_ID_LENGTH = 1024;
+
+// MCP: a session ID MUST only contain visible ASCII characters (0x21 to 0x7E).
+const SESSION_ID = /^[\x21-\x7e]+$/;
+
+/** Tells whether a value is a session id the MCP specification allows (visible ASCII, at most 1024 characters). */
+export function isSessionId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_SESSION_ID_LENGTH && SESSION_ID.test(value);
+}
+
+function notFound(): IdentityError {
+  return new IdentityError('session_not_found', 'the session does not exist or belongs to another user');
+}
+
+/**
+ * The session id a request carries, read from its raw header list; `undefined` when it
+ * carries none. Node lower-cases names and trims values, so those variants are the header
+ * itself. Anything a proxy or server could read differently — a name spelled with `_`, the
+ * header sent twice (Node would join the copies with ", "), a value that is empty or has
+ * whitespace or control characters inside — is refused with `session_not_found` (404), the
+ * answer for an unknown session, rather than guessed at.
+ * @throws IdentityError `session_not_found` for a hostile variant.
+ */
+export function readSessionId(rawHeaders: readonly string[]): string | undefined {
+  let value: string | undefined;
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    if (name.replaceAll('_', '-') !== SESSION_HEADER) continue;
+    if (name !== SESSION_HEADER) throw notFound();
+    count++;
+    value = rawHeaders[i + 1];
+  }
+  if (count === 0) return undefined;
+  if (count > 1 || !isSessionId(value)) throw notFound();
+  return value;
+}
+
+/** What a session is bound to: the user's identity provider (`issuer`, or `""`) and id, as JSON. */
+export function sessionSubject(user: Pick<UserContext, 'id' | 'issuer'>): string {
+  return JSON.stringify([user.issuer ?? '', user.id]);
+}
+
+/** Options of {@link createSessionBinder}. */
+export interface SessionBinderOptions {
+  /** Where bindings are kept: `MemoryStore` for one instance, `RedisStore` for several. */
+  readonly store: IdentityStore;
+  /** The upstream the sessions belong to; part of every key, so one store serves several upstreams. */
+  readonly audience: string;
+  /** How long a binding lives after the session was created, in milliseconds. */
+  readonly ttlMs: number;
+  /** HTTP status of a `store_unavailable` refusal. Default 503. */
+  readonly storeErrorStatus?: number;
+  /** Told when a binding could not be recorded or removed (the session then answers 404). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** Binds sessions to users and checks requests against the bindings. */
+export interface SessionBinder {
+  /**
+   * Resolves when `sessionId` is bound to `user`.
+   * @throws IdentityError `session_not_found` (unknown session, or another user's) or `store_unavailable`.
+   */
+  check(sessionId: string, user: Pick<UserContext, 'id' | 'issuer'>): Promise<void>;
+  /** Binds a session the upstream just created to the user whose request created it. Never throws. */
+  bind(sessionId: string, user: Pick<UserContext, 'id' | 'issuer'>): void;
+  /** Ends a binding (the session was deleted). Never throws. */
+  end(sessionId: string): void;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * The binding logic over an {@link IdentityStore}: key `session:<audience>:<session id>`,
+ * value {@link sessionSubject}. A binding is written once, with `setIfAbsent`, and lives
+ * `ttlMs` from the session's creation. Writes still in flight in this process are awaited
+ * by `check`, so a client that uses its new session at once is not refused for being fast.
+ */
+export function createSessionBinder(options: SessionBinderOptions): SessionBinder {
+  const { store, audience, ttlMs, storeErrorStatus, onError } = options;
+  const keyOf = (sessionId: string): string => `session:${audience}:${sessionId}`;
+  const inFlight = new Map<string, Promise<void>>();
+
+  function track(key: string, run: () => unknown): void {
+    let result: unknown;
+    try {
+      result = run();
+    } catch (error) {
+      onError?.(error);
+      return;
+    }
+    if (!isPromiseLike(result)) return;
+    const settled = Promise.resolve(result).then(
+      () => undefined,
+      (error: unknown) => onError?.(error),
+    );
+    inFlight.set(key, settled);
+    void settled.then(() => {
+      if (inFlight.get(key) === settled) inFlight.delete(key);
+    });
+  }
+
+  return {
+    async check(sessionId, user) {
+      const key = keyOf(sessionId);
+      await inFlight.get(key);
+      let bound: string | undefined;
+      try {
+        bound = await store.get(key);
+      } catch (cause) {
+        throw storeUnavailable(cause, 'the session store is unavailable', storeErrorStatus);
+      }
+      if (bound !== sessionSubject(user)) throw notFound();
+    },
+    bind(sessionId, user) {
+      const key = keyOf(sessionId);
+      track(key, () => store.setIfAbsent(key, sessionSubject(user), ttlMs));
+    },
+    end(sessionId) {
+      const key = keyOf(sessionId);
+      track(key, () => store.delete(key));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Session isolation at the gateway: the `Mcp-Session-Id` an upstream returns to a request
+ * without one is bound to that request's user (issuer and id); every later request
+ * carrying it must come from the same user, or it is answered 404 and never forwarded.
+ */
+import type { IncomingMessage } from 'node:http';
+import {
+  createSessionBinder,
+  IdentityError,
+  isRecord,
+  isSessionId,
+  MemoryStore,
+  normalizeUserContext,
+  positiveInteger,
+  readSessionId,
+  SESSION_HEADER,
+} from '@mcp-identity/core';
+import type { IdentityStore, SessionBinder, UserContext } from '@mcp-identity/core';
+import type { GatewayRequest } from './prepare.js';
+
+/** The session options of `propagateIdentity` and `identityPlugin`. */
+export interface SessionOptions {
+  readonly audience: string;
+  readonly sessionStore?: IdentityStore | false;
+  readonly sessionTtlSeconds?: number;
+  readonly clock?: () => number;
+}
+
+/** Validates the session options: a binder, or `undefined` when `sessionStore` is `false`. */
+export function resolveSessionOptions(options: SessionOptions): SessionBinder | undefined {
+  const ttlSeconds = positiveInteger(options.sessionTtlSeconds, 'sessionTtlSeconds', 86_400);
+  if (options.sessionStore === false) return undefined;
+  const store =
+    options.sessionStore === undefined
+      ? new MemoryStore(options.clock === undefined ? {} : { clock: options.clock })
+      : options.sessionStore;
+  if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
+    throw new TypeError('sessionStore must implement setIfAbsent, get and delete (a MemoryStore or RedisStore), or be false');
+  return createSessionBinder({ store, audience: options.audience, ttlMs: ttlSeconds * 1000 });
+}
+
+/** Per-request session work, for the proxy middleware and the plugin. */
+export interface SessionGuard {
+  /**
+   * Checks the session id the request carries (if any) against its user, and remembers the
+   * request for {@link SessionGuard.onResponse}.
+   * @throws IdentityError `unauthenticated`, `session_not_found` or `store_unavailable`.
+   */
+  check(req: GatewayRequest): Promise<void>;
+  /** True once {@link SessionGuard.check} passed for the request. */
+  checked(req: IncomingMessage): boolean;
+  /** On the upstream's response, before it reaches the client: binds a new session, or ends a deleted one. */
+  onResponse(proxyRes: IncomingMessage, req: IncomingMessage): void;
+}
+
+interface Checked {
+  readonly sessionId: string | undefined;
+  readonly user: UserContext;
+}
+
+/** Builds the guard for a binder. */
+export function createSessionGuard(binder: SessionBinder): SessionGuard {
+  const requests = new WeakMap<IncomingMessage, Checked>();
+  return {
+    async check(req) {
+      if (req.userContext === undefined) throw new IdentityError('unauthenticated', 'the request is not authenticated');
+      // The whole user, before `claims` selects what the upstream sees: `issuer` is part of the subject.
+      const user = normalizeUserContext(req.userContext);
+      const sessionId = readSessionId(req.rawHeaders);
+      if (sessionId !== undefined) await binder.check(sessionId, user);
+      requests.set(req, { sessionId, user });
+    },
+    checked: (req) => requests.has(req),
+    onResponse(proxyRes, req) {
+      const state = requests.get(req);
+      const status = proxyRes.statusCode ?? 0;
+      if (state === undefined || status < 200 || status > 299) return;
+      if (state.sessionId === undefined) {
+        const created = proxyRes.headers[SESSION_HEADER];
+        if (isSessionId(created)) binder.bind(created, state.user);
+      } else if (req.method === 'DELETE') {
+        binder.end(state.sessionId);
+      }
+    },
+  };
+}

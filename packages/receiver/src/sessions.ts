@@ -1,0 +1,101 @@
+/**
+ * The receiver's own session isolation, for deployments without the gateway's: an MCP
+ * session is bound to the verified user whose request created it, and a request from
+ * anyone else carrying its `Mcp-Session-Id` is answered 404 before the MCP server sees it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSessionBinder, isRecord, isSessionId, positiveInteger, readSessionId, SESSION_HEADER } from '@mcp-identity/core';
+import type { IdentityStore, SessionBinder, UserContext } from '@mcp-identity/core';
+
+/** The `sessions` option of `verifyIdentity`. */
+export interface ReceiverSessionOptions {
+  /** Where the bindings are kept: a `MemoryStore` for one instance, a `RedisStore` shared by several. Required. */
+  readonly store: IdentityStore;
+  /** How long a binding lives from the session's creation, in seconds; then the session answers 404. Default 86 400. */
+  readonly ttlSeconds?: number;
+}
+
+/** Validates the `sessions` option; `undefined` leaves session isolation off. */
+export function resolveSessionOptions(
+  value: ReceiverSessionOptions | undefined,
+  audience: string,
+  storeErrorStatus: number,
+  warn: (message: string) => void,
+): SessionBinder | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) throw new TypeError('sessions must be an object: { store, ttlSeconds? }');
+  const { store } = value;
+  if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
+    throw new TypeError('sessions.store must implement setIfAbsent, get and delete (a MemoryStore or RedisStore)');
+  return createSessionBinder({
+    store,
+    audience,
+    ttlMs: positiveInteger(value.ttlSeconds, 'sessions.ttlSeconds', 86_400) * 1000,
+    storeErrorStatus,
+    onError: () => warn('mcp-identity: a session binding could not be written; the session will answer 404'),
+  });
+}
+
+/** The session id a `writeHead(status, [reason,] headers)` call sets, if any. */
+function sessionIdIn(args: readonly unknown[]): unknown {
+  const headers = typeof args[0] === 'string' ? args[1] : args[0];
+  if (Array.isArray(headers)) {
+    // Node also takes a flat `[name, value, name, value, ...]` list.
+    const list = headers as unknown[];
+    const found: unknown[] = [];
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      const name = list[i];
+      if (typeof name === 'string' && name.toLowerCase() === SESSION_HEADER) found.push(list[i + 1]);
+    }
+    return found.length > 1 ? found : found[0];
+  }
+  if (isRecord(headers)) {
+    for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === SESSION_HEADER) return value;
+  }
+  return undefined;
+}
+
+type WriteHead = (this: ServerResponse, statusCode: number, ...rest: unknown[]) => ServerResponse;
+
+// The binding is written when the response head is, before the client can learn the
+// session id: every way of sending a response goes through `writeHead` (`write` and `end`
+// call it implicitly), and the MCP SDK passes the header to it. A synchronous store (the
+// MemoryStore) holds the binding by then; an asynchronous one is still writing it, and a
+// request using the session meanwhile waits for that write (in this process) or, at another
+// instance, may be answered 404 — refused, never let through.
+function onNewSession(res: ServerResponse, bind: (sessionId: string) => void): void {
+  // Called with `this`, as Node calls it.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const original = res.writeHead as unknown as WriteHead;
+  let seen = false;
+  const writeHeadWithSession: WriteHead = function (statusCode, ...rest) {
+    if (!seen) {
+      seen = true;
+      const fromArgs = sessionIdIn(rest);
+      const sessionId = fromArgs === undefined ? res.getHeader(SESSION_HEADER) : fromArgs;
+      if (statusCode >= 200 && statusCode < 300 && isSessionId(sessionId)) bind(sessionId);
+    }
+    return original.call(this, statusCode, ...rest);
+  };
+  res.writeHead = writeHeadWithSession;
+}
+
+/**
+ * Checks a verified request against the session bindings: a request carrying a session id
+ * must come from the user the session is bound to; a request without one may create a
+ * session, which is then bound to its user; a successful `DELETE` ends the binding.
+ * @throws IdentityError `session_not_found` (404) or `store_unavailable`.
+ */
+export async function guardSession(req: IncomingMessage, res: ServerResponse, user: UserContext, sessions: SessionBinder): Promise<void> {
+  const sessionId = readSessionId(req.rawHeaders);
+  if (sessionId === undefined) {
+    onNewSession(res, (id) => sessions.bind(id, user));
+    return;
+  }
+  await sessions.check(sessionId, user);
+  if (req.method === 'DELETE') {
+    res.once('finish', () => {
+      if (res.statusCode >= 200 && res.statusCode < 300) sessions.end(sessionId);
+    });
+  }
+}
