@@ -15,7 +15,7 @@ import type { JWTPayload } from 'jose';
 import { listen, recordingUpstream } from '../../../test/kit.js';
 import type { Received, RecordingUpstream, Running } from '../../../test/kit.js';
 import { propagateIdentity } from '../src/index.js';
-import type { PropagateIdentityOptions, UserContext } from '../src/index.js';
+import type { AuditEvent, PropagateIdentityOptions, UserContext } from '../src/index.js';
 
 export const SECRET = 'propagate-tests: a 32+ byte HS256 secret, 0123456789 ABCDEFG';
 export const ISSUER = 'https://gateway.test';
@@ -65,6 +65,8 @@ export interface GatewayUnderTest extends Running {
   readonly upstream: RecordingUpstream;
   /** Errors that reached the app's error handler (none expected). */
   readonly unhandled: unknown[];
+  /** The audit events the gateway emitted (unless the options bring their own sink). */
+  readonly events: AuditEvent[];
 }
 
 export interface GatewaySetup {
@@ -93,6 +95,10 @@ export function recordingErrorHandler(unhandled: unknown[]): ErrorRequestHandler
 export async function startGateway(setup: GatewaySetup = {}): Promise<GatewayUnderTest> {
   const upstream = setup.upstream ?? (await startUpstream());
   const unhandled: unknown[] = [];
+  const events: AuditEvent[] = [];
+  const audit = (event: AuditEvent): void => {
+    events.push(event);
+  };
   const user = setup.user === undefined ? alice : setup.user;
   const app = express();
   app.use((req, _res, next) => {
@@ -100,10 +106,10 @@ export async function startGateway(setup: GatewaySetup = {}): Promise<GatewayUnd
     next();
   });
   for (const handler of setup.before ?? []) app.use(handler);
-  app.use(setup.mount ?? '/', propagateIdentity({ target: upstream.url, ...identityOptions, ...setup.options }));
+  app.use(setup.mount ?? '/', propagateIdentity({ target: upstream.url, ...identityOptions, audit, ...setup.options }));
   app.use(recordingErrorHandler(unhandled));
   const server = track(await listen(app));
-  return { ...server, upstream, unhandled };
+  return { ...server, upstream, unhandled, events };
 }
 
 /** The only request an upstream received. */

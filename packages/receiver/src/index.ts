@@ -11,9 +11,28 @@ export { getUser } from './get-user.js';
 export type { UserSource } from './get-user.js';
 export type { AuthInfo, ReceivedUser } from './auth-info.js';
 export { verifyRequest } from './verify-request.js';
-export type { VerifiedRequest } from './verify-request.js';
+export type { VerifiedRequest, VerificationProgress } from './verify-request.js';
+export type { ReceiverPolicy, ReceiverPolicyOptions } from './policy.js';
 export { resolveReceiverOptions } from './options.js';
 export type { ReceiverConfig } from './options.js';
 
-export { MemoryStore, IdentityError, isIdentityError } from '@mcp-identity/core';
-export type { UserContext, IdentityErrorCode, IdentityStore, VerificationSecret, VerificationPublicKey } from '@mcp-identity/core';
+export {
+  MemoryStore,
+  IdentityError,
+  isIdentityError,
+  createJsonLineAuditSink,
+  defaultAuditSink,
+  REQUESTS_METRIC,
+} from '@mcp-identity/core';
+export type {
+  UserContext,
+  IdentityErrorCode,
+  IdentityStore,
+  VerificationSecret,
+  VerificationPublicKey,
+  AuditEvent,
+  AuditSink,
+  AuditLogger,
+  AuditOptions,
+  MetricsRegistry,
+} from '@mcp-identity/core';

@@ -16,12 +16,14 @@ import {
 } from '@mcp-identity/core';
 import type {
   AssertionVerifier,
+  AuditOptions,
   IdentityStore,
   KeySource,
   RemoteKeySetOptions,
   VerificationPublicKey,
   VerificationSecret,
 } from '@mcp-identity/core';
+import type { ReceiverPolicyOptions } from './policy.js';
 
 /** Where warnings go (JWKS fetch failures). */
 export interface ReceiverLogger {
@@ -29,7 +31,7 @@ export interface ReceiverLogger {
 }
 
 /** Options of `verifyIdentity`. */
-export interface VerifyIdentityOptions {
+export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptions {
   /** This upstream's identifier: the assertion's `aud` must be it. Required. */
   readonly audience: string;
   /** The gateway's identifier: the assertion's `iss` must be it. Required. */
