@@ -12,7 +12,7 @@ import express from 'express';
 import { jwtVerify } from 'jose';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { JWTPayload } from 'jose';
-import { listen, recordingUpstream } from '../../../test/kit.js';
+import { eventLog, listen, recordingUpstream } from '../../../test/kit.js';
 import type { Received, RecordingUpstream, Running } from '../../../test/kit.js';
 import { propagateIdentity } from '../src/index.js';
 import type { AuditEvent, PropagateIdentityOptions, UserContext } from '../src/index.js';
@@ -67,6 +67,8 @@ export interface GatewayUnderTest extends Running {
   readonly unhandled: unknown[];
   /** The audit events the gateway emitted (unless the options bring their own sink). */
   readonly events: AuditEvent[];
+  /** Waits until the gateway emitted `count` events: it emits when a response ends, which may be after the client has it. */
+  readonly waitForEvents: (count: number) => Promise<AuditEvent[]>;
 }
 
 export interface GatewaySetup {
@@ -95,10 +97,7 @@ export function recordingErrorHandler(unhandled: unknown[]): ErrorRequestHandler
 export async function startGateway(setup: GatewaySetup = {}): Promise<GatewayUnderTest> {
   const upstream = setup.upstream ?? (await startUpstream());
   const unhandled: unknown[] = [];
-  const events: AuditEvent[] = [];
-  const audit = (event: AuditEvent): void => {
-    events.push(event);
-  };
+  const log = eventLog<AuditEvent>();
   const user = setup.user === undefined ? alice : setup.user;
   const app = express();
   app.use((req, _res, next) => {
@@ -106,10 +105,10 @@ export async function startGateway(setup: GatewaySetup = {}): Promise<GatewayUnd
     next();
   });
   for (const handler of setup.before ?? []) app.use(handler);
-  app.use(setup.mount ?? '/', propagateIdentity({ target: upstream.url, ...identityOptions, audit, ...setup.options }));
+  app.use(setup.mount ?? '/', propagateIdentity({ target: upstream.url, ...identityOptions, audit: log.sink, ...setup.options }));
   app.use(recordingErrorHandler(unhandled));
   const server = track(await listen(app));
-  return { ...server, upstream, unhandled, events };
+  return { ...server, upstream, unhandled, events: log.events, waitForEvents: log.waitFor };
 }
 
 /** The only request an upstream received. */
