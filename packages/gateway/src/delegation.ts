@@ -107,7 +107,9 @@ export async function applyDelegation(actor: UserContext, req: Request, config: 
   const count = headerCount(req, header);
   if (count === 0) return actor;
   if (config === undefined) throw forbidden(`the ${header} header is not accepted here: delegation is not enabled`);
-  if (!(await config.isAllowed(actor, req))) throw forbidden('this principal is not allowed to act for other users');
+  // Only `true` allows: a JavaScript predicate returning a truthy non-boolean still refuses.
+  const allowed: unknown = await config.isAllowed(actor, req);
+  if (allowed !== true) throw forbidden('this principal is not allowed to act for other users');
   const raw = singleHeader(req, header);
   if (raw === undefined) throw forbidden(`the ${header} header must be sent once`);
   const subjectId = headerText(raw).trim();
