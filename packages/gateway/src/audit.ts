@@ -26,14 +26,35 @@ function parsedBody(req: Request): unknown {
   return isRecord(body) || Array.isArray(body) ? body : undefined;
 }
 
-function common(req: Request, res: Response, clock: () => number): Omit<AuditEvent, 'decision'> {
+/** The parts of an event that differ between `authenticate` and `propagateIdentity`. */
+interface EventParts {
+  readonly decision: AuditEvent['decision'];
+  readonly reason?: IdentityErrorCode | undefined;
+  readonly audience?: string;
+  readonly body: unknown;
+  readonly user: UserContext | undefined;
+  readonly jti?: string | undefined;
+  readonly upstreamStatus?: number | undefined;
+  readonly latencyMs?: number;
+}
+
+/** Builds an event, its fields in the documented order. */
+function gatewayEvent(req: Request, res: Response, clock: () => number, parts: EventParts): AuditEvent {
   return {
     time: new Date(clock()).toISOString(),
     requestId: requestIdOf(req),
     component: 'gateway',
+    decision: parts.decision,
+    ...(parts.reason === undefined ? {} : { reason: parts.reason }),
     ...(res.headersSent ? { status: res.statusCode } : {}),
+    ...(parts.audience === undefined ? {} : { audience: parts.audience }),
     method: req.method,
     path: auditPath(req.originalUrl),
+    ...rpcSummaryOf(parts.body),
+    ...auditUserFields(parts.user),
+    ...(parts.jti === undefined ? {} : { jti: parts.jti }),
+    ...(parts.upstreamStatus === undefined ? {} : { upstreamStatus: parts.upstreamStatus }),
+    ...(parts.latencyMs === undefined ? {} : { latencyMs: parts.latencyMs }),
   };
 }
 
@@ -45,13 +66,7 @@ export function authenticationRefusal(
   clock: () => number,
   user?: UserContext,
 ): AuditEvent {
-  return {
-    ...common(req, res, clock),
-    decision: 'refused',
-    reason,
-    ...rpcSummaryOf(parsedBody(req)),
-    ...auditUserFields(user),
-  };
+  return gatewayEvent(req, res, clock, { decision: 'refused', reason, body: parsedBody(req), user });
 }
 
 /** Audit for one `propagateIdentity`. */
@@ -80,18 +95,18 @@ export function createProxyAudit(audience: string, parts: IdentityProxyParts, em
       const prepared = parts.prepared.get(req);
       const reason = refusalOf(res);
       const jti = parts.signed.get(req);
-      const status = upstreamStatus.get(req);
-      emit({
-        ...common(req, res, clock),
-        decision: reason === undefined && jti !== undefined ? 'forwarded' : 'refused',
-        ...(reason === undefined ? {} : { reason }),
-        audience,
-        ...rpcSummaryOf(prepared?.rpc?.value ?? parsedBody(req)),
-        ...auditUserFields(prepared?.user ?? userOf(req)),
-        ...(jti === undefined ? {} : { jti }),
-        ...(status === undefined ? {} : { upstreamStatus: status }),
-        latencyMs: Math.max(0, clock() - start),
-      });
+      emit(
+        gatewayEvent(req, res, clock, {
+          decision: reason === undefined && jti !== undefined ? 'forwarded' : 'refused',
+          reason,
+          audience,
+          body: prepared?.rpc?.value ?? parsedBody(req),
+          user: prepared?.user ?? userOf(req),
+          jti,
+          upstreamStatus: upstreamStatus.get(req),
+          latencyMs: Math.max(0, clock() - start),
+        }),
+      );
     });
   }
 
