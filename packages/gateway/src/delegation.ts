@@ -91,8 +91,8 @@ function removeHeader(req: Request, name: string): void {
   for (const key of Object.keys(req.headers)) if (canonical(key) === name) Reflect.deleteProperty(req.headers, key);
 }
 
-function forbidden(message: string, cause?: unknown): IdentityError {
-  return new IdentityError('forbidden', message, cause === undefined ? {} : { cause });
+function forbidden(message: string): IdentityError {
+  return new IdentityError('forbidden', message);
 }
 
 /**
@@ -126,7 +126,7 @@ export async function applyDelegation(actor: UserContext, req: Request, config: 
     if (isIdentityError(error)) throw error;
     throw new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: error });
   }
-  if (!isRecord(resolved)) throw forbidden('the subject cannot be acted for');
+  if (!isRecord(resolved)) throw forbidden('the named subject is unknown here');
   removeHeader(req, header);
   const fields = Object.fromEntries(Object.entries(resolved).filter(([key]) => !SET_BY_GATEWAY.has(key)));
   return normalizeUserContext({
