@@ -68,3 +68,35 @@ export async function recordingUpstream(
   });
   return { ...running, received };
 }
+
+/** A sink that keeps every event it receives, and lets a test wait for them without timers. */
+export interface EventLog<T> {
+  readonly events: T[];
+  /** The sink to pass as an `audit` option. */
+  readonly sink: (event: T) => void;
+  /** Resolves with the events once there are at least `count` (the gateway emits when a response ends). */
+  readonly waitFor: (count: number) => Promise<T[]>;
+}
+
+export function eventLog<T>(): EventLog<T> {
+  const events: T[] = [];
+  const waiting: { count: number; resolve: (events: T[]) => void }[] = [];
+  const settle = (): void => {
+    for (const waiter of waiting.filter((entry) => events.length >= entry.count)) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve(events);
+    }
+  };
+  return {
+    events,
+    sink: (event) => {
+      events.push(event);
+      settle();
+    },
+    waitFor: (count) =>
+      new Promise((resolve) => {
+        waiting.push({ count, resolve });
+        settle();
+      }),
+  };
+}

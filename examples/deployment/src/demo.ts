@@ -1,7 +1,8 @@
 /**
  * The scripted demo: MCP SDK clients call the MCP servers through the gateway as a JWT
  * user, a Basic user and an API-key client; then a client forges identity headers, and
- * another goes straight to an upstream.
+ * another goes straight to an upstream. Last, delegation: the API-key client acts for a
+ * user, an assistant's token acts for José, and two delegated calls are refused.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -77,6 +78,11 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
   const notes = `${deployment.gatewayUrl}/mcp/notes`;
   const reports = `${deployment.gatewayUrl}/mcp/reports`;
   const forged = { 'X-Forwarded-User-Admin': 'true', 'X-Forwarded-User-Id': 'root', 'X-Forwarded-User-Groups': 'admins' };
+  const apiKey = { 'x-api-key': deployment.apiClient.key };
+  // RFC 8693: the outermost act is the current actor (mail-agent), acting through the assistant.
+  const agentToken = await deployment.issuer.sign({ ...demoJwtClaims, act: { sub: 'mail-agent', act: { sub: 'assistant' } } });
+  const bob = deployment.users[1]!;
+  const bobBasic = { authorization: `Basic ${Buffer.from(`${bob.username}:${bob.password}`).toString('base64')}` };
 
   return [
     await callAs('JWT user José (non-ASCII name, group "eng,ops") calls notes/whoami', notes, bearer, ['whoami']),
@@ -91,6 +97,31 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
     await refusedStatus('A client goes straight to the notes upstream with forged headers', deployment.upstreams.notes, forged),
     await refusedStatus('A wrong Basic password at the gateway', notes, {
       authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`,
+    }),
+    await callAs(
+      `API key client ${deployment.apiClient.id} acts for bob (X-Act-As: bob) and calls notes/whoami`,
+      notes,
+      {
+        ...apiKey,
+        'x-act-as': 'bob',
+      },
+      ['whoami'],
+    ),
+    await callAs(
+      'An assistant acting for José (JWT with a nested act claim) calls notes/whoami',
+      notes,
+      {
+        authorization: `Bearer ${agentToken}`,
+      },
+      ['whoami'],
+    ),
+    await refusedStatus(`${deployment.apiClient.id} acts for alice at reports, which refuses delegated calls`, reports, {
+      ...apiKey,
+      'x-act-as': 'alice',
+    }),
+    await refusedStatus('Basic user bob, not allowed to act for others, sends X-Act-As: alice', notes, {
+      ...bobBasic,
+      'x-act-as': 'alice',
     }),
   ];
 }

@@ -1,7 +1,9 @@
 /**
  * Starts the example deployment in-process: two MCP servers (`notes`, `reports`), each
  * with its own audience, behind the example gateway, which signs with a fresh Ed25519 key
- * and publishes it as a JWKS that the servers fetch.
+ * and publishes it as a JWKS that the servers fetch. The API-key client may act for the
+ * demo users (`X-Act-As`); `reports` refuses delegated calls. Every component audits into
+ * the same sink.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -9,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp as createGatewayApp, createDemoIssuer, demoUsers, JWKS_PATH } from '@mcp-identity/example-gateway';
 import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-server';
 import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
+import type { AuditSink, MetricsRegistry } from '@mcp-identity/gateway';
 
 /** Where to listen. Port 0 picks a free port. */
 export interface DeploymentOptions {
@@ -18,6 +21,10 @@ export interface DeploymentOptions {
   readonly reportsPort?: number;
   /** Receives the upstreams' warnings. Default `console`. */
   readonly logger?: { warn(message: string): void };
+  /** Receives the audit events of the gateway and both MCP servers. Default: JSON lines on standard output. */
+  readonly audit?: AuditSink;
+  /** Counts the requests of every component; the gateway serves it at `/metrics`. */
+  readonly metrics?: MetricsRegistry;
 }
 
 /** A running deployment. */
@@ -69,10 +76,15 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
 
   const jwksUrl = `${gateway.url}${JWKS_PATH}`;
   const logger = options.logger ?? console;
-  const notesApp = createMcpServerApp({ name: 'notes', identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.notes, jwksUrl, logger } });
+  const { audit, metrics } = options;
+  const notesApp = createMcpServerApp({
+    name: 'notes',
+    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.notes, jwksUrl, logger, audit, metrics },
+  });
   const reportsApp = createMcpServerApp({
     name: 'reports',
-    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.reports, jwksUrl, logger },
+    // The receiver's policy hook: reports serves users themselves, never someone acting for them.
+    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.reports, jwksUrl, logger, audit, metrics, maxDelegationDepth: 0 },
   });
   notes.server.on('request', notesApp.app);
   reports.server.on('request', reportsApp.app);
@@ -88,6 +100,9 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
       jwt: issuer,
       users: demoUsers,
       apiClients: [apiClient],
+      actors: [apiClient.id],
+      audit,
+      metrics,
     }),
   );
 

@@ -1,27 +1,41 @@
 /**
  * `npm start`: starts the example deployment on localhost, runs the demo, prints what the
- * upstreams saw, and keeps running until Ctrl-C.
+ * upstreams saw and a summary of the audit trail, and keeps running until Ctrl-C (printing
+ * one compact audit line per request from then on).
  */
+import { Registry } from 'prom-client';
+import type { AuditEvent } from '@mcp-identity/gateway';
+import { formatAuditEvent, summarizeAudit } from './audit-summary.js';
 import { formatDemo, runDemo } from './demo.js';
 import { startDeployment } from './deployment.js';
 
 const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 
+// During the demo the events are collected and summarized; afterwards each is printed as it comes.
+const events: AuditEvent[] = [];
+let live = false;
+const audit = (event: AuditEvent): void => {
+  if (live) process.stdout.write(`audit: ${formatAuditEvent(event)}\n`);
+  else events.push(event);
+};
+
 const deployment = await startDeployment({
   gatewayPort: port('GATEWAY_PORT', 3000),
   notesPort: port('NOTES_PORT', 4001),
   reportsPort: port('REPORTS_PORT', 4002),
+  audit,
+  metrics: new Registry(),
 });
 
 process.stdout.write(`mcp-identity example deployment
-  gateway          ${deployment.gatewayUrl}  (MCP at /mcp/notes and /mcp/reports, JWKS at /.well-known/mcp-identity/jwks.json)
+  gateway          ${deployment.gatewayUrl}  (MCP at /mcp/notes and /mcp/reports, JWKS at /.well-known/mcp-identity/jwks.json, metrics at /metrics)
   notes upstream   ${deployment.upstreams.notes}
   reports upstream ${deployment.upstreams.reports}
 
 Demo:
 `);
 try {
-  process.stdout.write(`${formatDemo(await runDemo(deployment))}\n\n`);
+  process.stdout.write(`${formatDemo(await runDemo(deployment))}\n\nAudit trail: ${summarizeAudit(events)}\n\n`);
 } catch (error) {
   process.stderr.write(`the demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
@@ -30,8 +44,9 @@ process.stdout.write(`Try it yourself, e.g. with the API key client:
   curl -s ${deployment.gatewayUrl}/mcp/notes -H 'x-api-key: ${deployment.apiClient.key}' \\
     -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
-The deployment keeps running; press Ctrl-C to stop.
+The deployment keeps running, printing one audit line per event; press Ctrl-C to stop.
 `);
+live = true;
 
 const stop = (): void => {
   void deployment.close().then(() => process.exit());

@@ -1,13 +1,18 @@
-import { AUDIENCES, runDemo, startDeployment } from '../src/index.js';
+import { Registry } from 'prom-client';
+import type { AuditEvent } from '@mcp-identity/gateway';
+import { eventLog } from '../../../test/kit.js';
+import { AUDIENCES, formatAuditEvent, runDemo, startDeployment, summarizeAudit } from '../src/index.js';
 import type { Deployment, DemoStep } from '../src/index.js';
 
 describe('the example deployment', () => {
   let deployment: Deployment;
   let steps: DemoStep[];
   const warnings: string[] = [];
+  const audit = eventLog<AuditEvent>();
+  const metrics = new Registry();
 
   beforeAll(async () => {
-    deployment = await startDeployment({ logger: { warn: (message) => warnings.push(message) } });
+    deployment = await startDeployment({ logger: { warn: (message) => warnings.push(message) }, audit: audit.sink, metrics });
     steps = await runDemo(deployment);
   });
 
@@ -49,6 +54,62 @@ describe('the example deployment', () => {
 
   it('refuses a wrong password at the gateway', () => {
     expect(steps[5]?.refused).toEqual({ status: 401, code: 'unauthenticated' });
+  });
+
+  it('delivers the user an allowed API-key client acts for (X-Act-As), with the client as the current actor', () => {
+    expect(steps[6]?.whoami).toMatchObject({ id: 'bob', authMethod: 'api_key', serviceAccount: 'ci-bot', delegationChain: ['ci-bot'] });
+  });
+
+  it('delivers the subject, the current actor and the chain of a nested act claim', () => {
+    expect(steps[7]?.whoami).toMatchObject({
+      id: 'jose',
+      authMethod: 'jwt',
+      serviceAccount: 'mail-agent',
+      delegationChain: ['assistant', 'mail-agent'],
+    });
+  });
+
+  it('lets the reports upstream refuse delegated calls with its policy', () => {
+    expect(steps[8]?.refused).toEqual({ status: 403, code: 'identity_forbidden' });
+  });
+
+  it('refuses X-Act-As from a principal not allowed to act for others', () => {
+    expect(steps[9]?.refused).toEqual({ status: 403, code: 'forbidden' });
+  });
+
+  it('audits the refusals of the demo at the component that refused, with the reason', () => {
+    const refusals = audit.events
+      .filter((event) => event.decision === 'refused')
+      .map((event) => [event.component, event.reason, event.subject]);
+    expect(refusals).toEqual([
+      ['receiver', 'identity_missing', undefined],
+      ['gateway', 'unauthenticated', undefined],
+      ['receiver', 'identity_forbidden', 'alice'],
+      ['gateway', 'forbidden', 'bob'],
+    ]);
+  });
+
+  it('shows the delegated tool call in a compact audit line', () => {
+    const line = audit.events
+      .filter((event) => event.component === 'receiver' && event.rpcMethod === 'tools/call' && event.actingAs === 'mail-agent')
+      .map(formatAuditEvent);
+    expect(line).toEqual([
+      expect.stringMatching(/^receiver accepted +POST \/mcp\/ tools\/call whoami {2}jose \(jwt\) via assistant > mail-agent$/),
+    ]);
+    expect(summarizeAudit(audit.events)).toMatch(/^\d+ events \(/);
+  });
+
+  it('counts the requests of every component by decision and reason in the shared registry', async () => {
+    const text = await metrics.metrics();
+    expect(text).toMatch(/^mcp_identity_requests_total\{component="gateway",decision="refused",reason="forbidden"\} 1$/m);
+    expect(text).toMatch(/^mcp_identity_requests_total\{component="receiver",decision="refused",reason="identity_forbidden"\} 1$/m);
+    expect(text).toMatch(/^mcp_identity_requests_total\{component="receiver",decision="accepted",reason=""\} \d+$/m);
+  });
+
+  it('serves the metrics at /metrics on the gateway', async () => {
+    const response = await fetch(`${deployment.gatewayUrl}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('# TYPE mcp_identity_requests_total counter');
   });
 
   it('signs for a distinct audience per upstream and publishes the key as a JWKS', async () => {

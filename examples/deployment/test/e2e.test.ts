@@ -5,9 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createApp as createGatewayApp, createDemoIssuer, demoUsers } from '@mcp-identity/example-gateway';
+import { createApp as createGatewayApp, createDemoIssuer, demoJwtClaims, demoUsers } from '@mcp-identity/example-gateway';
 import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-server';
-import { listen } from '../../../test/kit.js';
+import type { AuditEvent } from '@mcp-identity/gateway';
+import type { DemoIssuer } from '@mcp-identity/example-gateway';
+import { eventLog, listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
 import { startTap } from './tap.js';
 import type { Captured, Tap } from './tap.js';
@@ -21,18 +23,30 @@ interface Stack {
   readonly notes: Running;
   readonly reports: Running;
   readonly tap: Tap;
+  /** The bearer-token issuer the gateway trusts. */
+  readonly idp: DemoIssuer;
+  /** The audit events of the gateway and both MCP servers, in order. */
+  readonly events: AuditEvent[];
+  /** Waits for at least `count` events (the gateway emits when a response ends, which may be after the client has it). */
+  readonly waitForEvents: (count: number) => Promise<AuditEvent[]>;
   close(): Promise<void>;
 }
 
 async function startStack(options: { dropIdentityHeaders?: boolean } = {}): Promise<Stack> {
-  const notesApp = createMcpServerApp({ name: 'notes', identity: { issuer: ISSUER, audience: 'urn:test:notes', secrets: [{ secret }] } });
+  const log = eventLog<AuditEvent>();
+  const audit = log.sink;
+  const notesApp = createMcpServerApp({
+    name: 'notes',
+    identity: { issuer: ISSUER, audience: 'urn:test:notes', secrets: [{ secret }], audit },
+  });
   const reportsApp = createMcpServerApp({
     name: 'reports',
-    identity: { issuer: ISSUER, audience: 'urn:test:reports', secrets: [{ secret }] },
+    identity: { issuer: ISSUER, audience: 'urn:test:reports', secrets: [{ secret }], audit },
   });
   const notes = await listen(notesApp.app);
   const reports = await listen(reportsApp.app);
   const tap = await startTap(notes.url, options);
+  const idp = createDemoIssuer();
   const gateway = await listen(
     createGatewayApp({
       issuer: ISSUER,
@@ -41,9 +55,11 @@ async function startStack(options: { dropIdentityHeaders?: boolean } = {}): Prom
         { name: 'notes', target: `${tap.url}/mcp`, audience: 'urn:test:notes' },
         { name: 'reports', target: `${reports.url}/mcp`, audience: 'urn:test:reports' },
       ],
-      jwt: createDemoIssuer(),
+      jwt: idp,
       users: demoUsers,
       apiClients: [apiClient],
+      actors: [apiClient.id],
+      audit,
     }),
   );
   return {
@@ -51,6 +67,9 @@ async function startStack(options: { dropIdentityHeaders?: boolean } = {}): Prom
     notes,
     reports,
     tap,
+    idp,
+    events: log.events,
+    waitForEvents: log.waitFor,
     async close() {
       await Promise.all([notesApp.close(), reportsApp.close()]);
       await Promise.all([gateway.close(), tap.close(), notes.close(), reports.close()]);
@@ -58,13 +77,9 @@ async function startStack(options: { dropIdentityHeaders?: boolean } = {}): Prom
   };
 }
 
-async function whoamiThroughGateway(stack: Stack): Promise<unknown> {
+async function whoamiThroughGateway(stack: Stack, headers: Record<string, string> = { 'x-api-key': apiClient.key }): Promise<unknown> {
   const client = new Client({ name: 'e2e', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${stack.gateway.url}/mcp/notes`), {
-      requestInit: { headers: { 'x-api-key': apiClient.key } },
-    }),
-  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${stack.gateway.url}/mcp/notes`), { requestInit: { headers } }));
   try {
     const result = await client.callTool({ name: 'whoami', arguments: {} });
     return (result.structuredContent as { user: unknown }).user;
@@ -158,5 +173,126 @@ describe('a hop that drops the identity headers between gateway and upstream', (
     expect(await whoamiThroughGateway(stack)).toMatchObject({ id: 'ci-bot', authMethod: 'api_key', name: 'CI bot' });
     const forwarded = toolCall(stack.tap.captured);
     expect(forwarded.headers['x-forwarded-user-assertion']).toBeDefined();
+  });
+});
+
+/** The `jti` of the assertion a captured request carried. */
+function jtiOf(captured: Captured): unknown {
+  const token = captured.headers['x-forwarded-user-assertion'];
+  if (typeof token !== 'string') throw new Error('the captured request carries no assertion');
+  return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown }).jti;
+}
+
+/** Every request that reached the upstream has two events (gateway and receiver): waits for all of them. */
+async function settled(stack: Stack): Promise<AuditEvent[]> {
+  return stack.waitForEvents(2 * stack.tap.captured.length);
+}
+
+/** The gateway's and the receiver's event for the one tools/call of a settled stack. */
+async function toolCallEvents(stack: Stack): Promise<{ gateway: AuditEvent; receiver: AuditEvent }> {
+  const calls = (await settled(stack)).filter((event) => event.rpcMethod === 'tools/call');
+  const gateway = calls.filter((event) => event.component === 'gateway');
+  const receiver = calls.filter((event) => event.component === 'receiver');
+  expect(gateway).toHaveLength(1);
+  expect(receiver).toHaveLength(1);
+  return { gateway: gateway[0]!, receiver: receiver[0]! };
+}
+
+describe('delegation end to end: MCP SDK client → gateway → MCP tool handler', () => {
+  let stack: Stack;
+
+  beforeEach(async () => {
+    stack = await startStack();
+  });
+
+  afterEach(async () => {
+    await stack.close();
+  });
+
+  it('shows the subject, the current actor and the chain of a nested act claim at the tool handler and in both audit lines', async () => {
+    // RFC 8693: the outermost act (mail-agent) is the current actor, acting through the assistant.
+    const token = await stack.idp.sign({ ...demoJwtClaims, act: { sub: 'mail-agent', act: { sub: 'assistant' } } });
+
+    const user = await whoamiThroughGateway(stack, { authorization: `Bearer ${token}` });
+
+    expect(user).toMatchObject({
+      id: 'jose',
+      authMethod: 'jwt',
+      serviceAccount: 'mail-agent',
+      delegationChain: ['assistant', 'mail-agent'],
+    });
+    const { gateway, receiver } = await toolCallEvents(stack);
+    const delegation = { subject: 'jose', authMethod: 'jwt', actingAs: 'mail-agent', delegationChain: ['assistant', 'mail-agent'] };
+    expect(gateway).toMatchObject({
+      decision: 'forwarded',
+      audience: 'urn:test:notes',
+      rpcName: 'whoami',
+      upstreamStatus: 200,
+      ...delegation,
+    });
+    expect(receiver).toMatchObject({ decision: 'accepted', audience: 'urn:test:notes', rpcName: 'whoami', ...delegation });
+    expect(receiver.requestId).toBe(gateway.requestId);
+    expect(receiver.jti).toBe(gateway.jti);
+    expect(gateway.jti).toBe(jtiOf(toolCall(stack.tap.captured)));
+  });
+
+  it('lets the allowed API-key client act for a user named in X-Act-As, and shows both at the tool handler and in the audit lines', async () => {
+    const user = await whoamiThroughGateway(stack, { 'x-api-key': apiClient.key, 'x-act-as': 'bob' });
+
+    expect(user).toEqual({
+      id: 'bob',
+      email: 'bob@example.com',
+      name: 'Bob',
+      groups: ['eng'],
+      teams: [],
+      roles: ['reader'],
+      isAdmin: false,
+      authMethod: 'api_key',
+      serviceAccount: 'ci-bot',
+      delegationChain: ['ci-bot'],
+    });
+    const { gateway, receiver } = await toolCallEvents(stack);
+    const delegation = { subject: 'bob', authMethod: 'api_key', actingAs: 'ci-bot', delegationChain: ['ci-bot'] };
+    expect(gateway).toMatchObject({ decision: 'forwarded', ...delegation });
+    expect(receiver).toMatchObject({ decision: 'accepted', ...delegation, jti: gateway.jti });
+    for (const captured of stack.tap.captured) expect(captured.headers['x-act-as']).toBeUndefined();
+  });
+
+  it('emits one forwarded gateway event and one accepted receiver event, with its jti, for every request that reached the upstream', async () => {
+    await whoamiThroughGateway(stack, { 'x-api-key': apiClient.key, 'x-act-as': 'alice' });
+
+    const events = await settled(stack);
+
+    const jtis = stack.tap.captured.map(jtiOf).sort();
+    expect(jtis.length).toBeGreaterThanOrEqual(3); // initialize, notifications/initialized, tools/call
+    const byComponent = (component: string): unknown[] =>
+      events
+        .filter((event) => event.component === component)
+        .map((event) => `${event.decision} ${String(event.jti)}`)
+        .sort();
+    expect(byComponent('gateway')).toEqual(jtis.map((jti) => `forwarded ${String(jti)}`));
+    expect(byComponent('receiver')).toEqual(jtis.map((jti) => `accepted ${String(jti)}`));
+  });
+
+  it('refuses X-Act-As from a principal that may not act for others, audits the refusal, and forwards nothing', async () => {
+    const bob = demoUsers[1]!;
+    const response = await fetch(`${stack.gateway.url}/mcp/notes`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${bob.username}:${bob.password}`).toString('base64')}`,
+        'x-act-as': 'alice',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+    });
+
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: { data: { code: string } } }).error.data.code).toBe('forbidden');
+    expect(stack.tap.captured).toHaveLength(0);
+    expect(stack.events).toEqual([
+      expect.objectContaining({ component: 'gateway', decision: 'refused', reason: 'forbidden', status: 403, subject: 'bob' }),
+    ]);
+    expect(stack.events[0]).not.toHaveProperty('actingAs');
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The example gateway: Passport authenticates (JWT from a demo issuer, HTTP Basic, an API
  * key), then one `propagateIdentity` per upstream signs the user for that upstream and
- * forwards the request. The gateway's public keys are served as a JWKS.
+ * forwards the request. The gateway's public keys are served as a JWKS. Listed principals
+ * may act for the demo users with `X-Act-As`; every request is audited, and counted when a
+ * metrics registry is given (served at `/metrics`).
  */
 import express from 'express';
 import { Passport } from 'passport';
@@ -9,7 +11,7 @@ import { BasicStrategy } from 'passport-http';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { ApiKeyStrategy, authenticate, jwks, propagateIdentity, safeEqual } from '@mcp-identity/gateway';
 import type { Express } from 'express';
-import type { SigningKey } from '@mcp-identity/gateway';
+import type { AuditSink, MetricsRegistry, SigningKey } from '@mcp-identity/gateway';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
 
 /** One upstream MCP server, mounted at `/mcp/<name>`. */
@@ -30,6 +32,18 @@ export interface GatewayAppOptions {
   readonly jwt: { readonly secret: Uint8Array; readonly issuer: string; readonly audience: string };
   readonly users: readonly DemoUser[];
   readonly apiClients: readonly DemoApiClient[];
+  /** Principals (e.g. an API-key client's id) allowed to act for the demo users with `X-Act-As`. Default none. */
+  readonly actors?: readonly string[];
+  /** Receives the audit events of `authenticate` and of every upstream. Default: JSON lines on standard output. */
+  readonly audit?: AuditSink;
+  /** Counts requests by decision and reason; served at `/metrics` when given. */
+  readonly metrics?: MetricsRegistry;
+}
+
+/** The Basic users as the subjects a delegate may act for: found by username, with their groups and roles. */
+function demoSubject(users: readonly DemoUser[], id: string): Record<string, unknown> | undefined {
+  const user = users.find((candidate) => candidate.username === id);
+  return user === undefined ? undefined : { id: user.username, email: user.email, name: user.name, groups: user.groups, roles: user.roles };
 }
 
 /** The JWKS path receivers point `jwksUrl` at. */
@@ -88,12 +102,31 @@ export function createApp(options: GatewayAppOptions): Express {
   const keys: readonly SigningKey[] = Array.isArray(options.signing) ? options.signing : [options.signing as SigningKey];
   if (keys.some(isAsymmetric)) app.get(JWKS_PATH, jwks(keys.filter(isAsymmetric)));
 
-  const login = authenticate(['jwt', 'basic', 'api-key'], { passport });
+  const { audit, metrics } = options;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.metrics());
+    });
+  }
+
+  const login = authenticate(['jwt', 'basic', 'api-key'], {
+    passport,
+    delegation: { allowedActors: options.actors ?? [], resolveSubject: (id) => demoSubject(options.users, id) },
+    audit,
+    metrics,
+  });
   for (const upstream of options.upstreams) {
     app.use(
       `/mcp/${upstream.name}`,
       login,
-      propagateIdentity({ target: upstream.target, audience: upstream.audience, issuer: options.issuer, signing: options.signing }),
+      propagateIdentity({
+        target: upstream.target,
+        audience: upstream.audience,
+        issuer: options.issuer,
+        signing: options.signing,
+        audit,
+        metrics,
+      }),
     );
   }
   return app;

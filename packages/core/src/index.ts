@@ -94,7 +94,7 @@ export { SESSION_HEADER, MAX_SESSION_ID_LENGTH, isSessionId, readSessionId, sess
 export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 
 export { randomId } from './random.js';
-export { writeIdentityError } from './respond.js';
+export { writeIdentityError, refusalOf } from './respond.js';
 export { safeEqual } from './safe-equal.js';
 export { createRemoteKeySet } from './remote-key-set.js';
 export type { RemoteKeySet, RemoteKeySetOptions } from './remote-key-set.js';
@@ -105,3 +105,19 @@ export {
   verifyContextforgeSignature,
   contextforgeMetaUser,
 } from './contextforge.js';
+
+export {
+  AUDIT_MESSAGE,
+  createJsonLineAuditSink,
+  defaultAuditSink,
+  auditSinkOption,
+  requestIdOf,
+  auditPath,
+  rpcSummaryOf,
+  auditUserFields,
+} from './audit.js';
+export type { AuditEvent, AuditSink, AuditLogger, AuditComponent, AuditDecision, RpcSummary, AuditUserFields } from './audit.js';
+export { createAuditEmitter } from './audit-emitter.js';
+export type { AuditOptions, EmitAudit } from './audit-emitter.js';
+export { requestCounter, REQUESTS_METRIC } from './metrics.js';
+export type { MetricsRegistry, CountEvent } from './metrics.js';

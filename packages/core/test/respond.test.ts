@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
-import { IdentityError, writeIdentityError } from '../src/index.js';
+import { IdentityError, refusalOf, writeIdentityError } from '../src/index.js';
 
 interface Reply {
   readonly status: number;
@@ -63,5 +63,41 @@ describe('writeIdentityError', () => {
       writeIdentityError(res, new IdentityError('upstream_unavailable', 'gone'));
     });
     await expect(get(server.url)).rejects.toThrow(/aborted|hang up|ECONNRESET/i);
+  });
+});
+
+describe('refusalOf', () => {
+  let server: Running | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('returns the code of the refusal written on a response, and undefined for a response without one', async () => {
+    const seen: unknown[] = [];
+    server = await listen((req, res) => {
+      seen.push(refusalOf(res));
+      if (req.url === '/refuse') writeIdentityError(res, new IdentityError('forbidden', 'no'));
+      else res.end('ok');
+      seen.push(refusalOf(res));
+    });
+
+    await get(`${server.url}/refuse`);
+    await get(`${server.url}/ok`);
+
+    expect(seen).toEqual([undefined, 'forbidden', undefined, undefined]);
+  });
+
+  it('records the refusal of a response it cuts because it had already started', async () => {
+    const seen: unknown[] = [];
+    server = await listen((_req, res) => {
+      res.writeHead(200);
+      res.write('partial');
+      writeIdentityError(res, new IdentityError('upstream_unavailable', 'gone'));
+      seen.push(refusalOf(res));
+    });
+
+    await expect(get(server.url)).rejects.toThrow(/aborted|hang up|ECONNRESET/i);
+    expect(seen).toEqual(['upstream_unavailable']);
   });
 });

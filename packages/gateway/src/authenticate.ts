@@ -1,11 +1,15 @@
 /**
  * `authenticate`: runs Passport strategies in order and turns the first success into
- * `req.userContext`; otherwise answers 401 with a JSON-RPC error and `WWW-Authenticate`.
+ * `req.userContext` (or, with delegation, the subject it acts for); otherwise answers 401
+ * with a JSON-RPC error and `WWW-Authenticate`. Every refusal is audited.
  */
-import { IdentityError, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
+import { createAuditEmitter, IdentityError, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
 import defaultPassport from 'passport';
-import type { AuthMethod } from '@mcp-identity/core';
+import type { AuditOptions, AuthMethod, UserContext } from '@mcp-identity/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { authenticationRefusal } from './audit.js';
+import { applyDelegation, resolveDelegation } from './delegation.js';
+import type { DelegationOptions } from './delegation.js';
 import { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
 import type { Normalizer, NormalizerOptions } from './normalizers.js';
 
@@ -28,13 +32,20 @@ export interface StrategySpec {
 }
 
 /** Options of {@link authenticate}. */
-export interface AuthenticateOptions {
+export interface AuthenticateOptions extends AuditOptions {
   /** The Passport instance the strategies are registered on. Default: the `passport` singleton. */
   readonly passport?: PassportLike;
   /** Realm named in `WWW-Authenticate`. Default `"mcp"`. */
   readonly realm?: string;
   /** Options of the shipped normalizers (claim paths, admin roles, copied attributes). */
   readonly normalizers?: NormalizerOptions;
+  /**
+   * Lets principals act for users named in a header (`X-Act-As`). Default: off, and a request
+   * carrying `X-Act-As` is refused (403 `forbidden`).
+   */
+  readonly delegation?: DelegationOptions;
+  /** Current time in milliseconds, for audit events. Default `Date.now`. */
+  readonly clock?: () => number;
 }
 
 interface ResolvedStrategy {
@@ -153,6 +164,15 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
     throw new TypeError('realm must be 1-64 printable ASCII characters without quotes or backslashes');
   const resolved = resolveStrategies(strategies, passport, options.normalizers ?? {});
   const bearer = `Bearer realm="${realm}"`;
+  const delegation = resolveDelegation(options.delegation);
+  const clock = options.clock ?? Date.now;
+  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
+  const emit = createAuditEmitter(options);
+
+  function refuse(req: Request, res: Response, error: IdentityError, principal?: UserContext): void {
+    writeIdentityError(res, error);
+    emit(authenticationRefusal(req, res, error.code, clock, principal));
+  }
 
   return async function authenticateMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     const challenges = new Set<string>();
@@ -160,16 +180,26 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
       const outcome = await run(passport, strategy.name, req, res);
       if (outcome.kind === 'handled') return;
       if (outcome.kind === 'error') {
-        writeIdentityError(res, new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: outcome.error }));
+        refuse(req, res, new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: outcome.error }));
         return;
       }
       if (outcome.kind === 'success') {
+        let principal: UserContext;
         try {
-          req.userContext = normalizeUserContext({ ...strategy.normalize(outcome.user, outcome.info, req), authMethod: strategy.method });
+          principal = normalizeUserContext({ ...strategy.normalize(outcome.user, outcome.info, req), authMethod: strategy.method });
         } catch (error) {
           const cause =
             isIdentityError(error) && error.code === 'unauthenticated' ? error.message : 'the credentials do not identify a valid user';
-          writeIdentityError(res, new IdentityError('unauthenticated', cause, { cause: error, headers: { 'www-authenticate': bearer } }));
+          refuse(req, res, new IdentityError('unauthenticated', cause, { cause: error, headers: { 'www-authenticate': bearer } }));
+          return;
+        }
+        try {
+          req.userContext = await applyDelegation(principal, req, delegation);
+        } catch (error) {
+          const refusal = isIdentityError(error)
+            ? error
+            : new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: error });
+          refuse(req, res, refusal, principal);
           return;
         }
         next();
@@ -179,9 +209,6 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
       if (strategy.method === 'jwt' || strategy.method === 'sso') challenges.add(bearer);
     }
     if (challenges.size === 0) challenges.add(bearer);
-    writeIdentityError(
-      res,
-      new IdentityError('unauthenticated', 'authentication required', { headers: { 'www-authenticate': [...challenges] } }),
-    );
+    refuse(req, res, new IdentityError('unauthenticated', 'authentication required', { headers: { 'www-authenticate': [...challenges] } }));
   };
 }

@@ -10,6 +10,8 @@ export type { AuthenticateOptions, StrategyRef, StrategySpec, PassportLike } fro
 export { propagateIdentity } from './propagate.js';
 export type { PropagateIdentityOptions, ExtraProxyOptions } from './propagate.js';
 
+export type { DelegationOptions, AllowedActors, ResolveSubject } from './delegation.js';
+
 export { identityPlugin } from './plugin.js';
 export { jwks } from './jwks.js';
 export type { JwksOptions } from './jwks.js';
@@ -24,5 +26,27 @@ export type { ApiKeyStrategyOptions, ApiKeyVerify } from './api-key-strategy.js'
 export { TrustedProxyStrategy } from './trusted-proxy-strategy.js';
 export type { TrustedProxyStrategyOptions, TrustedProxyHeaders } from './trusted-proxy-strategy.js';
 
-export { safeEqual, IdentityError, isIdentityError, normalizeUserContext, MemoryStore, RedisStore } from '@mcp-identity/core';
-export type { UserContext, IdentityErrorCode, SigningKey, UserContextField, IdentityStore, RedisStoreOptions } from '@mcp-identity/core';
+export {
+  safeEqual,
+  IdentityError,
+  isIdentityError,
+  normalizeUserContext,
+  MemoryStore,
+  RedisStore,
+  createJsonLineAuditSink,
+  defaultAuditSink,
+  REQUESTS_METRIC,
+} from '@mcp-identity/core';
+export type {
+  UserContext,
+  IdentityErrorCode,
+  SigningKey,
+  UserContextField,
+  IdentityStore,
+  RedisStoreOptions,
+  AuditEvent,
+  AuditSink,
+  AuditLogger,
+  AuditOptions,
+  MetricsRegistry,
+} from '@mcp-identity/core';

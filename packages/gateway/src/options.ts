@@ -44,7 +44,7 @@ export interface IdentityOptions {
   readonly apiKeyHeader?: string;
   /** Query parameters treated as credentials and removed. Default `access_token`, `id_token`, `api_key`, `apikey`, `token`. */
   readonly credentialQueryParams?: readonly string[];
-  /** Further inbound identity headers to strip (exact names, or prefixes ending in `-`). Default: oauth2-proxy's and common auth-proxy headers. */
+  /** Further inbound identity headers to strip (exact names, or prefixes ending in `-`). Default: oauth2-proxy's and common auth-proxy headers, and `x-act-as`. */
   readonly stripHeaders?: readonly string[];
   /** Time to wait for the upstream's response headers, in milliseconds; then 504. Default 60 000. */
   readonly timeoutMs?: number;
@@ -79,6 +79,8 @@ export const defaultStripHeaders: readonly string[] = Object.freeze([
   'x-auth-request-',
   'x-remote-user',
   'remote-user',
+  // The default delegation header: it names a subject for authenticate, never for an upstream.
+  'x-act-as',
 ]);
 
 /** Default credential query parameters removed from forwarded URLs. */

@@ -32,6 +32,8 @@ export interface IdentityProxyParts {
   readonly prepared: WeakMap<IncomingMessage, PreparedRequest>;
   /** Session isolation; `propagateIdentity` checks before proxying, the plugin otherwise. */
   readonly sessions: SessionGuard | undefined;
+  /** The `jti` of the assertion signed for each forwarded request (for the audit trail). */
+  readonly signed: WeakMap<IncomingMessage, string>;
 }
 
 // http-proxy pipes `req` into the upstream request as soon as it creates it, before the
@@ -53,11 +55,15 @@ function refuse(res: ServerResponse | Socket, error: IdentityError): void {
   else res.destroy();
 }
 
-function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config: GatewayConfig): Buffer | undefined {
+function setIdentity(
+  proxyReq: ClientRequest,
+  prepared: PreparedRequest,
+  config: GatewayConfig,
+): { readonly body: Buffer | undefined; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
-  const { token } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
+  const { token, jti } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
   // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
   if (config.headersCarrier || prepared.rpc === undefined) {
     proxyReq.setHeader(config.assertionHeader, token);
@@ -77,12 +83,13 @@ function setIdentity(proxyReq: ClientRequest, prepared: PreparedRequest, config:
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');
   if (body !== undefined) proxyReq.setHeader('content-length', body.length);
   else if (proxyReq.hasHeader('content-length')) proxyReq.setHeader('content-length', 0);
-  return body;
+  return { body, jti };
 }
 
 /** Builds the plugin for a validated configuration. */
 export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyParts {
   const prepared = new WeakMap<IncomingMessage, PreparedRequest>();
+  const signed = new WeakMap<IncomingMessage, string>();
   const refused = new WeakSet<IncomingMessage>();
   const sessions = config.sessions === undefined ? undefined : createSessionGuard(config.sessions);
 
@@ -122,14 +129,15 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     proxyReq.once('response', clear);
     proxyReq.once('close', clear);
     const forward = (): void => {
-      let body: Buffer | undefined;
+      let identity: ReturnType<typeof setIdentity>;
       try {
-        body = setIdentity(proxyReq, state, config);
+        identity = setIdentity(proxyReq, state, config);
       } catch (error) {
         proxyReq.destroy(error as Error);
         return;
       }
-      proxyReq.end(body);
+      signed.set(req, identity.jti);
+      proxyReq.end(identity.body);
     };
     if (sessions === undefined || sessions.checked(req)) {
       forward();
@@ -187,7 +195,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     proxyServer.on('proxyRes', onProxyRes);
     proxyServer.on('error', onError);
   };
-  return { plugin, prepared, sessions };
+  return { plugin, prepared, sessions, signed };
 }
 
 /**

@@ -3,10 +3,12 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import { createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import type { AuditOptions } from '@mcp-identity/core';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 import type { Options as ProxyOptions } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createProxyAudit } from './audit.js';
 import { resolveIdentityOptions } from './options.js';
 import { createIdentityProxyParts } from './plugin.js';
 import { prepareRequest } from './prepare.js';
@@ -18,7 +20,7 @@ export type ExtraProxyOptions = Readonly<
 >;
 
 /** Options of {@link propagateIdentity}. */
-export interface PropagateIdentityOptions extends IdentityOptions {
+export interface PropagateIdentityOptions extends IdentityOptions, AuditOptions {
   /** The upstream's base URL (`http:` or `https:`). Required. */
   readonly target: string | URL;
   /** Extra http-proxy-middleware options (`pathRewrite`, `changeOrigin`, `agent`, `on`, ...). */
@@ -57,6 +59,7 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
     if (forbidden in extra) throw new TypeError(`proxy.${forbidden} is set by propagateIdentity and cannot be overridden`);
   }
   const parts = createIdentityProxyParts(config);
+  const audit = createProxyAudit(config.audience, parts, createAuditEmitter(options), options.clock ?? Date.now);
   const agent: unknown =
     extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
   const proxy = createProxyMiddleware({
@@ -67,10 +70,11 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
     ws: false,
     ejectPlugins: true,
     // Our plugin comes after the app's `on` handlers and plugins, so the gateway's headers are set last.
-    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin, ...(extra.plugins ?? []), parts.plugin],
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin, ...(extra.plugins ?? []), parts.plugin, audit.plugin],
   });
 
   return async function propagateIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    audit.begin(req, res);
     try {
       parts.prepared.set(req, await prepareRequest(req, config));
       // Before anything is forwarded: another user's session id is answered 404 here.

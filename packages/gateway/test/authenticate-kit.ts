@@ -12,7 +12,7 @@ import type { Response } from 'supertest';
 import { listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
 import { authenticate } from '../src/index.js';
-import type { AuthenticateOptions, StrategyRef } from '../src/index.js';
+import type { AuditEvent, AuthenticateOptions, StrategyRef } from '../src/index.js';
 
 /** A running app under test and the requests its protected handler saw. */
 export interface AppUnderTest extends Running {
@@ -20,6 +20,8 @@ export interface AppUnderTest extends Running {
   readonly reached: Request[];
   /** Errors that reached the app's error handler. */
   readonly unhandled: unknown[];
+  /** The audit events `authenticate` emitted (unless the options bring their own sink). */
+  readonly events: AuditEvent[];
 }
 
 const running: Running[] = [];
@@ -43,9 +45,13 @@ export async function startApp(
 ): Promise<AppUnderTest> {
   const reached: Request[] = [];
   const unhandled: unknown[] = [];
+  const events: AuditEvent[] = [];
   const app = express();
   setup.configure?.(app);
-  app.use('/mcp', authenticate(strategies, options), (req, res) => {
+  const audit = (event: AuditEvent): void => {
+    events.push(event);
+  };
+  app.use('/mcp', authenticate(strategies, { audit, ...options }), (req, res) => {
     reached.push(req);
     res.json({ user: req.userContext, peer: req.socket.remoteAddress, hasSession: 'session' in req, hasUser: req.user !== undefined });
   });
@@ -58,7 +64,7 @@ export async function startApp(
   app.use(onError);
   const server = setup.host === undefined ? await listen(app) : await listenOn(app, setup.host);
   running.push(server);
-  return { ...server, reached, unhandled };
+  return { ...server, reached, unhandled, events };
 }
 
 async function listenOn(handler: http.RequestListener, host: string): Promise<Running> {

@@ -12,10 +12,10 @@ import express from 'express';
 import { jwtVerify } from 'jose';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { JWTPayload } from 'jose';
-import { listen, recordingUpstream } from '../../../test/kit.js';
+import { eventLog, listen, recordingUpstream } from '../../../test/kit.js';
 import type { Received, RecordingUpstream, Running } from '../../../test/kit.js';
 import { propagateIdentity } from '../src/index.js';
-import type { PropagateIdentityOptions, UserContext } from '../src/index.js';
+import type { AuditEvent, PropagateIdentityOptions, UserContext } from '../src/index.js';
 
 export const SECRET = 'propagate-tests: a 32+ byte HS256 secret, 0123456789 ABCDEFG';
 export const ISSUER = 'https://gateway.test';
@@ -65,6 +65,10 @@ export interface GatewayUnderTest extends Running {
   readonly upstream: RecordingUpstream;
   /** Errors that reached the app's error handler (none expected). */
   readonly unhandled: unknown[];
+  /** The audit events the gateway emitted (unless the options bring their own sink). */
+  readonly events: AuditEvent[];
+  /** Waits until the gateway emitted `count` events: it emits when a response ends, which may be after the client has it. */
+  readonly waitForEvents: (count: number) => Promise<AuditEvent[]>;
 }
 
 export interface GatewaySetup {
@@ -93,6 +97,7 @@ export function recordingErrorHandler(unhandled: unknown[]): ErrorRequestHandler
 export async function startGateway(setup: GatewaySetup = {}): Promise<GatewayUnderTest> {
   const upstream = setup.upstream ?? (await startUpstream());
   const unhandled: unknown[] = [];
+  const log = eventLog<AuditEvent>();
   const user = setup.user === undefined ? alice : setup.user;
   const app = express();
   app.use((req, _res, next) => {
@@ -100,10 +105,10 @@ export async function startGateway(setup: GatewaySetup = {}): Promise<GatewayUnd
     next();
   });
   for (const handler of setup.before ?? []) app.use(handler);
-  app.use(setup.mount ?? '/', propagateIdentity({ target: upstream.url, ...identityOptions, ...setup.options }));
+  app.use(setup.mount ?? '/', propagateIdentity({ target: upstream.url, ...identityOptions, audit: log.sink, ...setup.options }));
   app.use(recordingErrorHandler(unhandled));
   const server = track(await listen(app));
-  return { ...server, upstream, unhandled };
+  return { ...server, upstream, unhandled, events: log.events, waitForEvents: log.waitFor };
 }
 
 /** The only request an upstream received. */

@@ -12,11 +12,20 @@ export type { ContextforgeOptions } from './contextforge.js';
 export type { UserSource } from './get-user.js';
 export type { AuthInfo, ReceivedUser } from './auth-info.js';
 export { verifyRequest } from './verify-request.js';
-export type { VerifiedRequest } from './verify-request.js';
+export type { VerifiedRequest, VerificationProgress } from './verify-request.js';
+export type { ReceiverPolicy, ReceiverPolicyOptions } from './policy.js';
 export { resolveReceiverOptions } from './options.js';
 export type { ReceiverConfig } from './options.js';
 
-export { MemoryStore, RedisStore, IdentityError, isIdentityError } from '@mcp-identity/core';
+export {
+  MemoryStore,
+  RedisStore,
+  IdentityError,
+  isIdentityError,
+  createJsonLineAuditSink,
+  defaultAuditSink,
+  REQUESTS_METRIC,
+} from '@mcp-identity/core';
 export type {
   UserContext,
   IdentityErrorCode,
@@ -24,5 +33,10 @@ export type {
   RedisStoreOptions,
   VerificationSecret,
   VerificationPublicKey,
+  AuditEvent,
+  AuditSink,
+  AuditLogger,
+  AuditOptions,
+  MetricsRegistry,
 } from '@mcp-identity/core';
 export type { ReceiverSessionOptions } from './sessions.js';

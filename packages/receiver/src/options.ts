@@ -20,6 +20,7 @@ import { resolveSessionOptions } from './sessions.js';
 import type { ReceiverSessionOptions } from './sessions.js';
 import type {
   AssertionVerifier,
+  AuditOptions,
   IdentityStore,
   KeySource,
   RemoteKeySetOptions,
@@ -27,6 +28,7 @@ import type {
   VerificationPublicKey,
   VerificationSecret,
 } from '@mcp-identity/core';
+import type { ReceiverPolicyOptions } from './policy.js';
 
 /** Where warnings go (JWKS fetch failures). */
 export interface ReceiverLogger {
@@ -34,7 +36,7 @@ export interface ReceiverLogger {
 }
 
 /** Options of `verifyIdentity`. */
-export interface VerifyIdentityOptions {
+export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptions {
   /** This upstream's identifier: the assertion's `aud` must be it. Required. */
   readonly audience: string;
   /** The gateway's identifier: the assertion's `iss` must be it. Required. */

@@ -1,38 +1,51 @@
-import { isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import { createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { receiverEvent } from './audit.js';
 import { createAuthInfo } from './auth-info.js';
 import { resolveReceiverOptions } from './options.js';
+import { resolvePolicy } from './policy.js';
 import { guardSession } from './sessions.js';
 import { rememberVerified } from './verified-registry.js';
 import { verifyRequest } from './verify-request.js';
 import type { VerifyIdentityOptions } from './options.js';
+import type { VerificationProgress } from './verify-request.js';
 
 /**
  * The receiver middleware for an MCP server behind the gateway. It verifies the signed
  * assertion (from the header or JSON-RPC `_meta`), refuses everything unverified with 401
- * and a JSON-RPC error, and exposes the user as `req.user` and `req.auth` (the MCP SDK's
- * `AuthInfo`, which tool handlers get as `extra.authInfo`). The parsed JSON body is left in
- * `req.body`: pass it on with `transport.handleRequest(req, res, req.body)`.
+ * and a JSON-RPC error, applies the upstream's policy (403 `identity_forbidden`), and
+ * exposes the user as `req.user` and `req.auth` (the MCP SDK's `AuthInfo`, which tool
+ * handlers get as `extra.authInfo`). The parsed JSON body is left in `req.body`: pass it on
+ * with `transport.handleRequest(req, res, req.body)`. Each request is audited as accepted
+ * or refused.
  * @example
  * app.post('/mcp', verifyIdentity({ audience: 'urn:mcp:files', issuer: 'https://gateway.example', secrets: [{ secret }] }),
  *   (req, res) => transport.handleRequest(req, res, req.body));
  */
 export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
   const config = resolveReceiverOptions(options);
+  const checkPolicy = resolvePolicy(options);
+  const emit = createAuditEmitter(options);
+  const { audience } = options;
   return async function verifyIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const progress: VerificationProgress = {};
     let verified;
     try {
-      verified = await verifyRequest(req, config);
+      verified = await verifyRequest(req, config, progress);
+      // After the replay check: a refused assertion is spent, like an accepted one.
+      await checkPolicy?.(verified.user, req);
       if (config.sessions !== undefined) await guardSession(req, res, verified.user, config.sessions);
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);
+      emit(receiverEvent(req, res, audience, config.clock, { assertion: progress.assertion, refusal: { error } }));
       return;
     }
     const { user, credential, issuer, expiresAt } = verified;
     req.user = user;
     req.auth = createAuthInfo(credential, issuer, expiresAt, user);
     if (verified.assertion !== undefined) rememberVerified(credential, user, res);
+    emit(receiverEvent(req, res, audience, config.clock, { assertion: verified.assertion, user }));
     next();
   };
 }

@@ -38,6 +38,11 @@ export interface VerifiedRequest {
   readonly expiresAt: number | undefined;
 }
 
+/** How far verification got: the assertion once its signature, issuer, audience and lifetime checked out. */
+export interface VerificationProgress {
+  assertion?: VerifiedAssertion;
+}
+
 interface MetaFindings {
   readonly assertions: ReadonlySet<unknown>;
   readonly users: readonly unknown[];
@@ -112,12 +117,14 @@ function sameUser(candidate: unknown, user: UserContext): boolean {
 }
 
 /**
- * Verifies one request against the configuration.
+ * Verifies one request against the configuration. `progress` (optional) learns the
+ * assertion as soon as it is verified, so a later refusal can still be audited with its `jti`.
  * @throws IdentityError with the refusal's code.
  */
 export async function verifyRequest(
   req: IncomingMessage & { originalUrl?: string; body?: unknown },
   config: ReceiverConfig,
+  progress?: VerificationProgress,
 ): Promise<VerifiedRequest> {
   const headers = readIdentityHeaders(req, config.prefix);
   const body = await receiveBody(req, config.bodyLimit);
@@ -141,6 +148,7 @@ export async function verifyRequest(
   }
 
   const assertion = await config.verifier.verify(token);
+  if (progress !== undefined) progress.assertion = assertion;
   const { user } = assertion;
   if (config.bindRequest) checkBinding(req, body, assertion);
 

@@ -21,6 +21,7 @@ import {
 } from '@mcp-identity/core';
 import type {
   AssertionSigner,
+  AuditEvent,
   AssertionSignerOptions,
   IdentityErrorCode,
   RequestBinding,
@@ -201,10 +202,15 @@ export interface TestAppOptions {
 export interface TestApp {
   readonly app: Express;
   readonly calls: HandlerCall[];
+  /** The audit events the receiver emitted (unless `receiver.audit` brings its own sink). */
+  readonly events: AuditEvent[];
 }
 
+/** An audit sink that keeps nothing: tests that do not look at events keep standard output clean. */
+export const noAudit = (): void => undefined;
+
 export function receiverOptions(overrides: Partial<VerifyIdentityOptions> = {}): VerifyIdentityOptions {
-  return { audience: AUDIENCE, issuer: ISSUER, secrets: [{ secret: SECRET }], clock: fixedClock, ...overrides };
+  return { audience: AUDIENCE, issuer: ISSUER, secrets: [{ secret: SECRET }], clock: fixedClock, audit: noAudit, ...overrides };
 }
 
 // Anything that reaches Express's error handling is a failure the tests must see as such.
@@ -220,11 +226,15 @@ const unexpectedError: ErrorRequestHandler = (err: unknown, _req, res, next) => 
 /** An Express app: `verifyIdentity` in front of a handler answering `{ user: req.user, auth: req.auth }`. */
 export function createTestApp(options: TestAppOptions = {}): TestApp {
   const calls: HandlerCall[] = [];
+  const events: AuditEvent[] = [];
+  const audit = (event: AuditEvent): void => {
+    events.push(event);
+  };
   const app = express();
   app.use(
     options.mount ?? '/',
     ...(options.before ?? []),
-    verifyIdentity(receiverOptions(options.receiver)),
+    verifyIdentity(receiverOptions({ audit, ...options.receiver })),
     (req: Request, res: Response) => {
       calls.push({ user: req.user, auth: req.auth, body: req.body as unknown, url: req.url, originalUrl: req.originalUrl });
       if (options.respond === undefined) res.json({ user: req.user, auth: req.auth });
@@ -232,7 +242,7 @@ export function createTestApp(options: TestAppOptions = {}): TestApp {
     },
   );
   app.use(unexpectedError);
-  return { app, calls };
+  return { app, calls, events };
 }
 
 /** Checks a refusal: status, JSON-RPC error body with the code, no caching, and the handler never ran. */

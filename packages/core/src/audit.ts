@@ -1,0 +1,186 @@
+/**
+ * The audit trail, framework-free: the {@link AuditEvent} both middlewares emit, the sinks
+ * that receive it, and the helpers that read an event's fields off a request without ever
+ * copying a token, an assertion, a secret, a header value or a body into it.
+ */
+import type { IncomingMessage } from 'node:http';
+import pino from 'pino';
+import { isRecord } from './user-context.js';
+import { randomId } from './random.js';
+import type { IdentityErrorCode } from './errors.js';
+import type { UserContext } from './user-context.js';
+
+/** Which middleware emitted an event. */
+export type AuditComponent = 'gateway' | 'receiver';
+
+/**
+ * What happened to the request: the gateway `forwarded` or `refused` it, the receiver
+ * `accepted` or `refused` it.
+ */
+export type AuditDecision = 'forwarded' | 'refused' | 'accepted';
+
+/**
+ * One audit event: one per request the gateway forwarded or refused, one per request the
+ * receiver accepted or refused. Only identifiers and outcomes, never a credential.
+ */
+export interface AuditEvent {
+  /** When the event was emitted, ISO 8601 (UTC). */
+  readonly time: string;
+  /** The client's `X-Request-Id` when it looks safe (1-128 of `A-Z a-z 0-9 . _ : -`), else a fresh random id. */
+  readonly requestId: string;
+  readonly component: AuditComponent;
+  readonly decision: AuditDecision;
+  /** The error code of a refusal; absent for other decisions and for a refusal by an unexpected error. */
+  readonly reason?: IdentityErrorCode;
+  /** The HTTP status answered to the client, when the response got that far. */
+  readonly status?: number;
+  /** The upstream the request was for (the assertion's `aud`), when known. */
+  readonly audience?: string;
+  /** The HTTP method. */
+  readonly method: string;
+  /** The request path as the client sent it, without the query string. */
+  readonly path: string;
+  /** The JSON-RPC method, when the body was JSON-RPC (of the first message with a method, for a batch). */
+  readonly rpcMethod?: string;
+  /** The tool or prompt name (`tools/call`, `prompts/get`) or the resource URI without query and credentials (`resources/*`). */
+  readonly rpcName?: string;
+  /** The number of messages, for a JSON-RPC batch only. */
+  readonly rpcBatch?: number;
+  /** The subject: who the request is for (`UserContext.id`). */
+  readonly subject?: string;
+  readonly authMethod?: string;
+  /** The current actor (`UserContext.serviceAccount`) when the principal acts for the subject. */
+  readonly actingAs?: string;
+  /** The actors between the subject and the request, earliest first (`UserContext.delegationChain`). */
+  readonly delegationChain?: readonly string[];
+  /** The assertion's `jti` (never the assertion). */
+  readonly jti?: string;
+  /** The upstream's response status (gateway, forwarded requests). */
+  readonly upstreamStatus?: number;
+  /** Milliseconds from the gateway receiving the request to the response ending (gateway). */
+  readonly latencyMs?: number;
+}
+
+/**
+ * Receives every audit event. It may return a promise; a sink that throws or rejects does not
+ * affect the request, so it must handle its own failures.
+ */
+export type AuditSink = (event: AuditEvent) => void | Promise<void>;
+
+/** What {@link createJsonLineAuditSink} needs of a logger: pino's `info(object, message)`. */
+export interface AuditLogger {
+  info(object: object, message: string): void;
+}
+
+/** The message of every audit log line. */
+export const AUDIT_MESSAGE = 'mcp-identity audit';
+
+/**
+ * A sink that writes each event as one JSON line through a pino-style logger, under the key
+ * `audit` (so the event's `time` never collides with the logger's own).
+ * @example
+ * import pino from 'pino';
+ * const audit = createJsonLineAuditSink(pino({ name: 'gateway' }));
+ */
+export function createJsonLineAuditSink(logger: AuditLogger): AuditSink {
+  if (typeof logger !== 'object' || logger === null || typeof logger.info !== 'function') {
+    throw new TypeError('logger must have an info(object, message) method, e.g. a pino logger');
+  }
+  return function jsonLineAuditSink(event) {
+    logger.info({ audit: event }, AUDIT_MESSAGE);
+  };
+}
+
+// Created on first use, so an app that brings its own sink never opens stdout for pino.
+let sharedLogger: AuditLogger | undefined;
+
+/** The default sink: one JSON line per event on standard output, through pino (`name: "mcp-identity"`). */
+export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
+  sharedLogger ??= pino({ name: 'mcp-identity' });
+  sharedLogger.info({ audit: event }, AUDIT_MESSAGE);
+};
+
+/** Validates an `audit` option: a function, or undefined for {@link defaultAuditSink}. */
+export function auditSinkOption(value: unknown, option = 'audit'): AuditSink {
+  if (value === undefined) return defaultAuditSink;
+  if (typeof value !== 'function') throw new TypeError(`${option} must be a function receiving each audit event`);
+  return value as AuditSink;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The request's id: its `X-Request-Id` when that is sent once and looks safe, else a fresh
+ * random id. The same request always gets the same id, whichever middleware asks first.
+ */
+export function requestIdOf(req: IncomingMessage): string {
+  let id = requestIds.get(req);
+  if (id === undefined) {
+    const header = req.headers['x-request-id'];
+    id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomId();
+    requestIds.set(req, id);
+  }
+  return id;
+}
+
+const MAX_PATH = 1024;
+const MAX_NAME = 256;
+
+function capped(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}
+
+/** A request path for an event: the query string and fragment removed (they may carry credentials), capped. */
+export function auditPath(url: string | undefined): string {
+  const path = (url ?? '').replace(/[?#].*$/s, '');
+  return capped(path, MAX_PATH);
+}
+
+/** A resource URI for an event: without userinfo, query or fragment, capped. */
+function safeUri(uri: string): string {
+  return capped(uri.replace(/[?#].*$/s, '').replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, '$1'), MAX_NAME);
+}
+
+function nameOf(method: string, params: unknown): string | undefined {
+  if (!isRecord(params)) return undefined;
+  switch (method) {
+    case 'tools/call':
+    case 'prompts/get':
+      return typeof params.name === 'string' ? capped(params.name, MAX_NAME) : undefined;
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+      return typeof params.uri === 'string' ? safeUri(params.uri) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The JSON-RPC fields of an event. */
+export type RpcSummary = Pick<AuditEvent, 'rpcMethod' | 'rpcName' | 'rpcBatch'>;
+
+/** Reads the JSON-RPC method and tool, prompt or resource name of a parsed body; `{}` when it is not JSON-RPC. */
+export function rpcSummaryOf(body: unknown): RpcSummary {
+  const messages = Array.isArray(body) ? body : [body];
+  const first: unknown = messages.find((message) => isRecord(message) && typeof message.method === 'string');
+  const batch = Array.isArray(body) ? { rpcBatch: body.length } : {};
+  if (!isRecord(first)) return batch;
+  const method = first.method as string;
+  const name = nameOf(method, first.params);
+  return { rpcMethod: capped(method, MAX_NAME), ...(name === undefined ? {} : { rpcName: name }), ...batch };
+}
+
+/** The user fields of an event: subject, `authMethod`, and the delegation when there is one. */
+export type AuditUserFields = Pick<AuditEvent, 'subject' | 'authMethod' | 'actingAs' | 'delegationChain'>;
+
+/** Reads the user fields of an event from a UserContext. */
+export function auditUserFields(user: UserContext | undefined): AuditUserFields {
+  if (user === undefined) return {};
+  return {
+    subject: user.id,
+    authMethod: user.authMethod,
+    ...(user.serviceAccount === undefined ? {} : { actingAs: user.serviceAccount }),
+    ...(user.delegationChain === undefined ? {} : { delegationChain: user.delegationChain }),
+  };
+}

@@ -1,0 +1,259 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import {
+  AUDIT_MESSAGE,
+  auditPath,
+  auditSinkOption,
+  auditUserFields,
+  createAuditEmitter,
+  createJsonLineAuditSink,
+  defaultAuditSink,
+  normalizeUserContext,
+  requestIdOf,
+  rpcSummaryOf,
+} from '../src/index.js';
+import type { AuditEvent } from '../src/index.js';
+
+const request = (headers: IncomingMessage['headers'] = {}): IncomingMessage =>
+  Object.assign(new IncomingMessage(new Socket()), { headers });
+
+const event: AuditEvent = {
+  time: '2030-01-15T12:00:00.000Z',
+  requestId: 'req-1',
+  component: 'gateway',
+  decision: 'refused',
+  reason: 'forbidden',
+  status: 403,
+  method: 'POST',
+  path: '/mcp',
+  subject: 'alice',
+  authMethod: 'api_key',
+};
+
+describe('requestIdOf', () => {
+  it.each(['abc-123', 'A.b_c:d-e', '0'.repeat(128), '7f1c2a9e-5a1b-4c3d-9e8f-0a1b2c3d4e5f'])('keeps a safe X-Request-Id: %s', (id) => {
+    expect(requestIdOf(request({ 'x-request-id': id }))).toBe(id);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['too long', '0'.repeat(129)],
+    ['with a space', 'a b'],
+    ['with a comma (sent twice)', 'a, b'],
+    ['with a quote', 'a"b'],
+    ['with a slash', 'a/b'],
+    ['non-ASCII', 'réq'],
+  ])('replaces an unsafe X-Request-Id (%s) with a fresh random id', (_case, id) => {
+    expect(requestIdOf(request({ 'x-request-id': id }))).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
+
+  it('gives a request without X-Request-Id a fresh random id, the same one every time it is asked', () => {
+    const req = request();
+    const first = requestIdOf(req);
+
+    expect(first).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(requestIdOf(req)).toBe(first);
+    expect(requestIdOf(request())).not.toBe(first);
+  });
+});
+
+describe('auditPath', () => {
+  it.each([
+    ['/mcp', '/mcp'],
+    ['/mcp?access_token=secret-token', '/mcp'],
+    ['/mcp/notes?a=1&token=x#frag', '/mcp/notes'],
+    ['/mcp#frag?x', '/mcp'],
+    ['', ''],
+    [undefined, ''],
+  ])('reduces %j to the path %j, without query or fragment', (url, path) => {
+    expect(auditPath(url)).toBe(path);
+  });
+
+  it('caps a very long path', () => {
+    expect(auditPath(`/${'a'.repeat(5000)}`)).toHaveLength(1025);
+  });
+});
+
+describe('rpcSummaryOf', () => {
+  it.each([
+    [
+      'a tool call',
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file', arguments: { path: '/x' } } },
+      { rpcMethod: 'tools/call', rpcName: 'read_file' },
+    ],
+    [
+      'a prompt',
+      { jsonrpc: '2.0', id: 1, method: 'prompts/get', params: { name: 'summary' } },
+      { rpcMethod: 'prompts/get', rpcName: 'summary' },
+    ],
+    [
+      'a resource read',
+      { jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///docs/a.txt' } },
+      { rpcMethod: 'resources/read', rpcName: 'file:///docs/a.txt' },
+    ],
+    [
+      'a resource URI with credentials and a query',
+      { jsonrpc: '2.0', id: 1, method: 'resources/subscribe', params: { uri: 'https://user:pw@files.example/a?sig=secret#x' } },
+      { rpcMethod: 'resources/subscribe', rpcName: 'https://files.example/a' },
+    ],
+    ['a method without a name', { jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }, { rpcMethod: 'initialize' }],
+    ['a notification', { jsonrpc: '2.0', method: 'notifications/initialized' }, { rpcMethod: 'notifications/initialized' }],
+    [
+      'a tool call whose name is not a string',
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 7 } },
+      { rpcMethod: 'tools/call' },
+    ],
+    ['a tool call without params', { jsonrpc: '2.0', id: 1, method: 'tools/call' }, { rpcMethod: 'tools/call' }],
+    ['a response', { jsonrpc: '2.0', id: 1, result: {} }, {}],
+    ['no body', undefined, {}],
+    ['a string', 'tools/call', {}],
+    ['a method that is not a string', { method: 42 }, {}],
+  ])('reads %s', (_case, body, summary) => {
+    expect(rpcSummaryOf(body)).toStrictEqual(summary);
+  });
+
+  it('reads the first message with a method of a batch, and counts the batch', () => {
+    const batch = [
+      { jsonrpc: '2.0', id: 1, result: {} },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'a' } },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'b' } },
+    ];
+
+    expect(rpcSummaryOf(batch)).toStrictEqual({ rpcMethod: 'tools/call', rpcName: 'a', rpcBatch: 3 });
+    expect(rpcSummaryOf([{ jsonrpc: '2.0', id: 1, result: {} }])).toStrictEqual({ rpcBatch: 1 });
+  });
+
+  it('caps a very long tool name', () => {
+    expect(rpcSummaryOf({ method: 'tools/call', params: { name: 'n'.repeat(1000) } }).rpcName).toHaveLength(257);
+  });
+});
+
+describe('auditUserFields', () => {
+  it('reads the subject, the auth method and the delegation of a user', () => {
+    const user = normalizeUserContext({ id: 'alice', authMethod: 'jwt', groups: ['g'], delegationChain: ['agent', 'svc'] });
+
+    expect(auditUserFields(user)).toStrictEqual({
+      subject: 'alice',
+      authMethod: 'jwt',
+      actingAs: 'svc',
+      delegationChain: ['agent', 'svc'],
+    });
+  });
+
+  it('leaves out the delegation of a user acting for themself, and everything without a user', () => {
+    expect(auditUserFields(normalizeUserContext({ id: 'bob', authMethod: 'basic', email: 'bob@x' }))).toStrictEqual({
+      subject: 'bob',
+      authMethod: 'basic',
+    });
+    expect(auditUserFields(undefined)).toStrictEqual({});
+  });
+});
+
+describe('createJsonLineAuditSink', () => {
+  it('writes each event as one JSON line through pino, under the key audit', () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const sink = createJsonLineAuditSink(pino({ base: null }, stream));
+
+    void sink(event);
+    void sink({ ...event, decision: 'forwarded', reason: undefined });
+
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
+    const first = JSON.parse(lines[0]!);
+    expect(first).toMatchObject({ level: 30, msg: AUDIT_MESSAGE, audit: event });
+    expect(typeof first.time).toBe('number');
+  });
+
+  it('passes the event and the message to any logger with info(object, message)', () => {
+    const calls: unknown[][] = [];
+    const sink = createJsonLineAuditSink({ info: (...args: unknown[]) => calls.push(args) });
+
+    void sink(event);
+
+    expect(calls).toEqual([[{ audit: event }, AUDIT_MESSAGE]]);
+  });
+
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['an object without info', { warn: () => undefined }],
+    ['a function', () => undefined],
+  ])('throws a TypeError naming the logger for %s', (_case, logger) => {
+    expect(() => createJsonLineAuditSink(logger as any)).toThrow(TypeError);
+    expect(() => createJsonLineAuditSink(logger as any)).toThrow(/logger/);
+  });
+});
+
+describe('auditSinkOption', () => {
+  it('defaults to the JSON-lines sink and keeps a function', () => {
+    const sink = (): void => undefined;
+
+    expect(auditSinkOption(undefined)).toBe(defaultAuditSink);
+    expect(auditSinkOption(sink)).toBe(sink);
+  });
+
+  it.each([null, 'stdout', {}, true])('throws a TypeError naming the option for %j', (value) => {
+    expect(() => auditSinkOption(value)).toThrow(TypeError);
+    expect(() => auditSinkOption(value)).toThrow(/^audit must be a function/);
+  });
+});
+
+describe('createAuditEmitter', () => {
+  it('hands each event, frozen, to the sink', () => {
+    const seen: AuditEvent[] = [];
+    const emit = createAuditEmitter({ audit: (e) => void seen.push(e) });
+
+    emit({ ...event });
+
+    expect(seen).toEqual([event]);
+    expect(Object.isFrozen(seen[0])).toBe(true);
+  });
+
+  it('never throws when the sink throws or rejects', async () => {
+    let rejected = false;
+    const throwing = createAuditEmitter({
+      audit: () => {
+        throw new Error('disk full');
+      },
+    });
+    const rejecting = createAuditEmitter({
+      audit: () => {
+        rejected = true;
+        return Promise.reject(new Error('network down'));
+      },
+    });
+
+    expect(() => throwing({ ...event })).not.toThrow();
+    expect(() => rejecting({ ...event })).not.toThrow();
+    // A rejection left unhandled would fail the test run; one turn of the event loop lets it surface.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(rejected).toBe(true);
+  });
+
+  it('counts each event in the metrics registry, by component, decision and reason', async () => {
+    const registry = new Registry();
+    const emit = createAuditEmitter({ audit: () => undefined, metrics: registry });
+
+    emit({ ...event });
+    emit({ ...event });
+    emit({ ...event, component: 'receiver', decision: 'accepted', reason: undefined });
+
+    const text = await registry.metrics();
+    expect(text).toContain('mcp_identity_requests_total{component="gateway",decision="refused",reason="forbidden"} 2');
+    expect(text).toContain('mcp_identity_requests_total{component="receiver",decision="accepted",reason=""} 1');
+  });
+
+  it('throws a TypeError naming the option for a bad sink or registry', () => {
+    expect(() => createAuditEmitter({ audit: 'stdout' as any })).toThrow(/audit/);
+    expect(() => createAuditEmitter({ audit: () => undefined, metrics: {} as any })).toThrow(/metrics must be a prom-client Registry/);
+  });
+});

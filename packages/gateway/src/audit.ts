@@ -1,0 +1,114 @@
+/**
+ * The gateway's audit events: one per request `authenticate` refuses, and one per request
+ * `propagateIdentity` handles, emitted when its response ends (forwarded, with the
+ * upstream's status and the latency, or refused, with the reason).
+ */
+import type { IncomingMessage } from 'node:http';
+import { auditPath, auditUserFields, isRecord, normalizeUserContext, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
+import type { AuditEvent, EmitAudit, IdentityErrorCode, UserContext } from '@mcp-identity/core';
+import type { Plugin } from 'http-proxy-middleware';
+import type { Request, Response } from 'express';
+import type { IdentityProxyParts } from './plugin.js';
+
+/** The user an event names: the normalized `req.userContext`, or none when it is absent or invalid. */
+function userOf(req: Request): UserContext | undefined {
+  if (req.userContext === undefined) return undefined;
+  try {
+    return normalizeUserContext(req.userContext);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A parsed body a body parser left in `req.body`, when it looks like JSON. */
+function parsedBody(req: Request): unknown {
+  const body: unknown = req.body;
+  return isRecord(body) || Array.isArray(body) ? body : undefined;
+}
+
+/** The parts of an event that differ between `authenticate` and `propagateIdentity`. */
+interface EventParts {
+  readonly decision: AuditEvent['decision'];
+  readonly reason?: IdentityErrorCode | undefined;
+  readonly audience?: string;
+  readonly body: unknown;
+  readonly user: UserContext | undefined;
+  readonly jti?: string | undefined;
+  readonly upstreamStatus?: number | undefined;
+  readonly latencyMs?: number;
+}
+
+/** Builds an event, its fields in the documented order. */
+function gatewayEvent(req: Request, res: Response, clock: () => number, parts: EventParts): AuditEvent {
+  return {
+    time: new Date(clock()).toISOString(),
+    requestId: requestIdOf(req),
+    component: 'gateway',
+    decision: parts.decision,
+    ...(parts.reason === undefined ? {} : { reason: parts.reason }),
+    ...(res.headersSent ? { status: res.statusCode } : {}),
+    ...(parts.audience === undefined ? {} : { audience: parts.audience }),
+    method: req.method,
+    path: auditPath(req.originalUrl),
+    ...rpcSummaryOf(parts.body),
+    ...auditUserFields(parts.user),
+    ...(parts.jti === undefined ? {} : { jti: parts.jti }),
+    ...(parts.upstreamStatus === undefined ? {} : { upstreamStatus: parts.upstreamStatus }),
+    ...(parts.latencyMs === undefined ? {} : { latencyMs: parts.latencyMs }),
+  };
+}
+
+/** The event of a request `authenticate` refused (after the refusal was written). */
+export function authenticationRefusal(
+  req: Request,
+  res: Response,
+  reason: IdentityErrorCode,
+  clock: () => number,
+  user?: UserContext,
+): AuditEvent {
+  return gatewayEvent(req, res, clock, { decision: 'refused', reason, body: parsedBody(req), user });
+}
+
+/** Audit for one `propagateIdentity`. */
+export interface ProxyAudit {
+  /** Records each upstream response's status. */
+  readonly plugin: Plugin;
+  /** Starts auditing a request: its event is emitted once, when the response ends. */
+  begin(req: Request, res: Response): void;
+}
+
+/** Builds the audit of one upstream. */
+export function createProxyAudit(audience: string, parts: IdentityProxyParts, emit: EmitAudit, clock: () => number): ProxyAudit {
+  const upstreamStatus = new WeakMap<IncomingMessage, number>();
+
+  const plugin: Plugin = function mcpIdentityAuditPlugin(proxyServer) {
+    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+      if (proxyRes.statusCode !== undefined) upstreamStatus.set(req, proxyRes.statusCode);
+    });
+  };
+
+  function begin(req: Request, res: Response): void {
+    const start = clock();
+    // The upstream gets the same id, so its receiver's events line up with ours.
+    req.headers['x-request-id'] = requestIdOf(req);
+    res.once('close', () => {
+      const prepared = parts.prepared.get(req);
+      const reason = refusalOf(res);
+      const jti = parts.signed.get(req);
+      emit(
+        gatewayEvent(req, res, clock, {
+          decision: reason === undefined && jti !== undefined ? 'forwarded' : 'refused',
+          reason,
+          audience,
+          body: prepared?.rpc?.value ?? parsedBody(req),
+          user: prepared?.user ?? userOf(req),
+          jti,
+          upstreamStatus: upstreamStatus.get(req),
+          latencyMs: Math.max(0, clock() - start),
+        }),
+      );
+    });
+  }
+
+  return { plugin, begin };
+}

@@ -1,0 +1,139 @@
+/**
+ * Delegation by header: a principal that is allowed to act for users (a service account,
+ * say) names the subject in `X-Act-As`; the request then runs as that subject, with the
+ * principal recorded as the current actor (RFC 8693 `act`). Anyone else sending the
+ * header is refused, and the header never reaches an upstream.
+ */
+import { IdentityError, isIdentityError, isRecord, limits, normalizeUserContext } from '@mcp-identity/core';
+import type { UserContext } from '@mcp-identity/core';
+import type { Request } from 'express';
+import { headerText, singleHeader } from './single-header.js';
+import type { UserContextInput } from './normalizers.js';
+
+/** The default delegation header. */
+export const DEFAULT_DELEGATION_HEADER = 'x-act-as';
+
+/** Decides whether an authenticated principal may act for other users. */
+export type AllowedActors = readonly string[] | ((actor: UserContext, req: Request) => boolean | Promise<boolean>);
+
+/**
+ * Finds the subject's fields (email, name, groups, roles, ...): `id` defaults to the header
+ * value; `authMethod`, `serviceAccount` and `delegationChain` are set by the gateway.
+ * Returning `undefined` or `false` refuses an unknown subject (403).
+ */
+export type ResolveSubject = (
+  subjectId: string,
+  actor: UserContext,
+  req: Request,
+) => UserContextInput | false | undefined | Promise<UserContextInput | false | undefined>;
+
+/** The `delegation` option of `authenticate`. */
+export interface DelegationOptions {
+  /** The header naming the subject. Default `"x-act-as"`. */
+  readonly header?: string;
+  /**
+   * Who may act for users: principal ids (a listed principal that itself acts for someone
+   * is not allowed), or a predicate given the authenticated principal. Required.
+   */
+  readonly allowedActors: AllowedActors;
+  /** Looks the subject up. Default: `{ id: subjectId }` and nothing else (no groups, roles or admin). */
+  readonly resolveSubject?: ResolveSubject;
+}
+
+/** Validated delegation settings. */
+export interface DelegationConfig {
+  /** Lower-case header name. */
+  readonly header: string;
+  readonly isAllowed: (actor: UserContext, req: Request) => boolean | Promise<boolean>;
+  readonly resolveSubject: ResolveSubject;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+// Who authenticated and who acts are the gateway's facts, not the resolver's.
+const SET_BY_GATEWAY = new Set(['authMethod', 'serviceAccount', 'delegationChain']);
+
+const canonical = (name: string): string => name.toLowerCase().replaceAll('_', '-');
+
+/** Validates the `delegation` option; throws a `TypeError` naming the bad part. */
+export function resolveDelegation(value: DelegationOptions | undefined): DelegationConfig | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null)
+    throw new TypeError('delegation must be an object: { allowedActors, header?, resolveSubject? }');
+  const header = value.header ?? DEFAULT_DELEGATION_HEADER;
+  if (typeof header !== 'string' || !HEADER_NAME.test(header)) throw new TypeError('delegation.header must be a valid HTTP header name');
+  const allowed: unknown = value.allowedActors;
+  let isAllowed: DelegationConfig['isAllowed'];
+  if (typeof allowed === 'function') {
+    isAllowed = allowed as DelegationConfig['isAllowed'];
+  } else if (Array.isArray(allowed) && allowed.every((id) => typeof id === 'string' && id.length > 0)) {
+    const ids = new Set<string>(allowed as string[]);
+    isAllowed = (actor) => ids.has(actor.id) && actor.delegationChain === undefined;
+  } else {
+    throw new TypeError('delegation.allowedActors is required: an array of principal ids, or a function (actor, req) => boolean');
+  }
+  const resolveSubject = value.resolveSubject ?? ((subjectId: string) => ({ id: subjectId }));
+  if (typeof resolveSubject !== 'function') throw new TypeError('delegation.resolveSubject must be a function');
+  return Object.freeze({ header: canonical(header), isAllowed, resolveSubject });
+}
+
+/** How many times the request carries a header, counting every spelling (case, `_` for `-`). */
+function headerCount(req: Request, name: string): number {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (canonical(req.rawHeaders[i] as string) === name) count++;
+  return count;
+}
+
+/** Removes every spelling of a header from `req.headers`, so no proxy forwards it. */
+function removeHeader(req: Request, name: string): void {
+  for (const key of Object.keys(req.headers)) if (canonical(key) === name) Reflect.deleteProperty(req.headers, key);
+}
+
+function forbidden(message: string): IdentityError {
+  return new IdentityError('forbidden', message);
+}
+
+/**
+ * Applies header delegation to an authenticated principal. Returns the principal itself when
+ * the request carries no delegation header, otherwise the subject acting through it.
+ * @throws IdentityError `forbidden` (403) when the header is sent without delegation being
+ * enabled, by a principal not allowed to act for others, more than once, with an invalid
+ * subject, for a subject `resolveSubject` does not know, or when the chain would get too long.
+ */
+export async function applyDelegation(actor: UserContext, req: Request, config: DelegationConfig | undefined): Promise<UserContext> {
+  const header = config?.header ?? DEFAULT_DELEGATION_HEADER;
+  const count = headerCount(req, header);
+  if (count === 0) return actor;
+  if (config === undefined) throw forbidden(`the ${header} header is not accepted here: delegation is not enabled`);
+  // Only `true` allows: a JavaScript predicate returning a truthy non-boolean still refuses.
+  const allowed: unknown = await config.isAllowed(actor, req);
+  if (allowed !== true) throw forbidden('this principal is not allowed to act for other users');
+  const raw = singleHeader(req, header);
+  if (raw === undefined) throw forbidden(`the ${header} header must be sent once`);
+  const subjectId = headerText(raw).trim();
+  if (subjectId.length === 0 || subjectId.length > limits.maxStringLength || !subjectId.isWellFormed() || CONTROL.test(subjectId)) {
+    throw forbidden(`the ${header} header does not name a valid subject`);
+  }
+  const chain = [actor.id, ...(actor.delegationChain ?? [])];
+  if (chain.length > limits.maxDelegationDepth) throw forbidden('the delegation chain is too long');
+
+  let resolved: unknown;
+  try {
+    resolved = await config.resolveSubject(subjectId, actor, req);
+  } catch (error) {
+    if (isIdentityError(error)) throw error;
+    throw new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: error });
+  }
+  if (!isRecord(resolved)) throw forbidden('the named subject is unknown here');
+  removeHeader(req, header);
+  const fields = Object.fromEntries(Object.entries(resolved).filter(([key]) => !SET_BY_GATEWAY.has(key)));
+  return normalizeUserContext({
+    ...fields,
+    id: fields.id ?? subjectId,
+    // The actor authenticated; the subject did not. Earliest actor first: the actor, then whoever acts for it.
+    authMethod: actor.authMethod,
+    delegationChain: chain,
+  });
+}
