@@ -46,4 +46,7 @@ const ports = {
 process.send?.({ type: 'ready', ports });
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'rss') process.send?.({ type: 'rss', maxRssKb: process.resourceUsage().maxRSS });
+  if (message.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
+  // A normal exit, so `--cpu-prof` (BENCH_PROFILE=1) can write its profile.
+  if (message.type === 'exit') process.exit(0);
 });

@@ -10,7 +10,7 @@
  * - for any other body: the raw bytes; for no body: the empty string.
  */
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './jcs.js';
 import { META_ASSERTION } from './meta-keys.js';
 
 /** What an assertion is bound to. */
@@ -73,9 +73,7 @@ export function jsonBodyDigest(message: unknown): string {
     }
   }
   try {
-    const canonical = canonicalize(message);
-    if (canonical === undefined) throw new Error('the body has no JSON form');
-    return sha256Base64url(canonical);
+    return sha256Base64url(canonicalJson(message));
   } finally {
     for (const { params, meta, value, emptied } of removed) {
       meta[META_ASSERTION] = value;

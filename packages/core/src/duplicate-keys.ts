@@ -7,7 +7,19 @@
  * This is a scanner, not a validator: malformed text is left for `JSON.parse` to reject.
  */
 
-const STRING = /"(?:[^"\\]|\\.)*"/y;
+/** Index of the quote closing the string that opens at `start`, or -1. No allocation. */
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  for (;;) {
+    const quote = text.indexOf('"', i);
+    if (quote === -1) return -1;
+    // The quote is escaped when an odd number of backslashes precede it.
+    let backslashes = 0;
+    for (let j = quote - 1; text.charCodeAt(j) === 0x5c; j--) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    i = quote + 1;
+  }
+}
 
 type Role = 'envelope' | 'params' | 'result' | 'meta' | 'other';
 
@@ -34,15 +46,14 @@ export function findDuplicateKey(text: string): string | undefined {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      STRING.lastIndex = i;
-      const match = STRING.exec(text);
-      if (match === null) return undefined;
+      const end = stringEnd(text, i);
+      if (end === -1) return undefined;
       const top = stack[stack.length - 1];
       if (top !== undefined && top.object && top.expectKey) {
-        const token = match[0];
         let key: string;
         try {
-          key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
+          const raw = text.slice(i + 1, end);
+          key = raw.includes('\\') ? (JSON.parse(text.slice(i, end + 1)) as string) : raw;
         } catch {
           return undefined;
         }
@@ -53,7 +64,7 @@ export function findDuplicateKey(text: string): string | undefined {
         top.lastKey = key;
         top.expectKey = false;
       }
-      i = STRING.lastIndex - 1;
+      i = end;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       const object = c === 0x7b;
       if (stack.length === 0 && !object) rootIsBatch = true;

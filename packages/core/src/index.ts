@@ -73,6 +73,7 @@ export type { AssertionVerifier, AssertionVerifierOptions, VerifiedAssertion } f
 export { staticKeySource, firstKeySource } from './key-source.js';
 export type { KeySource } from './key-source.js';
 
+export { canonicalJson } from './jcs.js';
 export { sha256Base64url, EMPTY_BODY_SHA256, isJsonContentType, rawBodyDigest, jsonBodyDigest } from './binding.js';
 export type { RequestBinding } from './binding.js';
 

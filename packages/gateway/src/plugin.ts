@@ -40,10 +40,12 @@ export interface IdentityProxyParts {
 // 'proxyReq' event where the final path is known and the assertion can be signed. The body
 // has been read already, so that pipe could only end the upstream request early; the
 // plugin ends it itself, with the body it prepared.
+function heldPipe<T extends NodeJS.WritableStream>(destination: T): T {
+  return destination;
+}
+
 function holdBody(req: IncomingMessage): void {
-  req.pipe = function heldPipe<T extends NodeJS.WritableStream>(destination: T): T {
-    return destination;
-  };
+  req.pipe = heldPipe;
 }
 
 function isResponse(res: ServerResponse | Socket): res is ServerResponse {
@@ -145,7 +147,12 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     }
     // identityPlugin: the session check may wait for a store. Nothing has been written to
     // the upstream request yet (the plugin ends it itself), so it is held until the answer.
-    sessions.check(req).then(
+    const pending = sessions.check(req);
+    if (pending === undefined) {
+      forward();
+      return;
+    }
+    pending.then(
       () => {
         if (!proxyReq.destroyed) forward();
       },

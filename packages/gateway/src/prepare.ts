@@ -58,7 +58,10 @@ function checkContentType(req: IncomingMessage): void {
 
 function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
   if (req.userContext === undefined) throw new IdentityError('unauthenticated', 'the request is not authenticated');
-  return selectUserFields(normalizeUserContext(req.userContext), config.fields, config.isSensitive);
+  // Normalized once: later steps (the session check) find the frozen, normalized object.
+  const user = normalizeUserContext(req.userContext);
+  req.userContext = user;
+  return selectUserFields(user, config.fields, config.isSensitive);
 }
 
 /**

@@ -78,7 +78,8 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
     try {
       parts.prepared.set(req, await prepareRequest(req, config));
       // Before anything is forwarded: another user's session id is answered 404 here.
-      if (parts.sessions !== undefined) await parts.sessions.check(req);
+      const pending = parts.sessions?.check(req);
+      if (pending !== undefined) await pending;
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);

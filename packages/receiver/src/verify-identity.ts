@@ -44,7 +44,8 @@ export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
     const { user, credential, issuer, expiresAt } = verified;
     req.user = user;
     req.auth = createAuthInfo(credential, issuer, expiresAt, user);
-    if (verified.assertion !== undefined) rememberVerified(credential, user, res);
+    // Only an assertion carried in `_meta` can be met there by getUser.
+    if (verified.inMeta) rememberVerified(credential, user, res);
     emit(receiverEvent(req, res, audience, config.clock, { assertion: verified.assertion, user }));
     next();
   };

@@ -4,17 +4,17 @@
  * agrees with it, and that its `jti` is new.
  */
 import type { IncomingMessage } from 'node:http';
-import canonicalize from 'canonicalize';
 import {
   EMPTY_BODY_SHA256,
-  headerAgreesWithUser,
   IdentityError,
   isRecord,
   jsonBodyDigest,
+  canonicalJson,
   contextforgeMetaUser,
   normalizeUserContext,
   rawBodyDigest,
   readIdentityMeta,
+  userToHeaders,
   storeUnavailable,
 } from '@mcp-identity/core';
 import type { UserContext, VerifiedAssertion } from '@mcp-identity/core';
@@ -36,6 +36,8 @@ export interface VerifiedRequest {
   readonly issuer: string;
   /** Seconds since the epoch; legacy signatures never expire. */
   readonly expiresAt: number | undefined;
+  /** True when the assertion travelled in `_meta` (so `getUser` may meet it there). */
+  readonly inMeta: boolean;
 }
 
 /** How far verification got: the assertion once its signature, issuer, audience and lifetime checked out. */
@@ -102,7 +104,7 @@ function checkBinding(req: IncomingMessage & { originalUrl?: string }, body: Rec
 
 function canonicalizeOrUndefined(value: unknown): string | undefined {
   try {
-    return canonicalize(value);
+    return canonicalJson(value);
   } catch {
     return undefined;
   }
@@ -110,7 +112,7 @@ function canonicalizeOrUndefined(value: unknown): string | undefined {
 
 function sameUser(candidate: unknown, user: UserContext): boolean {
   try {
-    return canonicalize(normalizeUserContext(candidate)) === canonicalize(user);
+    return canonicalJson(normalizeUserContext(candidate)) === canonicalJson(user);
   } catch {
     return false;
   }
@@ -144,6 +146,7 @@ export async function verifyRequest(
       credential: headers.contextforgeSignature,
       issuer: 'contextforge',
       expiresAt: undefined,
+      inMeta: false,
     };
   }
 
@@ -152,16 +155,22 @@ export async function verifyRequest(
   const { user } = assertion;
   if (config.bindRequest) checkBinding(req, body, assertion);
 
-  for (const [suffix, value] of headers.plain) {
-    if (!headerAgreesWithUser(suffix, value, user))
-      throw new IdentityError('identity_mismatch', 'a plain identity header disagrees with the assertion');
+  if (headers.plain.size > 0) {
+    // The codec is canonical (the decoder refuses every other spelling), so comparing the
+    // encoded forms is comparing the values, without decoding each header.
+    const expected = userToHeaders(user, config.prefix);
+    for (const [suffix, value] of headers.plain) {
+      if (expected[`${config.prefix}-${suffix}`] !== value) {
+        throw new IdentityError('identity_mismatch', 'a plain identity header disagrees with the assertion');
+      }
+    }
   }
   for (const candidate of meta.users) {
     if (!sameUser(candidate, user)) throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
   }
   if (meta.unknownKeys.size > 0) throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
   // The ContextForge-compatible `_meta.user` a gateway adds must say what the assertion says.
-  const legacy = meta.legacyUsers.length > 0 ? canonicalize(contextforgeMetaUser(user)) : undefined;
+  const legacy = meta.legacyUsers.length > 0 ? canonicalJson(contextforgeMetaUser(user)) : undefined;
   for (const candidate of meta.legacyUsers) {
     if (canonicalizeOrUndefined(candidate) !== legacy)
       throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
@@ -175,5 +184,12 @@ export async function verifyRequest(
     throw storeUnavailable(cause, 'the replay store is unavailable', config.storeErrorStatus);
   }
   if (!fresh) throw new IdentityError('identity_replayed', 'the assertion was already used');
-  return { user, assertion, credential: assertion.token, issuer: assertion.issuer, expiresAt: assertion.exp };
+  return {
+    user,
+    assertion,
+    credential: assertion.token,
+    issuer: assertion.issuer,
+    expiresAt: assertion.exp,
+    inMeta: meta.assertions.size > 0,
+  };
 }

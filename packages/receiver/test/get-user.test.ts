@@ -11,7 +11,8 @@ import { createTestApp, identityHeaders, receiverOptions, signFor, signIntoMeta,
 const body = toolCall();
 
 /** Runs one verified request whose handler calls `inspect`, and waits until its response has closed. */
-async function duringRequest<T>(inspect: (req: Request, res: Response) => T): Promise<T> {
+/** Runs `inspect` inside a verified request whose assertion travels in both carriers, as the gateway sends it. */
+async function duringRequest<T>(inspect: (req: Request, res: Response) => T, carriers: 'both' | 'headers' = 'both'): Promise<T> {
   let result: T | undefined;
   let closed: Promise<void> | undefined;
   const { app } = createTestApp({
@@ -21,10 +22,8 @@ async function duringRequest<T>(inspect: (req: Request, res: Response) => T): Pr
       res.json({});
     },
   });
-  const res = await request(app)
-    .post('/mcp')
-    .set(identityHeaders(signFor({ body })))
-    .send(body);
+  const signed = carriers === 'both' ? signIntoMeta(body) : { token: signFor({ body }), body };
+  const res = await request(app).post('/mcp').set(identityHeaders(signed.token)).send(signed.body);
   expect(res.status).toBe(200);
   await closed;
   return result as T;
@@ -74,6 +73,12 @@ describe('getUser', () => {
 
     expect(during).toEqual(USER);
     expect(after).toBeUndefined();
+  });
+
+  it('does not recognise in extra._meta an assertion that travelled only in the header', async () => {
+    const found = await duringRequest((req) => getUser({ _meta: { [META_ASSERTION]: req.auth!.token } }), 'headers');
+
+    expect(found).toBeUndefined();
   });
 
   it('prefers the verified _meta assertion over a look-alike authInfo', async () => {

@@ -1,0 +1,74 @@
+import canonicalize from 'canonicalize';
+import { canonicalJson } from '../src/index.js';
+
+// A small seeded generator, so a failure reproduces.
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const alphabet = ['a', 'B', 'é', 'ö', '€', '😀', '\u0000', '\n', '"', '\\', '\u2028', 'ﬀ', '1', '_', 'Z', ' '];
+
+function randomString(next: () => number): string {
+  let out = '';
+  const length = Math.floor(next() * 6);
+  for (let i = 0; i < length; i++) out += alphabet[Math.floor(next() * alphabet.length)] ?? '';
+  return out;
+}
+
+function randomValue(next: () => number, depth: number): unknown {
+  const pick = Math.floor(next() * (depth > 3 ? 4 : 6));
+  switch (pick) {
+    case 0:
+      return randomString(next);
+    case 1:
+      return [0, -0, 1, -1.5, 1e21, 1e-7, 0.1, 123456789012, 2 ** 53, 5e-324][Math.floor(next() * 10)];
+    case 2:
+      return next() < 0.5;
+    case 3:
+      return null;
+    case 4:
+      return Array.from({ length: Math.floor(next() * 4) }, () => randomValue(next, depth + 1));
+    default: {
+      const object: Record<string, unknown> = {};
+      for (let i = Math.floor(next() * 5); i > 0; i--) object[randomString(next)] = randomValue(next, depth + 1);
+      return object;
+    }
+  }
+}
+
+describe('canonicalJson', () => {
+  it('writes exactly what the canonicalize package writes, for 2,000 random JSON values', () => {
+    const next = prng(20261126);
+    for (let i = 0; i < 2000; i++) {
+      const value = JSON.parse(JSON.stringify(randomValue(next, 0))) as unknown;
+      expect(canonicalJson(value)).toBe(canonicalize(value));
+    }
+  });
+
+  it('sorts members by UTF-16 code units, not by code points or locale', () => {
+    // U+1F600 is a surrogate pair starting 0xD83D, which sorts before U+FF21 (0xFF21).
+    expect(canonicalJson({ Ａ: 1, '😀': 2, b: 3, B: 4, '10': 5, '9': 6 })).toBe('{"10":5,"9":6,"B":4,"b":3,"😀":2,"Ａ":1}');
+  });
+
+  it('writes numbers as ECMAScript does (RFC 8785 section 3.2.2.3)', () => {
+    expect(canonicalJson([-0, 1e21, 1e-7, 0.1, 100, 1.5e300])).toBe('[0,1e+21,1e-7,0.1,100,1.5e+300]');
+  });
+
+  it('skips undefined members and writes undefined array entries as null, like JSON.stringify', () => {
+    expect(canonicalJson({ a: undefined, b: [undefined, 1] })).toBe('{"b":[null,1]}');
+  });
+
+  it.each([
+    ['a lone surrogate in a string', { a: '\ud800' }],
+    ['a lone surrogate in a key', { '\udc00': 1 }],
+    ['a non-finite number', { a: Infinity }],
+    ['NaN', [Number.NaN]],
+    ['a bigint', { a: 1n }],
+  ])('throws for %s, which has no canonical form', (_case, value) => {
+    expect(() => canonicalJson(value)).toThrow(TypeError);
+  });
+});
