@@ -7,7 +7,7 @@
  * processes. Every scenario runs a warm-up, then ROUNDS rounds interleaved across
  * scenarios (so drift hits all alike); the median round is reported.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -41,12 +41,31 @@ interface Round {
   readonly errors: number;
 }
 
+// On a machine with two or more cores, the systems under test (gateway, receiver) get a core
+// of their own and the load generator and the trivial upstream share another, so the ratios
+// measure the systems under test rather than their fight with autocannon for the CPU.
+const PIN = process.env.BENCH_PIN !== '0' && os.cpus().length >= 2 && hasTaskset();
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function start(
   file: string,
   args: string[] = [],
   execArgv: string[] = [],
+  core?: number,
 ): Promise<{ child: ChildProcess; message: Record<string, unknown> }> {
-  const child = fork(new URL(file, import.meta.url), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const pinned = PIN && core !== undefined;
+  const child = fork(new URL(file, import.meta.url), args, {
+    ...(pinned ? { execPath: 'taskset', execArgv: ['-c', String(core), process.execPath, ...execArgv] } : { execArgv }),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, message: message as Record<string, unknown> }));
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
@@ -132,9 +151,11 @@ const fmt = (n: number, digits = 0): string => n.toFixed(digits);
 async function main(): Promise<void> {
   const began = Date.now();
   const eddsaPem = eddsaKeyPem();
-  const upstream = await start('./upstream-process.js');
+  const upstream = await start('./upstream-process.js', [], [], 0);
   const upPorts = upstream.message.ports as Record<string, number>;
-  const gateway = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem]);
+  const gateway = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem], [], 1);
+  const receiver = await start('./receiver-process.js', [], [], 1);
+  const rxPorts = receiver.message.ports as Record<string, number>;
   const gwPorts = gateway.message.ports as Record<string, number>;
 
   const scenarios: Scenario[] = [
@@ -172,18 +193,20 @@ async function main(): Promise<void> {
       signed: false,
       baseline: 'baselineLarge',
     },
-    { key: 'bare', label: '5a upstream handler (express.json)', port: upPorts.bare!, body: TYPICAL_BODY, signed: true },
+    { key: 'bare', label: '5a upstream handler (express.json)', port: rxPorts.bare!, body: TYPICAL_BODY, signed: true },
     {
       key: 'verified',
       label: '5b same handler behind verifyIdentity',
-      port: upPorts.verified!,
+      port: rxPorts.verified!,
       body: TYPICAL_BODY,
       signed: true,
       baseline: 'bare',
     },
   ];
 
-  process.stdout.write(`warm-up (${WARMUP}s each), then ${ROUNDS} rounds of ${DURATION}s, ${CONNECTIONS} connections\n`);
+  process.stdout.write(
+    `warm-up (${WARMUP}s each), then ${ROUNDS} rounds of ${DURATION}s, ${CONNECTIONS} connections; ${PIN ? 'gateway and receiver pinned to CPU 1, load generator and upstream to CPU 0' : 'no CPU pinning'}\n`,
+  );
   for (const scenario of scenarios) await load(scenario, WARMUP);
   const rounds = new Map<string, Round[]>(scenarios.map((s) => [s.key, []]));
   for (let r = 0; r < ROUNDS; r++) {
@@ -211,9 +234,10 @@ async function main(): Promise<void> {
   const replayChild = await start('./replay-memory-process.js', [], ['--expose-gc']);
   const replay = replayChild.message as { entries: number; bytesPerEntry: number };
   const gatewayRss = Number((await ask(gateway.child, 'rss')).maxRssKb) * 1024;
-  const upstreamRss = Number((await ask(upstream.child, 'rss')).maxRssKb) * 1024;
+  const upstreamRss = Number((await ask(receiver.child, 'rss')).maxRssKb) * 1024;
   gateway.child.kill();
   upstream.child.kill();
+  receiver.child.kill();
   replayChild.child.kill();
 
   const microOf = (name: string): number => micro.find((m) => m.name === name)?.opsPerSecond ?? NaN;
@@ -250,7 +274,7 @@ async function main(): Promise<void> {
     '',
     `SSE time to first event (median of 40, new connection each): direct ${fmt(sse.directMs, 2)} ms, plain proxy ${fmt(sse.proxyMs, 2)} ms, gateway ${fmt(sse.gatewayMs, 2)} ms: identity adds ${fmt(sse.identityMs, 2)} ms to proxying`,
     `replay store: ${replay.entries} entries, ${fmt(replay.bytesPerEntry)} bytes per entry`,
-    `peak RSS: gateway process ${fmt(gatewayRss / 2 ** 20)} MiB, upstream/receiver process ${fmt(upstreamRss / 2 ** 20)} MiB, load generator ${fmt((process.resourceUsage().maxRSS * 1024) / 2 ** 20)} MiB`,
+    `peak RSS: gateway process ${fmt(gatewayRss / 2 ** 20)} MiB, receiver process ${fmt(upstreamRss / 2 ** 20)} MiB, load generator ${fmt((process.resourceUsage().maxRSS * 1024) / 2 ** 20)} MiB`,
     '',
     '| target | measured | goal | |',
     '|---|---:|---:|---|',
@@ -264,7 +288,7 @@ async function main(): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     machine,
-    settings: { ROUNDS, DURATION, WARMUP, CONNECTIONS },
+    settings: { ROUNDS, DURATION, WARMUP, CONNECTIONS, pinned: PIN },
     scenarios: summary,
     micro,
     sse,

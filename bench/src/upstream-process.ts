@@ -1,13 +1,6 @@
-/**
- * Child process: the trivial upstream (what every gateway forwards to), an SSE endpoint,
- * and the receiver pair (the same handler with and without `verifyIdentity`).
- */
+/** Child process: the trivial upstream every gateway forwards to, and an SSE endpoint. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { MemoryStore } from '@mcp-identity/core';
-import { verifyIdentity } from '@mcp-identity/receiver';
-import { AUDIENCE, ISSUER, SECRET } from './fixtures.js';
 
 const RESULT = '{"jsonrpc":"2.0","id":7,"result":{"content":[]}}';
 
@@ -30,30 +23,11 @@ const upstream = await listen((req, res) => {
   });
 });
 
-const handler = (_req: express.Request, res: express.Response): void => {
-  res.type('application/json').send(RESULT);
-};
-const bare = express();
-bare.post('/mcp', express.json(), handler);
-const verified = express();
-verified.post(
-  '/mcp',
-  verifyIdentity({
-    audience: AUDIENCE,
-    issuer: ISSUER,
-    secrets: [{ secret: SECRET }],
-    replayStore: new MemoryStore({ maxEntries: 2_000_000 }),
-    // A sink that drops events: the audit work is measured, writing millions of lines is not.
-    audit: () => undefined,
-  }),
-  handler,
-);
-
-const ports = { upstream, bare: await listen(bare), verified: await listen(verified) };
+const ports = { upstream };
 process.send?.({ type: 'ready', ports });
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'rss') process.send?.({ type: 'rss', maxRssKb: process.resourceUsage().maxRSS });
   if (message.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
-  // A normal exit, so `--cpu-prof` (BENCH_PROFILE=1) can write its profile.
+  // A normal exit, so `--cpu-prof` can write its profile.
   if (message.type === 'exit') process.exit(0);
 });
