@@ -3,22 +3,17 @@
  * forwarding to the same upstream with the same keep-alive agent settings.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { propagateIdentity } from '@mcp-identity/gateway';
 import type { Carrier, SigningKey } from '@mcp-identity/gateway';
 import { AUDIENCE, benchUser, ISSUER, SECRET } from './fixtures.js';
+import { listen, serve } from './child.js';
 
 const upstreamPort = Number(process.argv[2]);
 const eddsaPem = process.argv[3] ?? '';
 const target = `http://127.0.0.1:${upstreamPort}`;
 const agent = (): http.Agent => new http.Agent({ keepAlive: true });
-
-function listen(app: express.Express): Promise<number> {
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, app);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
 
 function gateway(carriers: Carrier[], signing: SigningKey): express.Express {
   const app = express();
@@ -43,10 +38,4 @@ const ports = {
   meta: await listen(gateway(['headers', 'meta'], hs256)),
   eddsa: await listen(gateway(['headers', 'meta'], eddsa)),
 };
-process.send?.({ type: 'ready', ports });
-process.on('message', (message: { type?: string }) => {
-  if (message.type === 'rss') process.send?.({ type: 'rss', maxRssKb: process.resourceUsage().maxRSS });
-  if (message.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
-  // A normal exit, so `--cpu-prof` (BENCH_PROFILE=1) can write its profile.
-  if (message.type === 'exit') process.exit(0);
-});
+serve(ports);
