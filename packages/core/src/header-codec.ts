@@ -68,6 +68,20 @@ export function decodeHeaderValue(encoded: string): string | undefined {
   }
 }
 
+/**
+ * Reads a raw header value as UTF-8. Node reads header bytes as Latin-1, so a proxy that
+ * sends UTF-8 (`José`) arrives as `JosÃ©`. Returns `undefined` when the bytes are not UTF-8.
+ */
+export function headerValueAsUtf8(value: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Encodes a list: each element percent-encoded, joined with `,`. */
 export function encodeHeaderList(values: readonly string[]): string {
   return values.map(encodeHeaderValue).join(',');

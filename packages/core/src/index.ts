@@ -18,6 +18,7 @@ export {
   ASSERTION_SUFFIX,
   CONTEXTFORGE_SIGNATURE_SUFFIX,
   canonicalHeaderName,
+  headerValueAsUtf8,
   normalizePrefix,
   userToHeaders,
   headerAgreesWithUser,

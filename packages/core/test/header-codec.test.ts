@@ -9,6 +9,7 @@ import {
   normalizePrefix,
   normalizeUserContext,
   userToHeaders,
+  headerValueAsUtf8,
 } from '../src/index.js';
 import type { IdentityHeaderSuffix } from '../src/index.js';
 
@@ -211,5 +212,16 @@ describe('headerAgreesWithUser', () => {
 
   it('agrees that a user without admin rights is admin=false', () => {
     expect(headerAgreesWithUser('admin', 'false', minimalUser)).toBe(true);
+  });
+});
+
+describe('headerValueAsUtf8', () => {
+  it('reads UTF-8 bytes that Node decoded as Latin-1', () => {
+    expect(headerValueAsUtf8(Buffer.from('José 🚀', 'utf8').toString('latin1'))).toBe('José 🚀');
+  });
+
+  it('returns ASCII unchanged and undefined for bytes that are not UTF-8', () => {
+    expect(headerValueAsUtf8('plain-ascii')).toBe('plain-ascii');
+    expect(headerValueAsUtf8(Buffer.from([0x4a, 0xe9]).toString('latin1'))).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * principal recorded as the current actor (RFC 8693 `act`). Anyone else sending the
  * header is refused, and the header never reaches an upstream.
  */
-import { IdentityError, isIdentityError, isRecord, limits, normalizeUserContext } from '@mcp-identity/core';
+import { canonicalHeaderName, IdentityError, isIdentityError, isRecord, limits, normalizeUserContext } from '@mcp-identity/core';
 import type { UserContext } from '@mcp-identity/core';
 import type { Request } from 'express';
 import { headerText, singleHeader } from './single-header.js';
@@ -55,8 +55,6 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 // Who authenticated and who acts are the gateway's facts, not the resolver's.
 const SET_BY_GATEWAY = new Set(['authMethod', 'serviceAccount', 'delegationChain']);
 
-const canonical = (name: string): string => name.toLowerCase().replaceAll('_', '-');
-
 /** Validates the `delegation` option; throws a `TypeError` naming the bad part. */
 export function resolveDelegation(value: DelegationOptions | undefined): DelegationConfig | undefined {
   if (value === undefined) return undefined;
@@ -76,19 +74,19 @@ export function resolveDelegation(value: DelegationOptions | undefined): Delegat
   }
   const resolveSubject = value.resolveSubject ?? ((subjectId: string) => ({ id: subjectId }));
   if (typeof resolveSubject !== 'function') throw new TypeError('delegation.resolveSubject must be a function');
-  return Object.freeze({ header: canonical(header), isAllowed, resolveSubject });
+  return Object.freeze({ header: canonicalHeaderName(header), isAllowed, resolveSubject });
 }
 
 /** How many times the request carries a header, counting every spelling (case, `_` for `-`). */
 function headerCount(req: Request, name: string): number {
   let count = 0;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) if (canonical(req.rawHeaders[i] as string) === name) count++;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (canonicalHeaderName(req.rawHeaders[i] as string) === name) count++;
   return count;
 }
 
 /** Removes every spelling of a header from `req.headers`, so no proxy forwards it. */
 function removeHeader(req: Request, name: string): void {
-  for (const key of Object.keys(req.headers)) if (canonical(key) === name) Reflect.deleteProperty(req.headers, key);
+  for (const key of Object.keys(req.headers)) if (canonicalHeaderName(key) === name) Reflect.deleteProperty(req.headers, key);
 }
 
 function forbidden(message: string): IdentityError {

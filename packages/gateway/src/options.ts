@@ -3,6 +3,7 @@
  * construction into a {@link GatewayConfig}. Mistakes throw a `TypeError` naming the option.
  */
 import {
+  canonicalHeaderName,
   contextforgeSecret,
   createAssertionSigner,
   DEFAULT_BODY_LIMIT,
@@ -126,8 +127,6 @@ function headerName(value: unknown, option: string, fallback: string): string {
   return value;
 }
 
-const canonical = (name: string): string => name.toLowerCase().replaceAll('_', '-');
-
 function resolveContextforge(options: IdentityOptions, headers: boolean): Buffer | undefined {
   if (options.contextforge === undefined) return undefined;
   if (typeof options.contextforge !== 'object' || options.contextforge === null) throw new TypeError('contextforge must be { secret }');
@@ -160,12 +159,12 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
   if (!Array.isArray(sensitive) || sensitive.some((entry) => typeof entry !== 'string' && !(entry instanceof RegExp))) {
     throw new TypeError('sensitiveAttributes must be an array of strings and RegExps');
   }
-  const forward = new Set(stringList(options.forwardCredentials, 'forwardCredentials', []).map(canonical));
+  const forward = new Set(stringList(options.forwardCredentials, 'forwardCredentials', []).map(canonicalHeaderName));
   for (const name of forward) {
     if (name.startsWith(prefix)) throw new TypeError(`forwardCredentials cannot keep an identity header (${name})`);
   }
-  const apiKeyHeader = canonical(headerName(options.apiKeyHeader, 'apiKeyHeader', 'x-api-key'));
-  const extra = stringList(options.stripHeaders, 'stripHeaders', defaultStripHeaders).map(canonical);
+  const apiKeyHeader = canonicalHeaderName(headerName(options.apiKeyHeader, 'apiKeyHeader', 'x-api-key'));
+  const extra = stringList(options.stripHeaders, 'stripHeaders', defaultStripHeaders).map(canonicalHeaderName);
   const stripExact = new Set(
     [...CREDENTIAL_HEADERS, apiKeyHeader, ...extra.filter((name) => !name.endsWith('-'))].filter((name) => !forward.has(name)),
   );

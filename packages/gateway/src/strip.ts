@@ -4,7 +4,7 @@
  * listed in `Connection`, and credential query parameters.
  */
 import type { ClientRequest } from 'node:http';
-import { SESSION_HEADER } from '@mcp-identity/core';
+import { canonicalHeaderName, SESSION_HEADER } from '@mcp-identity/core';
 import type { GatewayConfig } from './options.js';
 
 const HOP_BY_HOP = new Set([
@@ -21,11 +21,9 @@ const HOP_BY_HOP = new Set([
 // Removing these because the client listed them in Connection would change how the signed body is read.
 const FRAMING = new Set(['host', 'content-type', 'content-length']);
 
-const canonical = (name: string): string => name.toLowerCase().replaceAll('_', '-');
-
 /** Tells whether a header (any case, `_` for `-`) is identity the gateway alone may set. */
 export function isStrippedIdentityHeader(name: string, config: GatewayConfig): boolean {
-  const c = canonical(name);
+  const c = canonicalHeaderName(name);
   return config.stripExact.has(c) || config.stripPrefixes.some((prefix) => c.startsWith(prefix));
 }
 
@@ -35,12 +33,12 @@ export function stripOutgoingHeaders(proxyReq: ClientRequest, config: GatewayCon
   const listed = new Set<string>();
   for (const value of Array.isArray(connection) ? connection : connection === undefined ? [] : [String(connection)]) {
     for (const token of value.split(',')) {
-      const name = canonical(token.trim());
+      const name = canonicalHeaderName(token.trim());
       if (name.length > 0 && !FRAMING.has(name)) listed.add(name);
     }
   }
   for (const name of proxyReq.getHeaderNames()) {
-    const c = canonical(name);
+    const c = canonicalHeaderName(name);
     // `mcp_session_id`: the upstream must read the session id the gateway checked, or none.
     const sessionVariant = c === SESSION_HEADER && name.toLowerCase() !== SESSION_HEADER;
     if (HOP_BY_HOP.has(c) || listed.has(c) || isStrippedIdentityHeader(c, config) || sessionVariant) proxyReq.removeHeader(name);

@@ -6,6 +6,7 @@
  */
 import {
   CONTEXTFORGE_WEAKNESSES,
+  headerValueAsUtf8,
   contextforgeSecret,
   IdentityError,
   normalizeUserContext,
@@ -46,15 +47,11 @@ export function resolveContextforge(
   return { secret, trustUnsignedFields: options.trustUnsignedFields === true };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Header text as sent: Node reads bytes as Latin-1; ContextForge sends UTF-8. */
 function text(value: string): string {
-  try {
-    return utf8.decode(Buffer.from(value, 'latin1'));
-  } catch {
-    throw new IdentityError('identity_invalid', 'a ContextForge header is not UTF-8');
-  }
+  const decoded = headerValueAsUtf8(value);
+  if (decoded === undefined) throw new IdentityError('identity_invalid', 'a ContextForge header is not UTF-8');
+  return decoded;
 }
 
 function list(value: string | undefined): string[] {
