@@ -5,6 +5,7 @@
 import { decodeHeaderList, decodeHeaderValue, defaultSensitiveAttributes } from '@mcp-identity/core';
 import request from 'supertest';
 import {
+  aliceAsSent,
   alice,
   AUDIENCE,
   closeAll,
@@ -19,22 +20,6 @@ import {
 } from './propagate-kit.js';
 
 afterEach(closeAll);
-
-/** `alice` as an upstream with the default options sees her: every field but `db_password`. */
-const aliceAsSent = {
-  id: 'alice@corp',
-  email: 'alice@corp.example',
-  name: 'José Álvarez',
-  groups: ['eng,ops', 'équipe-🚀'],
-  teams: ['platform'],
-  roles: ['reader', 'writer'],
-  isAdmin: false,
-  authMethod: 'jwt',
-  serviceAccount: 'svc-bot',
-  delegationChain: ['agent-1', 'svc-bot'],
-  issuer: 'https://idp.example',
-  attributes: { department: 'R&D', region: 'eu' },
-};
 
 describe('propagateIdentity signs the user for the upstream', () => {
   it('sends an assertion that verifies with the secret, issuer, audience and typ user-context+jwt', async () => {

@@ -39,6 +39,22 @@ export const alice: UserContext = Object.freeze({
   attributes: { department: 'R&D', db_password: 'hunter2', region: 'eu' },
 });
 
+/** `alice` as an upstream with the default options sees her: every field but `db_password` (written out, not derived). */
+export const aliceAsSent = Object.freeze({
+  id: 'alice@corp',
+  email: 'alice@corp.example',
+  name: 'José Álvarez',
+  groups: ['eng,ops', 'équipe-🚀'],
+  teams: ['platform'],
+  roles: ['reader', 'writer'],
+  isAdmin: false,
+  authMethod: 'jwt',
+  serviceAccount: 'svc-bot',
+  delegationChain: ['agent-1', 'svc-bot'],
+  issuer: 'https://idp.example',
+  attributes: { department: 'R&D', region: 'eu' },
+});
+
 /** The identity options every gateway starts from. */
 export const identityOptions = Object.freeze({ audience: AUDIENCE, issuer: ISSUER, signing: { secret: SECRET } });
 

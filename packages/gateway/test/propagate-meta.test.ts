@@ -5,33 +5,25 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import request from 'supertest';
-import { closeAll, expectBoundTo, jsonOf, only, startGateway, verifyAssertion } from './propagate-kit.js';
+import {
+  aliceAsSent,
+  closeAll,
+  expectBoundTo,
+  jsonOf,
+  META_ASSERTION,
+  META_USER,
+  only,
+  startGateway,
+  verifyAssertion,
+} from './propagate-kit.js';
 import type { GatewayUnderTest } from './propagate-kit.js';
 
 afterEach(closeAll);
 
-const USER = 'mcp-identity/user';
-const ASSERTION = 'mcp-identity/assertion';
-
-const expectedUser = {
-  id: 'alice@corp',
-  email: 'alice@corp.example',
-  name: 'José Álvarez',
-  groups: ['eng,ops', 'équipe-🚀'],
-  teams: ['platform'],
-  roles: ['reader', 'writer'],
-  isAdmin: false,
-  authMethod: 'jwt',
-  serviceAccount: 'svc-bot',
-  delegationChain: ['agent-1', 'svc-bot'],
-  issuer: 'https://idp.example',
-  attributes: { department: 'R&D', region: 'eu' },
-};
-
 /** Identity keys a client might plant, in several spellings. */
 const planted = {
-  [USER]: { id: 'mallory', isAdmin: true },
-  [ASSERTION]: 'forged.assertion.value',
+  [META_USER]: { id: 'mallory', isAdmin: true },
+  [META_ASSERTION]: 'forged.assertion.value',
   'MCP-Identity/User': { id: 'mallory' },
   'mcp-identity/anything': 1,
   user: { id: 'mallory', is_admin: true },
@@ -63,10 +55,10 @@ describe('propagateIdentity _meta carrier', () => {
     expect(rest).toEqual(params);
     expect(body.method).toBe(method);
     expect('id' in body).toBe(hasId);
-    expect(meta[USER]).toEqual(expectedUser);
-    expect(meta[ASSERTION]).toBe(received.headers['x-forwarded-user-assertion']);
-    expect(Object.keys(meta).sort()).toEqual([ASSERTION, USER]);
-    expectBoundTo(await verifyAssertion(meta[ASSERTION]), received);
+    expect(meta[META_USER]).toEqual(aliceAsSent);
+    expect(meta[META_ASSERTION]).toBe(received.headers['x-forwarded-user-assertion']);
+    expect(Object.keys(meta).sort()).toEqual([META_ASSERTION, META_USER]);
+    expectBoundTo(await verifyAssertion(meta[META_ASSERTION]), received);
   });
 
   it('removes client-planted identity keys and keeps progressToken and traceparent', async () => {
@@ -82,9 +74,9 @@ describe('propagateIdentity _meta carrier', () => {
     const meta = jsonOf(received).params._meta;
     expect(meta.progressToken).toBe('p-1');
     expect(meta.traceparent).toBe(traceparent);
-    expect(identityKeys(meta).sort()).toEqual([ASSERTION, USER]);
-    expect(meta[USER]).toEqual(expectedUser);
-    expect(meta[ASSERTION]).toBe(received.headers['x-forwarded-user-assertion']);
+    expect(identityKeys(meta).sort()).toEqual([META_ASSERTION, META_USER]);
+    expect(meta[META_USER]).toEqual(aliceAsSent);
+    expect(meta[META_ASSERTION]).toBe(received.headers['x-forwarded-user-assertion']);
     expect(received.body.toString('utf8')).not.toMatch(/mallory|forged/);
   });
 
@@ -116,14 +108,14 @@ describe('propagateIdentity _meta carrier', () => {
     const [call, note, response, ping] = jsonOf(received);
     const token = received.headers['x-forwarded-user-assertion'];
     for (const message of [call, note, ping]) {
-      expect(identityKeys(message.params._meta).sort()).toEqual([ASSERTION, USER]);
-      expect(message.params._meta[USER]).toEqual(expectedUser);
-      expect(message.params._meta[ASSERTION]).toBe(token);
+      expect(identityKeys(message.params._meta).sort()).toEqual([META_ASSERTION, META_USER]);
+      expect(message.params._meta[META_USER]).toEqual(aliceAsSent);
+      expect(message.params._meta[META_ASSERTION]).toBe(token);
     }
     expect(call.params._meta.progressToken).toBe(1);
     expect(note.params).toMatchObject({ progressToken: 1, progress: 1 });
     expect(response).toEqual({ jsonrpc: '2.0', id: 'srv', result: { _meta: { keep: true } } });
-    expect(ping.params).toEqual({ _meta: { [USER]: expectedUser, [ASSERTION]: token } });
+    expect(ping.params).toEqual({ _meta: { [META_USER]: aliceAsSent, [META_ASSERTION]: token } });
     expectBoundTo(await verifyAssertion(token), received);
   });
 
@@ -136,7 +128,7 @@ describe('propagateIdentity _meta carrier', () => {
       jsonrpc: '2.0',
       id: 9,
       method: 'tools/list',
-      params: { _meta: { [USER]: expectedUser, [ASSERTION]: token } },
+      params: { _meta: { [META_USER]: aliceAsSent, [META_ASSERTION]: token } },
     });
   });
 
@@ -147,8 +139,8 @@ describe('propagateIdentity _meta carrier', () => {
     const received = only(gateway.upstream);
     const body = JSON.parse(received.body.toString('utf8'));
     expect(body.params).toMatchObject({ z: 100, a: 'é😀', name: 'x' });
-    const token = body.params._meta[ASSERTION];
-    Reflect.deleteProperty(body.params._meta, ASSERTION);
+    const token = body.params._meta[META_ASSERTION];
+    Reflect.deleteProperty(body.params._meta, META_ASSERTION);
     const digest = createHash('sha256').update(canonicalize(body)!).digest('base64url');
     const claims = await verifyAssertion(token);
     expect(claims.req.body_sha256).toBe(digest);
