@@ -4,7 +4,7 @@
  * copying a token, an assertion, a secret, a header value or a body into it.
  */
 import type { IncomingMessage } from 'node:http';
-import pino from 'pino';
+import { hostname } from 'node:os';
 import { isRecord } from './user-context.js';
 import { randomId } from './random.js';
 import type { IdentityErrorCode } from './errors.js';
@@ -79,7 +79,7 @@ export const AUDIT_MESSAGE = 'mcp-identity audit';
  * A sink that writes each event as one JSON line through a pino-style logger, under the key
  * `audit` (so the event's `time` never collides with the logger's own).
  * @example
- * import pino from 'pino';
+ * import { hostname } from 'node:os';
  * const audit = createJsonLineAuditSink(pino({ name: 'gateway' }));
  */
 export function createJsonLineAuditSink(logger: AuditLogger): AuditSink {
@@ -91,13 +91,16 @@ export function createJsonLineAuditSink(logger: AuditLogger): AuditSink {
   };
 }
 
-// Created on first use, so an app that brings its own sink never opens stdout for pino.
-let sharedLogger: AuditLogger | undefined;
+let lineBase: string | undefined;
 
-/** The default sink: one JSON line per event on standard output, through pino (`name: "mcp-identity"`). */
+/**
+ * The default sink: one JSON line per event on standard output, in pino's line format
+ * (`level` 30, `time`, `pid`, `hostname`, `name: "mcp-identity"`, the event under `audit`, `msg`),
+ * so log pipelines built for pino read it unchanged. pino itself is not needed.
+ */
 export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
-  sharedLogger ??= pino({ name: 'mcp-identity' });
-  sharedLogger.info({ audit: event }, AUDIT_MESSAGE);
+  lineBase ??= `{"level":30,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"mcp-identity"`;
+  process.stdout.write(`${lineBase},"time":${Date.now()},"audit":${JSON.stringify(event)},"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`);
 };
 
 /** Validates an `audit` option: a function, or undefined for {@link defaultAuditSink}. */

@@ -3,18 +3,33 @@
  * one increment per audit event, so refusals can be counted by reason. The app owns the
  * registry and mounts it (`app.get('/metrics', ...)`).
  */
-import { Counter } from 'prom-client';
-import type { Registry, RegistryContentType } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { AuditEvent } from './audit.js';
 
-/** A prom-client `Registry` (either content type). */
-export type MetricsRegistry = Registry<RegistryContentType>;
+/**
+ * A prom-client `Registry` (either content type). Declared by shape so that the published
+ * types do not need prom-client installed: it is an optional peer, used only when passed.
+ */
+export interface MetricsRegistry {
+  getSingleMetric(name: string): unknown;
+  registerMetric(metric: never): void;
+}
 
 /** The counter's name. */
 export const REQUESTS_METRIC = 'mcp_identity_requests_total';
 
 const LABELS = ['component', 'decision', 'reason'] as const;
 type Label = (typeof LABELS)[number];
+
+// prom-client is an optional peer: loaded (synchronously, it is CommonJS) only when an app
+// passes a registry, so apps without metrics need not install it.
+let promClientModule: typeof PromClient | undefined;
+function promClient(): typeof PromClient {
+  promClientModule ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
+  return promClientModule;
+}
 
 /** Counts one event. */
 export type CountEvent = (event: AuditEvent) => void;
@@ -32,11 +47,11 @@ export function requestCounter(registry: unknown, option = 'metrics'): CountEven
   const existing = candidate.getSingleMetric(REQUESTS_METRIC) as Partial<Counter<Label>> | undefined;
   let counter: Pick<Counter<Label>, 'inc'>;
   if (existing === undefined) {
-    counter = new Counter({
+    counter = new (promClient().Counter)({
       name: REQUESTS_METRIC,
       help: 'Requests seen by mcp-identity, by component, decision and refusal reason',
       labelNames: LABELS,
-      registers: [registry as MetricsRegistry],
+      registers: [registry as Registry],
     });
   } else {
     const labels = (existing as { labelNames?: unknown }).labelNames;

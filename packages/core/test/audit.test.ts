@@ -193,6 +193,29 @@ describe('createJsonLineAuditSink', () => {
   });
 });
 
+describe('defaultAuditSink', () => {
+  it('writes one pino-format JSON line per event to standard output without pino', () => {
+    const lines: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      lines.push(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      void defaultAuditSink(event);
+    } finally {
+      process.stdout.write = write;
+    }
+
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith('\n') && !lines[0]!.slice(0, -1).includes('\n')).toBe(true);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ level: 30, pid: process.pid, name: 'mcp-identity', msg: AUDIT_MESSAGE, audit: event });
+    expect(typeof line.time).toBe('number');
+    expect(typeof line.hostname).toBe('string');
+  });
+});
+
 describe('auditSinkOption', () => {
   it('defaults to the JSON-lines sink and keeps a function', () => {
     const sink = (): void => undefined;
