@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
@@ -196,15 +197,14 @@ describe('createJsonLineAuditSink', () => {
 describe('defaultAuditSink', () => {
   it('writes one pino-format JSON line per event to standard output without pino', () => {
     const lines: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string) => {
-      lines.push(chunk);
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
       return true;
-    }) as typeof process.stdout.write;
+    });
     try {
       void defaultAuditSink(event);
     } finally {
-      process.stdout.write = write;
+      spy.mockRestore();
     }
 
     expect(lines).toHaveLength(1);
