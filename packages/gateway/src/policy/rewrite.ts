@@ -149,6 +149,7 @@ export class SseRewriter extends Transform {
       const full = text.slice(start, match.index + match[0].length);
       start = match.index + match[0].length;
       this.#event += full;
+      if (this.#event.length > this.#state.limit) throw tooLarge();
       if (line.length === 0) this.#finishEvent();
       else if (line.startsWith('data:')) this.#data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
       else this.#fields += `${line}\n`;
