@@ -135,4 +135,13 @@ export { requestCounter, REQUESTS_METRIC, policyDenialCounter, POLICY_DENIALS_ME
 export type { MetricsRegistry, CountEvent, CountDenial } from './metrics.js';
 
 export { createPolicy, isPolicy, operationOf, NAMED_METHODS } from './policy/index.js';
-export type { Policy, PolicyConfig, PolicyRule, PolicyDecision, PolicyEffect, PolicyHook, PatternList, McpOperation } from './policy/index.js';
+export type {
+  Policy,
+  PolicyConfig,
+  PolicyRule,
+  PolicyDecision,
+  PolicyEffect,
+  PolicyHook,
+  PatternList,
+  McpOperation,
+} from './policy/index.js';

@@ -19,11 +19,11 @@ async function connect(sdk: 'v1' | 'v2', gateway: PolicyGateway, user = 'alice')
   if (sdk === 'v1') {
     const client = new ClientV1({ name: 'policy-test', version: '1.0.0' });
     await client.connect(new TransportV1(url, { requestInit }));
-    return client as unknown as AnyClient;
+    return client;
   }
   const client = new ClientV2({ name: 'policy-test', version: '1.0.0' });
   await client.connect(new TransportV2(url, { requestInit }));
-  return client as unknown as AnyClient;
+  return client;
 }
 
 async function allPages(client: AnyClient): Promise<{ pages: string[][]; cursors: (string | undefined)[] }> {
@@ -80,7 +80,12 @@ describe.each(['v1', 'v2'] as const)('propagateIdentity with a policy, MCP SDK %
 
 describe('propagateIdentity with a policy, raw HTTP', () => {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const call = (id: number, name: string): Record<string, unknown> => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } });
+  const call = (id: number, name: string): Record<string, unknown> => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name, arguments: {} },
+  });
 
   it('answers a denied tools/call with the request id, the rule in the audit event only', async () => {
     const gateway = await startPolicyGateway('json');
@@ -100,37 +105,49 @@ describe('propagateIdentity with a policy, raw HTTP', () => {
       policy: [{ decision: 'deny', rule: 'no-deploy', rpcMethod: 'tools/call', tool: 'deploy' }],
     });
     const metric = await gateway.metrics.getSingleMetricAsString('mcp_identity_policy_denials_total');
-    expect(metric).toContain('mcp_identity_policy_denials_total{audience="urn:mcp:upstream",method="tools/call",tool="deploy",rule="no-deploy"} 1');
+    expect(metric).toContain(
+      'mcp_identity_policy_denials_total{audience="urn:mcp:upstream",method="tools/call",tool="deploy",rule="no-deploy"} 1',
+    );
   });
 
-  it.each(['json', 'sse'] as const)('answers a batch of allowed and denied calls per message (%s upstream), forwarding only the allowed', async (mode) => {
-    const gateway = await startPolicyGateway(mode);
-    const batch = [call(1, 'echo'), call(2, 'deploy'), { jsonrpc: '2.0', id: 3, method: 'tools/list' }, call(4, 'delete_all')];
-    const response = await rawRequest(`${gateway.url}/mcp`, { headers: { ...headers, 'mcp-protocol-version': '2025-03-26' }, chunks: [JSON.stringify(batch)] });
-    expect(response.status).toBe(200);
-    const answers: Record<string, any>[] =
-      mode === 'json'
-        ? response.json
-        : response.text
-            .split('\n')
-            .filter((line) => line.startsWith('data: '))
-            .map((line) => JSON.parse(line.slice(6)));
-    const byId = new Map(answers.map((answer) => [answer.id, answer]));
-    expect([...byId.keys()].sort()).toEqual([1, 2, 3, 4]);
-    expect(byId.get(1).result.content[0].text).toBe('called echo');
-    expect(byId.get(2).error).toEqual({ code: -32003, message: 'the gateway policy does not allow this operation', data: { code: 'forbidden' } });
-    expect(byId.get(3).result.tools.map((tool: { name: string }) => tool.name)).toEqual(['echo']);
-    expect(byId.get(4).error.data.code).toBe('forbidden');
-    expect(gateway.upstream.messages.map((message) => message.id)).toEqual([1, 3]);
-    const [event] = await gateway.waitForEvents(1);
-    expect(event!.decision).toBe('forwarded');
-    expect(event!.policy!.map((record) => [record.decision, record.rule])).toEqual([
-      ['allow', 'readers'],
-      ['deny', 'no-deploy'],
-      ['allow', 'default'],
-      ['deny', 'default'],
-    ]);
-  });
+  it.each(['json', 'sse'] as const)(
+    'answers a batch of allowed and denied calls per message (%s upstream), forwarding only the allowed',
+    async (mode) => {
+      const gateway = await startPolicyGateway(mode);
+      const batch = [call(1, 'echo'), call(2, 'deploy'), { jsonrpc: '2.0', id: 3, method: 'tools/list' }, call(4, 'delete_all')];
+      const response = await rawRequest(`${gateway.url}/mcp`, {
+        headers: { ...headers, 'mcp-protocol-version': '2025-03-26' },
+        chunks: [JSON.stringify(batch)],
+      });
+      expect(response.status).toBe(200);
+      const answers: Record<string, any>[] =
+        mode === 'json'
+          ? response.json
+          : response.text
+              .split('\n')
+              .filter((line) => line.startsWith('data: '))
+              .map((line) => JSON.parse(line.slice(6)));
+      const byId = new Map(answers.map((answer) => [answer.id, answer]));
+      expect([...byId.keys()].sort()).toEqual([1, 2, 3, 4]);
+      expect(byId.get(1)!.result.content[0].text).toBe('called echo');
+      expect(byId.get(2)!.error).toEqual({
+        code: -32003,
+        message: 'the gateway policy does not allow this operation',
+        data: { code: 'forbidden' },
+      });
+      expect(byId.get(3)!.result.tools.map((tool: { name: string }) => tool.name)).toEqual(['echo']);
+      expect(byId.get(4)!.error.data.code).toBe('forbidden');
+      expect(gateway.upstream.messages.map((message) => message.id)).toEqual([1, 3]);
+      const [event] = await gateway.waitForEvents(1);
+      expect(event!.decision).toBe('forwarded');
+      expect(event!.policy!.map((record) => [record.decision, record.rule])).toEqual([
+        ['allow', 'readers'],
+        ['deny', 'no-deploy'],
+        ['allow', 'default'],
+        ['deny', 'default'],
+      ]);
+    },
+  );
 
   it('answers a batch of only denied requests at the gateway, as an array', async () => {
     const gateway = await startPolicyGateway('json');
@@ -154,19 +171,31 @@ describe('propagateIdentity with a policy, raw HTTP', () => {
 
   it('answers 502 response_too_large when a list response exceeds listResponseLimit', async () => {
     const gateway = await startPolicyGateway('json', { listResponseLimit: 64 });
-    const response = await rawRequest(`${gateway.url}/mcp`, { headers, chunks: [JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })] });
+    const response = await rawRequest(`${gateway.url}/mcp`, {
+      headers,
+      chunks: [JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })],
+    });
     expect(response.status).toBe(502);
     expect(response.json.error).toMatchObject({ code: -32603, data: { code: 'response_too_large' } });
   });
 
   it('ends an SSE list response that exceeds the limit with a response_too_large error for the list request', async () => {
     const gateway = await startPolicyGateway('sse', { listResponseLimit: 64 });
-    const response = await rawRequest(`${gateway.url}/mcp`, { headers, chunks: [JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' })] });
+    const response = await rawRequest(`${gateway.url}/mcp`, {
+      headers,
+      chunks: [JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' })],
+    });
     const data = response.text
       .split('\n')
       .filter((line) => line.startsWith('data: '))
       .map((line) => JSON.parse(line.slice(6)));
-    expect(data).toEqual([{ jsonrpc: '2.0', id: 9, error: { code: -32603, message: 'the upstream response is too large to filter', data: { code: 'response_too_large' } } }]);
+    expect(data).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 9,
+        error: { code: -32603, message: 'the upstream response is too large to filter', data: { code: 'response_too_large' } },
+      },
+    ]);
     expect(response.text).not.toContain('deploy');
   });
 });

@@ -158,9 +158,22 @@ const ALLOW_DECIDE: PolicyDecision = Object.freeze({ effect: 'allow', rule: 'dec
 const DENY_DECIDE: PolicyDecision = Object.freeze({ effect: 'deny', rule: 'decide' });
 const NO_SCOPES: readonly string[] = Object.freeze([]);
 
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 function suggestion(key: string, known: ReadonlySet<string>): string {
-  const lower = key.toLowerCase().replace(/s$/, '');
-  const close = [...known].find((name) => name.toLowerCase().replace(/s$/, '') === lower);
+  const lower = key.toLowerCase();
+  const close = [...known].find((name) => distance(lower, name.toLowerCase()) <= 2);
   return close === undefined ? '' : ` (did you mean "${close}"?)`;
 }
 
@@ -174,7 +187,8 @@ function patternList(value: unknown, where: string, key: string): readonly strin
 
 function depth(value: unknown, where: string, key: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new TypeError(`${where}: ${key} must be a non-negative integer`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new TypeError(`${where}: ${key} must be a non-negative integer`);
   return value;
 }
 
@@ -212,8 +226,10 @@ function compileRule(input: unknown, index: number, seen: Set<string>): Compiled
     if (!RULE_KEYS.has(key)) throw new TypeError(`${where}: unknown key "${key.slice(0, 40)}"${suggestion(key, RULE_KEYS)}`);
   }
   if (input.effect !== 'allow' && input.effect !== 'deny') throw new TypeError(`${where}: effect must be "allow" or "deny"`);
-  if (input.description !== undefined && typeof input.description !== 'string') throw new TypeError(`${where}: description must be a string`);
-  if (input.when !== undefined && typeof input.when !== 'function') throw new TypeError(`${where}: when must be a function (user, operation) => boolean`);
+  if (input.description !== undefined && typeof input.description !== 'string')
+    throw new TypeError(`${where}: description must be a string`);
+  if (input.when !== undefined && typeof input.when !== 'function')
+    throw new TypeError(`${where}: when must be a function (user, operation) => boolean`);
   const lists: Partial<Record<(typeof LIST_KEYS)[number], StringMatcher>> = {};
   for (const key of LIST_KEYS) {
     if (input[key] !== undefined) lists[key] = compileMatcher(patternList(input[key], where, key));
@@ -350,8 +366,6 @@ export function createPolicy(config: PolicyConfig): Policy {
 /** Tells whether a value is a {@link Policy} (built by `createPolicy` or `loadPolicy`). */
 export function isPolicy(value: unknown): value is Policy {
   return (
-    isRecord(value) &&
-    typeof (value as Partial<Policy>).evaluate === 'function' &&
-    typeof (value as Partial<Policy>).replace === 'function'
+    isRecord(value) && typeof (value as Partial<Policy>).evaluate === 'function' && typeof (value as Partial<Policy>).replace === 'function'
   );
 }

@@ -143,7 +143,7 @@ export function createPolicyGuard(
     const state = user === undefined ? undefined : stateFor(req, user);
     if (state === undefined) return;
     const status = proxyRes.statusCode ?? 0;
-    const type = (proxyRes.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = (proxyRes.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
     const encoding = (proxyRes.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (status === 202 && state.denied.length > 0) {
       // The allowed part were notifications: the client still needs the answers to its denied requests.

@@ -45,7 +45,10 @@ function readPolicyFile(file: string): PolicyConfig {
     // YAML 1.2 is a superset of JSON, but JSON.parse gives the clearer messages for .json files.
     return (extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 })) as PolicyConfig;
   } catch (cause) {
-    throw new TypeError(`policy file ${file} is not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(cause as Error).message.split('\n')[0] ?? ''}`, { cause });
+    throw new TypeError(
+      `policy file ${file} is not valid ${extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(cause as Error).message.split('\n')[0] ?? ''}`,
+      { cause },
+    );
   }
 }
 
@@ -100,7 +103,7 @@ export function loadPolicy(file: string, options: LoadPolicyOptions = {}): FileP
       timer.unref();
     });
     watcher.on('error', (error) => logger.warn(`mcp-identity: policy file watch failed: ${error.message}`));
-  } else if (options.watch !== undefined && options.watch !== false) {
+  } else if (options.watch !== undefined && typeof options.watch !== 'boolean') {
     throw new TypeError('watch must be true or false');
   }
 
