@@ -25,6 +25,9 @@ describe('createPolicy', () => {
     ['read_?', 'read_ab', false],
     ['a.b', 'aXb', false],
     ['*', '', true],
+    ['deploy-prod/[eu]*', 'deploy-prod/[eu]-1', true],
+    ['a+(b)|{c}^$\\*', 'a+(b)|{c}^$\\z', true],
+    ['a+(b)*', 'aab', false],
   ])('matches tool glob %s against %s: %s', (glob, name, allowed) => {
     const policy = createPolicy({ rules: [{ id: 'r', effect: 'allow', tools: glob }] });
     expect(policy.allows(user(), call(name))).toBe(allowed);

@@ -7,7 +7,8 @@
 export type StringMatcher = (value: string) => boolean;
 
 function escape(text: string): string {
-  return text.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+  // Only the syntax characters: with the `u` flag, escaping anything else is an error.
+  return text.replace(/[.+^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Tells whether a pattern is a glob (has `*` or `?`). */

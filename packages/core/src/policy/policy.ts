@@ -132,6 +132,8 @@ interface CompiledRule {
   /** The deny decision when the rule's `when` throws. */
   readonly failed: PolicyDecision;
   readonly matchesOperation: ((operation: McpOperation) => boolean) | undefined;
+  /** Whether the rule can match some operation of this method. */
+  readonly mayMatchMethod: (method: string) => boolean;
   readonly users: StringMatcher | undefined;
   readonly groups: StringMatcher | undefined;
   readonly roles: StringMatcher | undefined;
@@ -148,6 +150,7 @@ interface CompiledRule {
 
 interface Compiled {
   readonly rules: readonly CompiledRule[];
+  readonly byMethod: Map<string, readonly CompiledRule[]>;
   readonly decide: PolicyHook | undefined;
   readonly namedDefault: PolicyDecision;
 }
@@ -214,6 +217,20 @@ function operationMatcher(
   };
 }
 
+function methodFilter(
+  methods: StringMatcher | undefined,
+  tools: StringMatcher | undefined,
+  resources: StringMatcher | undefined,
+  prompts: StringMatcher | undefined,
+): (method: string) => boolean {
+  if (methods === undefined && tools === undefined && resources === undefined && prompts === undefined) return () => true;
+  return (method) =>
+    (methods !== undefined && methods(method)) ||
+    (tools !== undefined && method === 'tools/call') ||
+    (prompts !== undefined && method === 'prompts/get') ||
+    (resources !== undefined && RESOURCE_METHODS.has(method));
+}
+
 function compileRule(input: unknown, index: number, seen: Set<string>): CompiledRule {
   const rawId = isRecord(input) && typeof input.id === 'string' ? input.id : undefined;
   const where = `policy.rules[${index}]${rawId === undefined ? '' : ` (${JSON.stringify(rawId.slice(0, 64))})`}`;
@@ -243,6 +260,7 @@ function compileRule(input: unknown, index: number, seen: Set<string>): Compiled
     decision: Object.freeze({ effect: input.effect, rule: rawId }),
     failed: Object.freeze({ effect: 'deny', rule: rawId }),
     matchesOperation: operationMatcher(lists.methods, lists.tools, lists.resources, lists.prompts),
+    mayMatchMethod: methodFilter(lists.methods, lists.tools, lists.resources, lists.prompts),
     users: lists.users,
     groups: lists.groups,
     roles: lists.roles,
@@ -274,6 +292,7 @@ function compile(config: unknown): Compiled {
   const seen = new Set<string>();
   return {
     rules: (config.rules as unknown[]).map((rule, index) => compileRule(rule, index, seen)),
+    byMethod: new Map(),
     decide: config.decide as PolicyHook | undefined,
     namedDefault: config.default === 'allow' ? ALLOW_DEFAULT : DENY_DEFAULT,
   };
@@ -303,10 +322,23 @@ function matchesUser(rule: CompiledRule, user: UserContext): boolean {
   return true;
 }
 
+// Candidate rules per JSON-RPC method, cached for the methods seen (bounded: methods are client-chosen).
+const MAX_CACHED_METHODS = 256;
+
+function candidatesFor(compiled: Compiled, method: string): readonly CompiledRule[] {
+  let candidates = compiled.byMethod.get(method);
+  if (candidates === undefined) {
+    candidates = compiled.rules.filter((rule) => rule.mayMatchMethod(method));
+    if (compiled.byMethod.size < MAX_CACHED_METHODS) compiled.byMethod.set(method, candidates);
+  }
+  return candidates;
+}
+
 function evaluateCompiled(compiled: Compiled, user: UserContext, operation: McpOperation): PolicyDecision {
-  for (const rule of compiled.rules) {
-    if (rule.matchesOperation !== undefined && !rule.matchesOperation(operation)) continue;
+  for (const rule of candidatesFor(compiled, operation.method)) {
+    // The user conditions are Set lookups: checked before the operation's globs.
     if (!matchesUser(rule, user)) continue;
+    if (rule.matchesOperation !== undefined && !rule.matchesOperation(operation)) continue;
     if (rule.when === undefined) return rule.decision;
     let when: unknown;
     try {
