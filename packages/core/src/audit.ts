@@ -59,6 +59,23 @@ export interface AuditEvent {
   readonly upstreamStatus?: number;
   /** Milliseconds from the gateway receiving the request to the response ending (gateway). */
   readonly latencyMs?: number;
+  /** The gateway policy's decision on each message with a `method`, in body order (at most 100); absent without a policy. */
+  readonly policy?: readonly PolicyAuditRecord[];
+}
+
+/** One policy decision in an {@link AuditEvent}. */
+export interface PolicyAuditRecord {
+  readonly decision: 'allow' | 'deny';
+  /** The rule that decided: its id, `"decide"` (the hook) or `"default"`. */
+  readonly rule: string;
+  /** The JSON-RPC method. */
+  readonly rpcMethod: string;
+  /** The tool name, for `tools/call`. */
+  readonly tool?: string;
+  /** The prompt name, for `prompts/get`. */
+  readonly prompt?: string;
+  /** The resource URI without query and credentials, for `resources/read|subscribe|unsubscribe`. */
+  readonly resource?: string;
 }
 
 /**
@@ -158,6 +175,19 @@ function nameOf(method: string, params: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The audit record of one policy decision; names and URIs capped like `rpcName`. */
+export function policyAuditRecord(
+  decision: 'allow' | 'deny',
+  rule: string,
+  operation: { readonly method: string; readonly name?: string; readonly uri?: string },
+): PolicyAuditRecord {
+  const rpcMethod = capped(operation.method, MAX_NAME);
+  if (operation.method === 'tools/call') return { decision, rule, rpcMethod, tool: capped(operation.name ?? '', MAX_NAME) };
+  if (operation.method === 'prompts/get') return { decision, rule, rpcMethod, prompt: capped(operation.name ?? '', MAX_NAME) };
+  if (operation.uri !== undefined) return { decision, rule, rpcMethod, resource: safeUri(operation.uri) };
+  return { decision, rule, rpcMethod };
 }
 
 /** The JSON-RPC fields of an event. */
