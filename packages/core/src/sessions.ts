@@ -4,6 +4,7 @@
  * and the receiver adapt this to their HTTP objects.
  */
 import { IdentityError } from './errors.js';
+import { readRawHeader } from './raw-headers.js';
 import { storeUnavailable } from './store.js';
 import type { IdentityStore } from './store.js';
 import type { UserContext } from './user-context.js';
@@ -36,18 +37,11 @@ function notFound(): IdentityError {
  * @throws IdentityError `session_not_found` for a hostile variant.
  */
 export function readSessionId(rawHeaders: readonly string[]): string | undefined {
-  let value: string | undefined;
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] ?? '').toLowerCase();
-    if (name.replaceAll('_', '-') !== SESSION_HEADER) continue;
-    if (name !== SESSION_HEADER) throw notFound();
-    count++;
-    value = rawHeaders[i + 1];
-  }
-  if (count === 0) return undefined;
-  if (count > 1 || !isSessionId(value)) throw notFound();
-  return value;
+  const reading = readRawHeader(rawHeaders, SESSION_HEADER);
+  if (!reading.ok) throw notFound();
+  if (reading.value === undefined) return undefined;
+  if (!isSessionId(reading.value)) throw notFound();
+  return reading.value;
 }
 
 /** What a session is bound to: the user's identity provider (`issuer`, or `""`) and id, as JSON. */
