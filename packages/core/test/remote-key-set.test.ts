@@ -458,7 +458,8 @@ describe('createRemoteKeySet', () => {
       const { set, errors, started, at } = subject(endpoint.url);
 
       const outcomes = await Promise.allSettled(Array.from({ length: 100 }, () => set.keysFor(header('EdDSA', 'forged'))));
-      for (let i = 0; i < 100; i++) await expect(set.keysFor(header('EdDSA', 'forged'))).rejects.toMatchObject({ code: 'keys_unavailable' });
+      for (let i = 0; i < 100; i++)
+        await expect(set.keysFor(header('EdDSA', 'forged'))).rejects.toMatchObject({ code: 'keys_unavailable' });
       at(COOLDOWN - 1);
       await expect(set.keysFor(header('EdDSA', 'forged'))).rejects.toMatchObject({ code: 'keys_unavailable', status: 503 });
 

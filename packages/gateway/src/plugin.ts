@@ -168,7 +168,18 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
   }
 
   function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
-    sessions?.onResponse(proxyRes, req);
+    try {
+      sessions?.onResponse(proxyRes, req);
+    } catch (error) {
+      // A new session that could not be bound: the client gets 503, not a session id that answers 404.
+      refused.add(req);
+      proxyRes.resume();
+      refuse(
+        res,
+        isIdentityError(error) ? error : new IdentityError('store_unavailable', 'the session store is unavailable', { cause: error }),
+      );
+      return;
+    }
     // After the head, the body is piped to the client. An upstream that dies mid-body (a reset
     // mid-SSE) would leave that body unterminated and the client waiting for ever: the client
     // response is cut too, and audited as refused with `upstream_aborted`.

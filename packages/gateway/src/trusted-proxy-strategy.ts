@@ -48,7 +48,9 @@ function buildBlockList(entries: readonly string[], trustAnyAddress: boolean): B
       throw new TypeError(`trustedProxies[${index}] has a bad prefix length`);
     // Any address: every client could then assert any identity.
     if (prefix === 0 && !trustAnyAddress)
-      throw new TypeError(`trustedProxies[${index}] trusts every address (prefix length 0); set trustAnyAddress: true if that is really meant`);
+      throw new TypeError(
+        `trustedProxies[${index}] trusts every address (prefix length 0); set trustAnyAddress: true if that is really meant`,
+      );
     list.addSubnet(address, prefix, type);
   });
   return list;

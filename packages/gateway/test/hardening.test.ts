@@ -68,7 +68,11 @@ describe('propagateIdentity when the upstream dies mid-response', () => {
   it('still audits a complete response as forwarded', async () => {
     const gateway = await startGateway();
 
-    const res = await rawRequest(gateway.url, { path: '/mcp', headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify(toolsCall())] });
+    const res = await rawRequest(gateway.url, {
+      path: '/mcp',
+      headers: { 'content-type': 'application/json' },
+      chunks: [JSON.stringify(toolsCall())],
+    });
     const [event] = await gateway.waitForEvents(1);
 
     expect(res.status).toBe(200);

@@ -3,7 +3,13 @@
  * `_` for `-`, a header sent twice, or a name under the prefix that the gateway never sends.
  */
 import type { IncomingMessage } from 'node:http';
-import { ASSERTION_SUFFIX, CONTEXTFORGE_SIGNATURE_SUFFIX, IdentityError, identityHeaderSuffixes, readRawHeaderGroup } from '@mcp-identity/core';
+import {
+  ASSERTION_SUFFIX,
+  CONTEXTFORGE_SIGNATURE_SUFFIX,
+  IdentityError,
+  identityHeaderSuffixes,
+  readRawHeaderGroup,
+} from '@mcp-identity/core';
 import type { IdentityHeaderSuffix } from '@mcp-identity/core';
 
 /** The identity headers of one request. */
