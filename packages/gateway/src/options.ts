@@ -175,7 +175,7 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     throw new TypeError('carriers must be a non-empty array of "headers" and "meta"');
   }
   const metaOnly = !carriers.includes('headers');
-  const metaCreation = options.metaCreation ?? (metaOnly ? 'always' : 'preserve-era');
+  const metaCreation: unknown = options.metaCreation === undefined ? (metaOnly ? 'always' : 'preserve-era') : options.metaCreation;
   if (metaCreation !== 'preserve-era' && metaCreation !== 'always') throw new TypeError('metaCreation must be "preserve-era" or "always"');
   const sensitive = options.sensitiveAttributes ?? defaultSensitiveAttributes;
   if (!Array.isArray(sensitive) || sensitive.some((entry) => typeof entry !== 'string' && !(entry instanceof RegExp))) {

@@ -74,7 +74,7 @@ export function sdkV2Handler(seen: Seen[]): RequestHandler {
     res.status(response.status);
     response.headers.forEach((value, name) => res.setHeader(name, value));
     if (response.body === null) res.end();
-    else Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+    else Readable.fromWeb(response.body).pipe(res);
   };
 }
 
