@@ -156,7 +156,11 @@ describe('propagateIdentity with modern (2026-07-28) requests', () => {
       modernCall({ name: 'sql', arguments: { region: 'us-west1' } }),
       [...modernHeaders('sql'), 'Mcp-Param-Region', 'eu-west1'],
     ],
-    ['a mismatched integer Mcp-Param-Count', modernCall({ name: 'sql', arguments: { count: 42 } }), [...modernHeaders('sql'), 'Mcp-Param-Count', '43']],
+    [
+      'a mismatched integer Mcp-Param-Count',
+      modernCall({ name: 'sql', arguments: { count: 42 } }),
+      [...modernHeaders('sql'), 'Mcp-Param-Count', '43'],
+    ],
     [
       'an Mcp-Param-* header without tool arguments',
       modernCall({}, 'tools/list'),
