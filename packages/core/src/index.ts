@@ -102,6 +102,22 @@ export {
   sessionSubject,
   createSessionBinder,
 } from './sessions.js';
+export {
+  PROTOCOL_VERSION_META_KEY,
+  FIRST_MODERN_PROTOCOL_VERSION,
+  MCP_PROTOCOL_VERSION_HEADER,
+  MCP_METHOD_HEADER,
+  MCP_NAME_HEADER,
+  MCP_PARAM_HEADER_PREFIX,
+  isModernProtocolVersion,
+  readMcpHeaders,
+  decodeMcpHeaderValue,
+  envelopeVersion,
+  classifyMcpRequest,
+  checkModernRequest,
+  inspectMcpRequest,
+} from './mcp-era.js';
+export type { McpEra, McpRequestHeaders } from './mcp-era.js';
 export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 
 export { readRawHeader, readRawHeaderGroup } from './raw-headers.js';

@@ -6,7 +6,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createAuditEmitter, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
 import type { AuditOptions, JsonRpcBody, Policy, PolicyConfig } from '@mcp-identity/core';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
-import type { Options as ProxyOptions } from 'http-proxy-middleware';
+import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyAudit } from './audit.js';
 import { resolveIdentityOptions } from './options.js';
@@ -47,6 +47,24 @@ function parseTarget(value: unknown): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('target must be an http: or https: URL');
   return url;
+}
+
+/**
+ * A request for the mount root goes to the target's path exactly as configured: http-proxy
+ * would join `/mcp` and `/` into `/mcp/`, which some MCP servers answer with a redirect to a
+ * URL that does not exist behind the gateway. Sub-paths are appended as before.
+ */
+function mountRootPlugin(target: URL): Plugin {
+  const base = target.pathname;
+  return function mcpIdentityMountRoot(proxyServer) {
+    if (base === '/' || base.endsWith('/')) return;
+    proxyServer.on('proxyReq', (proxyReq, req) => {
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      if (path === '/' || path === '') proxyReq.path = base + (query === -1 ? '' : url.slice(query));
+    });
+  };
 }
 
 /**
@@ -94,6 +112,7 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
       debugProxyErrorsPlugin,
       proxyEventsPlugin,
       ...(extra.plugins ?? []),
+      mountRootPlugin(target),
       parts.plugin,
       ...(guard === undefined ? [] : [guard.plugin]),
       audit.plugin,
@@ -117,7 +136,7 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
       const prepared = await prepareRequest(req, config, authorize);
       parts.prepared.set(req, outcome === undefined ? prepared : { ...prepared, policyRules: outcome.rules });
       // Before anything is forwarded: another user's session id is answered 404 here.
-      const pending = parts.sessions?.check(req);
+      const pending = parts.sessions?.check(req, prepared.era);
       if (pending !== undefined) await pending;
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
