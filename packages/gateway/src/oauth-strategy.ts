@@ -177,7 +177,8 @@ export class OAuthTokenStrategy extends Strategy {
     const issuer = typeof iss === 'string' ? this._issuers.get(iss) : undefined;
     if (issuer === undefined) throw new TokenRefused('unknown issuer');
     if (typ !== undefined && (typeof typ !== 'string' || !TYPES.has(typ.toLowerCase()))) throw new TokenRefused('not an access token');
-    if (this._requireType && !(typeof typ === 'string' && typ.toLowerCase().endsWith('at+jwt'))) throw new TokenRefused('typ is not at+jwt');
+    if (this._requireType && !(typeof typ === 'string' && typ.toLowerCase().endsWith('at+jwt')))
+      throw new TokenRefused('typ is not at+jwt');
     const keys = await this._keysOf(issuer);
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -219,12 +220,16 @@ export class OAuthTokenStrategy extends Strategy {
     const url = new URL(issuer);
     const path = url.pathname.replace(/\/$/, '');
     // RFC 8414 path insertion first, then OpenID Connect Discovery (appended).
-    const candidates = [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${url.origin}${path}/.well-known/openid-configuration`];
+    const candidates = [
+      `${url.origin}/.well-known/oauth-authorization-server${path}`,
+      `${url.origin}${path}/.well-known/openid-configuration`,
+    ];
     for (const candidate of candidates) {
       const response = await this._fetch(candidate, { headers: { accept: 'application/json' }, redirect: 'error' });
       if (!response.ok) continue;
       const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-      if (document.issuer !== issuer || typeof document.jwks_uri !== 'string') throw new Error(`the metadata of ${issuer} does not match it`);
+      if (document.issuer !== issuer || typeof document.jwks_uri !== 'string')
+        throw new Error(`the metadata of ${issuer} does not match it`);
       return httpsUrl(document.jwks_uri, 'jwks_uri');
     }
     throw new Error(`no authorization server metadata found for ${issuer}`);
@@ -270,10 +275,13 @@ function resolveIntrospection(value: OAuthIntrospection | undefined): Required<O
   if (typeof value !== 'object' || value === null) throw new TypeError('introspection must be { endpoint, clientId, clientSecret }');
   httpsUrl(value.endpoint, 'introspection.endpoint');
   if (typeof value.clientId !== 'string' || value.clientId.length === 0) throw new TypeError('introspection.clientId is required');
-  if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0) throw new TypeError('introspection.clientSecret is required');
+  if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0)
+    throw new TypeError('introspection.clientSecret is required');
   const ttl = value.cacheTtlSeconds ?? 60;
-  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600) throw new TypeError('introspection.cacheTtlSeconds must be an integer from 0 to 3600');
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600)
+    throw new TypeError('introspection.cacheTtlSeconds must be an integer from 0 to 3600');
   const size = value.cacheSize ?? 1000;
-  if (!Number.isInteger(size) || size < 1 || size > 1_000_000) throw new TypeError('introspection.cacheSize must be an integer from 1 to 1000000');
+  if (!Number.isInteger(size) || size < 1 || size > 1_000_000)
+    throw new TypeError('introspection.cacheSize must be an integer from 1 to 1000000');
   return Object.freeze({ ...value, cacheTtlSeconds: ttl, cacheSize: size });
 }

@@ -96,7 +96,8 @@ function scopeList(value: unknown, option: string): readonly string[] | undefine
 
 function optionalText(value: unknown, option: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^[\x20-\x7e\u00a0-\uffff]{1,256}$/.test(value)) throw new TypeError(`${option} must be 1-256 characters`);
+  if (typeof value !== 'string' || !/^[\x20-\x7e\u00a0-\uffff]{1,256}$/.test(value))
+    throw new TypeError(`${option} must be 1-256 characters`);
   return value;
 }
 
