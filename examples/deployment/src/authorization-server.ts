@@ -44,41 +44,43 @@ class MemoryAdapter implements Adapter {
   private key(id: string): string {
     return `${this.model}:${id}`;
   }
-  async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+  upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
     MemoryAdapter.store.set(this.key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined });
     if (payload.grantId !== undefined)
       MemoryAdapter.store.set(`grant:${payload.grantId}:${this.key(id)}`, { payload, expiresAt: undefined });
     if (payload.userCode !== undefined)
-      MemoryAdapter.store.set(`userCode:${payload.userCode}`, { payload: { ...payload, id } as AdapterPayload, expiresAt: undefined });
-    if (payload.uid !== undefined)
-      MemoryAdapter.store.set(`uid:${payload.uid}`, { payload: { ...payload, id } as AdapterPayload, expiresAt: undefined });
+      MemoryAdapter.store.set(`userCode:${payload.userCode}`, { payload: { ...payload, id }, expiresAt: undefined });
+    if (payload.uid !== undefined) MemoryAdapter.store.set(`uid:${payload.uid}`, { payload: { ...payload, id }, expiresAt: undefined });
   }
-  async find(id: string): Promise<AdapterPayload | undefined> {
+  find(id: string): Promise<AdapterPayload | undefined> {
     const entry = MemoryAdapter.store.get(this.key(id));
-    if (entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return undefined;
-    return entry.payload;
+    if (entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= Date.now())) return Promise.resolve(undefined);
+    return Promise.resolve(entry.payload);
   }
-  async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return MemoryAdapter.store.get(`userCode:${userCode}`)?.payload;
+  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return Promise.resolve(MemoryAdapter.store.get(`userCode:${userCode}`)?.payload);
   }
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     const id = MemoryAdapter.store.get(`uid:${uid}`)?.payload.id;
     return typeof id === 'string' ? this.find(id) : undefined;
   }
-  async consume(id: string): Promise<void> {
+  consume(id: string): Promise<void> {
     const entry = MemoryAdapter.store.get(this.key(id));
     if (entry !== undefined) entry.payload = { ...entry.payload, consumed: Math.floor(Date.now() / 1000) };
+    return Promise.resolve();
   }
-  async destroy(id: string): Promise<void> {
+  destroy(id: string): Promise<void> {
     MemoryAdapter.store.delete(this.key(id));
+    return Promise.resolve();
   }
-  async revokeByGrantId(grantId: string): Promise<void> {
+  revokeByGrantId(grantId: string): Promise<void> {
     for (const key of [...MemoryAdapter.store.keys()]) {
       if (key.startsWith(`grant:${grantId}:`)) {
         MemoryAdapter.store.delete(key.slice(`grant:${grantId}:`.length));
         MemoryAdapter.store.delete(key);
       }
     }
+    return Promise.resolve();
   }
 }
 
@@ -175,7 +177,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
         .send(
           page(
             'Allow access',
-            `<p>${escapeHtml(String(params.client_id))} asks for ${escapeHtml(String(params.scope ?? ''))} on ${escapeHtml(String(params.resource ?? ''))}</p><form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Allow</button></form>`,
+            `<p>${escapeHtml(String(params.client_id))} asks for ${escapeHtml(typeof params.scope === 'string' ? params.scope : '')} on ${escapeHtml(typeof params.resource === 'string' ? params.resource : '')}</p><form method="post" action="/interaction/${escapeHtml(uid)}/confirm"><button type="submit">Allow</button></form>`,
           ),
         );
     } catch (error) {

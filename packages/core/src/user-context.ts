@@ -35,17 +35,7 @@ export interface UserContext {
 
 /** The optional fields of a {@link UserContext} that an upstream's `claims` allow-list can select. */
 export type UserContextField =
-  | 'email'
-  | 'name'
-  | 'groups'
-  | 'teams'
-  | 'roles'
-  | 'isAdmin'
-  | 'issuer'
-  | 'attributes'
-  | 'scopes'
-  | 'clientId'
-  | 'resource';
+  'email' | 'name' | 'groups' | 'teams' | 'roles' | 'isAdmin' | 'issuer' | 'attributes' | 'scopes' | 'clientId' | 'resource';
 
 /** All selectable fields, in wire order. `id`, `authMethod` and delegation are always sent. */
 export const userContextFields: readonly UserContextField[] = Object.freeze([

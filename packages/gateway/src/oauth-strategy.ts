@@ -61,6 +61,9 @@ const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'
 const TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
+/** `Array.isArray` without narrowing (it narrows a readonly array to `any[]`). */
+const isList = (value: unknown): boolean => Array.isArray(value);
+
 /** A refusal of the token itself (as opposed to the authorization server being unreachable). */
 class TokenRefused extends Error {}
 
@@ -109,10 +112,10 @@ export class OAuthTokenStrategy extends Strategy {
   constructor(options: OAuthTokenStrategyOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-    if (!Array.isArray(options.issuers) || options.issuers.length === 0)
-      throw new TypeError('issuers must list at least one { issuer, jwksUri? }');
+    const issuerList: readonly OAuthIssuer[] = options.issuers;
+    if (!isList(issuerList) || issuerList.length === 0) throw new TypeError('issuers must list at least one { issuer, jwksUri? }');
     const issuers = new Map<string, OAuthIssuer>();
-    for (const [index, entry] of options.issuers.entries()) {
+    for (const [index, entry] of issuerList.entries()) {
       if (typeof entry !== 'object' || entry === null || typeof entry.issuer !== 'string' || entry.issuer.length === 0)
         throw new TypeError(`issuers[${index}].issuer is required`);
       httpsUrl(entry.issuer, `issuers[${index}].issuer`);
@@ -130,8 +133,8 @@ export class OAuthTokenStrategy extends Strategy {
         throw new TypeError(`audience[${index}] must be a resource identifier or a protectedResource()`);
       }),
     );
-    const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
-    if (!Array.isArray(algorithms) || algorithms.length === 0 || algorithms.some((alg) => !ASYMMETRIC.has(alg as string)))
+    const algorithms: readonly string[] = options.algorithms ?? DEFAULT_ALGORITHMS;
+    if (!isList(algorithms) || algorithms.length === 0 || algorithms.some((alg) => !ASYMMETRIC.has(alg)))
       throw new TypeError(`algorithms must be a non-empty list of ${[...ASYMMETRIC].join(', ')} (no "none", no HMAC)`);
     this._algorithms = Object.freeze([...algorithms]);
     const tolerance = options.clockToleranceSeconds ?? 30;
@@ -189,7 +192,7 @@ export class OAuthTokenStrategy extends Strategy {
         currentDate: new Date(this._clock()),
         requiredClaims: ['exp', 'sub'],
       });
-      return payload as Record<string, unknown>;
+      return payload;
     } catch (error) {
       // A key set that cannot be fetched is the server's trouble (503); anything else refuses the token.
       if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) throw error;

@@ -69,6 +69,9 @@ export interface ProtectedResource {
   readonly metadata: ProtectedResourceMetadata;
 }
 
+/** `Array.isArray` without narrowing (it narrows a readonly array to `any[]`). */
+const isList = (value: unknown): boolean => Array.isArray(value);
+
 // RFC 6749 §3.3 scope-token.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -170,10 +173,11 @@ export function protectedResource(options: ProtectedResourceOptions): ProtectedR
  * app.use(protectedResourceMetadata([notes, reports]));
  */
 export function protectedResourceMetadata(resources: readonly ProtectedResource[]): RequestHandler {
-  if (!Array.isArray(resources) || resources.length === 0) throw new TypeError('resources must list at least one protectedResource()');
+  const list: readonly ProtectedResource[] = resources;
+  if (!isList(list) || list.length === 0) throw new TypeError('resources must list at least one protectedResource()');
   const documents = new Map<string, string>();
-  for (const [index, entry] of resources.entries()) {
-    if (typeof entry !== 'object' || entry === null || typeof (entry as ProtectedResource).metadataPath !== 'string')
+  for (const [index, entry] of list.entries()) {
+    if (typeof entry !== 'object' || entry === null || typeof (entry).metadataPath !== 'string')
       throw new TypeError(`resources[${index}] must be built by protectedResource()`);
     const body = JSON.stringify(entry.metadata);
     const existing = documents.get(entry.metadataPath);
@@ -181,7 +185,7 @@ export function protectedResourceMetadata(resources: readonly ProtectedResource[
       throw new TypeError(`resources[${index}]: ${entry.resource} is described twice with different metadata`);
     documents.set(entry.metadataPath, body);
   }
-  const shared = new Set(resources.map((entry) => entry.resource)).size === 1 ? documents.values().next().value : undefined;
+  const shared = new Set(list.map((entry) => entry.resource)).size === 1 ? documents.values().next().value : undefined;
   if (shared !== undefined && !documents.has(PROTECTED_RESOURCE_WELL_KNOWN)) documents.set(PROTECTED_RESOURCE_WELL_KNOWN, shared);
 
   return function protectedResourceMetadataMiddleware(req: Request, res: Response, next: NextFunction): void {
