@@ -51,6 +51,7 @@ class MemoryAdapter implements Adapter {
     if (payload.userCode !== undefined)
       MemoryAdapter.store.set(`userCode:${payload.userCode}`, { payload: { ...payload, id }, expiresAt: undefined });
     if (payload.uid !== undefined) MemoryAdapter.store.set(`uid:${payload.uid}`, { payload: { ...payload, id }, expiresAt: undefined });
+    return Promise.resolve();
   }
   find(id: string): Promise<AdapterPayload | undefined> {
     const entry = MemoryAdapter.store.get(this.key(id));

@@ -177,7 +177,7 @@ export function protectedResourceMetadata(resources: readonly ProtectedResource[
   if (!isList(list) || list.length === 0) throw new TypeError('resources must list at least one protectedResource()');
   const documents = new Map<string, string>();
   for (const [index, entry] of list.entries()) {
-    if (typeof entry !== 'object' || entry === null || typeof (entry).metadataPath !== 'string')
+    if (typeof entry !== 'object' || entry === null || typeof entry.metadataPath !== 'string')
       throw new TypeError(`resources[${index}] must be built by protectedResource()`);
     const body = JSON.stringify(entry.metadata);
     const existing = documents.get(entry.metadataPath);

@@ -326,7 +326,7 @@ describe('authenticate with a protectedResource', () => {
 async function importPublic(issuer: Issuer): Promise<CryptoKey> {
   const { keys } = (await (await fetch(`${issuer.url}/jwks`)).json()) as { keys: Record<string, unknown>[] };
   const { importJWK } = await import('jose');
-  return (await importJWK(keys[0] as never, 'ES256'));
+  return await importJWK(keys[0] as never, 'ES256');
 }
 
 describe('OAuthTokenStrategy', () => {
