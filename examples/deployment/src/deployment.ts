@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp as createGatewayApp, createDemoIssuer, demoUsers, JWKS_PATH } from '@mcp-identity/example-gateway';
 import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-server';
 import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
-import type { AuditSink, MetricsRegistry } from '@mcp-identity/gateway';
+import type { AuditSink } from '@mcp-identity/gateway';
+import type { Registry } from 'prom-client';
 import { startAuthorizationServer } from './authorization-server.js';
 import type { AuthorizationServer } from './authorization-server.js';
 
@@ -26,7 +27,7 @@ export interface DeploymentOptions {
   /** Receives the audit events of the gateway and both MCP servers. Default: JSON lines on standard output. */
   readonly audit?: AuditSink;
   /** Counts the requests of every component; the gateway serves it at `/metrics`. */
-  readonly metrics?: MetricsRegistry;
+  readonly metrics?: Registry;
   /**
    * Also start the OAuth authorization server (oidc-provider) and make each MCP mount an OAuth
    * protected resource, so MCP clients can log in with only the gateway URL. Default `false`;

@@ -20,7 +20,8 @@ import {
   safeEqual,
 } from '@mcp-identity/gateway';
 import type { Express } from 'express';
-import type { AuditSink, MetricsRegistry, SigningKey } from '@mcp-identity/gateway';
+import type { AuditSink, SigningKey } from '@mcp-identity/gateway';
+import type { Registry } from 'prom-client';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
 
 /** One upstream MCP server, mounted at `/mcp/<name>`. */
@@ -46,7 +47,7 @@ export interface GatewayAppOptions {
   /** Receives the audit events of `authenticate` and of every upstream. Default: JSON lines on standard output. */
   readonly audit?: AuditSink;
   /** Counts requests by decision and reason; served at `/metrics` when given. */
-  readonly metrics?: MetricsRegistry;
+  readonly metrics?: Registry;
   /** Lets MCP clients log in with OAuth: each upstream becomes a protected resource. Default: off. */
   readonly oauth?: GatewayOAuthOptions;
 }

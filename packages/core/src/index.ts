@@ -66,7 +66,7 @@ export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSi
 export type { JwsHeader, ParsedJws } from './jws.js';
 
 export { createAssertionSigner, positiveInteger, requiredIdentifier } from './sign.js';
-export type { AssertionSigner, AssertionSignerOptions, SignedAssertion } from './sign.js';
+export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, SignedAssertion } from './sign.js';
 
 export { createAssertionVerifier } from './verify.js';
 export type { AssertionVerifier, AssertionVerifierOptions, VerifiedAssertion } from './verify.js';
@@ -117,9 +117,31 @@ export {
   auditPath,
   rpcSummaryOf,
   auditUserFields,
+  policyAuditRecord,
 } from './audit.js';
-export type { AuditEvent, AuditSink, AuditLogger, AuditComponent, AuditDecision, RpcSummary, AuditUserFields } from './audit.js';
+export type {
+  AuditEvent,
+  AuditSink,
+  AuditLogger,
+  AuditComponent,
+  AuditDecision,
+  RpcSummary,
+  AuditUserFields,
+  PolicyAuditRecord,
+} from './audit.js';
 export { createAuditEmitter } from './audit-emitter.js';
 export type { AuditOptions, EmitAudit } from './audit-emitter.js';
-export { requestCounter, REQUESTS_METRIC } from './metrics.js';
-export type { MetricsRegistry, CountEvent } from './metrics.js';
+export { requestCounter, REQUESTS_METRIC, policyDenialCounter, POLICY_DENIALS_METRIC } from './metrics.js';
+export type { MetricsRegistry, CountEvent, CountDenial } from './metrics.js';
+
+export { createPolicy, isPolicy, operationOf, NAMED_METHODS } from './policy/index.js';
+export type {
+  Policy,
+  PolicyConfig,
+  PolicyRule,
+  PolicyDecision,
+  PolicyEffect,
+  PolicyHook,
+  PatternList,
+  McpOperation,
+} from './policy/index.js';

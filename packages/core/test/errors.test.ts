@@ -19,6 +19,7 @@ const documented: Record<IdentityErrorCode, readonly [status: number, rpcCode: n
   body_unavailable: [500, -32603],
   upstream_unavailable: [502, -32603],
   upstream_timeout: [504, -32603],
+  response_too_large: [502, -32603],
   session_not_found: [404, -32001],
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],

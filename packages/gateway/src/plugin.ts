@@ -65,7 +65,11 @@ function setIdentity(
   stripOutgoingHeaders(proxyReq, config);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
-  const { token, jti } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
+  const { token, jti } = config.signer.sign(
+    prepared.user,
+    { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
+    prepared.policyRules === undefined ? undefined : { policyRules: prepared.policyRules },
+  );
   // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
   if (config.headersCarrier || prepared.rpc === undefined) {
     proxyReq.setHeader(config.assertionHeader, token);

@@ -37,7 +37,15 @@ export interface PreparedRequest {
   readonly bodySha256: string;
   /** True when the client sent a Content-Encoding that was decoded. */
   readonly decoded: boolean;
+  /** The gateway policy's rule ids for the forwarded messages (the `policy_rules` claim); undefined without a policy. */
+  readonly policyRules?: readonly string[];
 }
+
+/**
+ * Decides a parsed body before it is rewritten: returns the body to forward (maybe a reduced
+ * batch), or undefined when nothing is left to forward.
+ */
+export type AuthorizeBody = (rpc: JsonRpcBody) => JsonRpcBody | undefined;
 
 /** The request as the gateway sees it: Express adds `body` and `userContext`. */
 export type GatewayRequest = IncomingMessage & { userContext?: UserContext; body?: unknown };
@@ -95,13 +103,15 @@ function digestOf(rpc: JsonRpcBody): string {
 
 function finish(
   user: UserContext,
-  rpc: JsonRpcBody | undefined,
+  parsed: JsonRpcBody | undefined,
   bytes: Buffer | undefined,
   decoded: boolean,
   config: GatewayConfig,
+  authorize?: AuthorizeBody,
 ): PreparedRequest {
+  const rpc = parsed === undefined || authorize === undefined ? parsed : authorize(parsed);
   if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded };
-  const changed = rewrite(rpc, user, config);
+  const changed = rewrite(rpc, user, config) || rpc !== parsed;
   return { user, rpc, original: changed || decoded ? undefined : bytes, bodySha256: digestOf(rpc), decoded };
 }
 
@@ -116,7 +126,7 @@ function noBody(req: IncomingMessage): void {
  * Prepares a request whose body is absent or already consumed by a body parser
  * (`express.json()` leaves the parsed value in `req.body`). Used by `identityPlugin`.
  */
-export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): PreparedRequest {
+export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig, authorize?: AuthorizeBody): PreparedRequest {
   const user = userOf(req, config);
   if (!isBodyConsumed(req)) {
     if (hasRequestBody(req)) checkContentType(req);
@@ -136,14 +146,14 @@ export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): 
   }
   checkContentType(req);
   // A parser that ran before us also decoded any Content-Encoding: the bytes forwarded are ours.
-  if (Buffer.isBuffer(body)) return finish(user, parseJsonRpcBody(body), undefined, true, config);
-  if (typeof body === 'string') return finish(user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config);
-  return finish(user, checkJsonRpcValue(body), undefined, true, config);
+  if (Buffer.isBuffer(body)) return finish(user, parseJsonRpcBody(body), undefined, true, config, authorize);
+  if (typeof body === 'string') return finish(user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config, authorize);
+  return finish(user, checkJsonRpcValue(body), undefined, true, config, authorize);
 }
 
 /** Prepares a request, reading its body from the stream when nobody has yet. */
-export async function prepareRequest(req: GatewayRequest, config: GatewayConfig): Promise<PreparedRequest> {
-  if (isBodyConsumed(req) || !hasRequestBody(req)) return prepareRequestSync(req, config);
+export async function prepareRequest(req: GatewayRequest, config: GatewayConfig, authorize?: AuthorizeBody): Promise<PreparedRequest> {
+  if (isBodyConsumed(req) || !hasRequestBody(req)) return prepareRequestSync(req, config, authorize);
   const user = userOf(req, config);
   checkContentType(req);
   const { bytes, decoded } = await readRequestBody(req, { limit: config.bodyLimit });
@@ -151,7 +161,7 @@ export async function prepareRequest(req: GatewayRequest, config: GatewayConfig)
     noBody(req);
     return finish(user, undefined, undefined, decoded, config);
   }
-  return finish(user, parseJsonRpcBody(bytes), bytes, decoded, config);
+  return finish(user, parseJsonRpcBody(bytes), bytes, decoded, config, authorize);
 }
 
 /** The body bytes to forward, with the assertion added to `_meta` when that carrier is on. */

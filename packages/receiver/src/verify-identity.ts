@@ -33,7 +33,7 @@ export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
     try {
       verified = await verifyRequest(req, config, progress);
       // After the replay check: a refused assertion is spent, like an accepted one.
-      await checkPolicy?.(verified.user, req);
+      await checkPolicy?.(verified.user, req, verified.assertion?.claims);
       if (config.sessions !== undefined) await guardSession(req, res, verified.user, config.sessions);
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
