@@ -24,7 +24,10 @@ const CODES = {
   upstream_unavailable: [502, -32603],
   upstream_timeout: [504, -32603],
   response_too_large: [502, -32603],
+  upstream_aborted: [502, -32603],
   session_not_found: [404, -32001],
+  path_invalid: [400, -32600],
+  claims_limit_exceeded: [403, -32003],
   // Receiver: assertion verification
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],

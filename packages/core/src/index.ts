@@ -92,9 +92,20 @@ export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisClientLike } from './redis-store.js';
 export { storeUnavailable } from './store.js';
 export type { IdentityStore } from './store.js';
-export { SESSION_HEADER, MAX_SESSION_ID_LENGTH, isSessionId, readSessionId, sessionSubject, createSessionBinder } from './sessions.js';
+export {
+  SESSION_HEADER,
+  MAX_SESSION_ID_LENGTH,
+  DEFAULT_SESSIONS_PER_USER,
+  DEFAULT_SESSION_TTL_SECONDS,
+  isSessionId,
+  readSessionId,
+  sessionSubject,
+  createSessionBinder,
+} from './sessions.js';
 export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 
+export { readRawHeader, readRawHeaderGroup } from './raw-headers.js';
+export type { RawHeaderReading, RawHeaderGroup, HostileHeaderReason } from './raw-headers.js';
 export { randomId } from './random.js';
 export { writeIdentityError, refusalOf } from './respond.js';
 export { safeEqual } from './safe-equal.js';

@@ -21,7 +21,6 @@ export interface MetricsRegistry {
 export const REQUESTS_METRIC = 'mcp_identity_requests_total';
 
 const LABELS = ['component', 'decision', 'reason'] as const;
-type Label = (typeof LABELS)[number];
 
 // prom-client is an optional peer: loaded (synchronously, it is CommonJS) only when an app
 // passes a registry, so apps without metrics need not install it.
@@ -29,6 +28,33 @@ let promClientModule: typeof PromClient | undefined;
 function promClient(): typeof PromClient {
   promClientModule ??= createRequire(import.meta.url)('prom-client') as typeof PromClient;
   return promClientModule;
+}
+
+/**
+ * The counter `name` in `registry`, created there on first use and shared by every middleware
+ * given the same registry.
+ * @throws TypeError when `registry` is not a prom-client Registry, or holds another metric of that name.
+ */
+function sharedCounter<L extends string>(
+  registry: unknown,
+  option: string,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Pick<Counter<L>, 'inc'> {
+  const candidate = registry as Partial<MetricsRegistry> | null;
+  if (typeof candidate !== 'object' || candidate === null || typeof candidate.getSingleMetric !== 'function') {
+    throw new TypeError(`${option} must be a prom-client Registry`);
+  }
+  const existing = candidate.getSingleMetric(name) as Partial<Counter<L>> | undefined;
+  if (existing === undefined) {
+    return new (promClient().Counter)({ name, help, labelNames, registers: [registry as Registry] });
+  }
+  const labels = (existing as { labelNames?: unknown }).labelNames;
+  if (typeof existing.inc !== 'function' || !Array.isArray(labels) || labelNames.some((label) => !labels.includes(label))) {
+    throw new TypeError(`${option} already holds a metric named ${name} that is not mcp-identity's counter`);
+  }
+  return existing as Pick<Counter<L>, 'inc'>;
 }
 
 /** Counts one event. */
@@ -40,26 +66,13 @@ export type CountEvent = (event: AuditEvent) => void;
  * @throws TypeError when `registry` is not a prom-client Registry, or holds another metric of that name.
  */
 export function requestCounter(registry: unknown, option = 'metrics'): CountEvent {
-  const candidate = registry as Partial<MetricsRegistry> | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.getSingleMetric !== 'function') {
-    throw new TypeError(`${option} must be a prom-client Registry`);
-  }
-  const existing = candidate.getSingleMetric(REQUESTS_METRIC) as Partial<Counter<Label>> | undefined;
-  let counter: Pick<Counter<Label>, 'inc'>;
-  if (existing === undefined) {
-    counter = new (promClient().Counter)({
-      name: REQUESTS_METRIC,
-      help: 'Requests seen by mcp-identity, by component, decision and refusal reason',
-      labelNames: LABELS,
-      registers: [registry as Registry],
-    });
-  } else {
-    const labels = (existing as { labelNames?: unknown }).labelNames;
-    if (typeof existing.inc !== 'function' || !Array.isArray(labels) || LABELS.some((label) => !labels.includes(label))) {
-      throw new TypeError(`${option} already holds a metric named ${REQUESTS_METRIC} that is not mcp-identity's counter`);
-    }
-    counter = existing as Pick<Counter<Label>, 'inc'>;
-  }
+  const counter = sharedCounter(
+    registry,
+    option,
+    REQUESTS_METRIC,
+    'Requests seen by mcp-identity, by component, decision and refusal reason',
+    LABELS,
+  );
   return function countEvent(event) {
     counter.inc({ component: event.component, decision: event.decision, reason: event.reason ?? '' });
   };
@@ -85,26 +98,13 @@ export type CountDenial = (labels: Readonly<Record<DenialLabel, string>>) => voi
  * @throws TypeError when `registry` is not a prom-client Registry, or holds another metric of that name.
  */
 export function policyDenialCounter(registry: unknown, option = 'metrics'): CountDenial {
-  const candidate = registry as Partial<MetricsRegistry> | null;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.getSingleMetric !== 'function') {
-    throw new TypeError(`${option} must be a prom-client Registry`);
-  }
-  const existing = candidate.getSingleMetric(POLICY_DENIALS_METRIC) as Partial<Counter<DenialLabel>> | undefined;
-  let counter: Pick<Counter<DenialLabel>, 'inc'>;
-  if (existing === undefined) {
-    counter = new Counter({
-      name: POLICY_DENIALS_METRIC,
-      help: 'Operations the gateway policy denied, by upstream, method, tool (or prompt, or resource) and rule',
-      labelNames: DENIAL_LABELS,
-      registers: [registry as MetricsRegistry],
-    });
-  } else {
-    const labels = (existing as { labelNames?: unknown }).labelNames;
-    if (typeof existing.inc !== 'function' || !Array.isArray(labels) || DENIAL_LABELS.some((label) => !labels.includes(label))) {
-      throw new TypeError(`${option} already holds a metric named ${POLICY_DENIALS_METRIC} that is not mcp-identity's counter`);
-    }
-    counter = existing as Pick<Counter<DenialLabel>, 'inc'>;
-  }
+  const counter = sharedCounter(
+    registry,
+    option,
+    POLICY_DENIALS_METRIC,
+    'Operations the gateway policy denied, by upstream, method, tool (or prompt, or resource) and rule',
+    DENIAL_LABELS,
+  );
   const seen = { method: new Set<string>(), tool: new Set<string>() };
   const bounded = (kind: 'method' | 'tool', value: string): string => {
     const label = value.slice(0, MAX_LABEL_LENGTH);

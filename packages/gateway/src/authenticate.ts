@@ -235,6 +235,10 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
           }
           principal = normalizeUserContext({ ...input, authMethod: strategy.method });
         } catch (error) {
+          if (isIdentityError(error) && error.code === 'claims_limit_exceeded') {
+            refuse(req, res, error);
+            return;
+          }
           const cause =
             isIdentityError(error) && error.code === 'unauthenticated' ? error.message : 'the credentials do not identify a valid user';
           refuse(

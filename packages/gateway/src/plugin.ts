@@ -17,6 +17,7 @@ import type { Plugin } from 'http-proxy-middleware';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
+import { checkRequestPath } from './path.js';
 import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';
 import type { GatewayConfig, IdentityOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
@@ -63,6 +64,8 @@ function setIdentity(
   config: GatewayConfig,
 ): { readonly body: Buffer | undefined; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
+  // The final path, after any pathRewrite, obeys the same rule as the client's.
+  checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
   const { token, jti } = config.signer.sign(
@@ -168,8 +171,26 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     );
   }
 
-  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage): void {
-    sessions?.onResponse(proxyRes, req);
+  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
+    try {
+      sessions?.onResponse(proxyRes, req);
+    } catch (error) {
+      // A new session that could not be bound: the client gets 503, not a session id that answers 404.
+      refused.add(req);
+      proxyRes.resume();
+      refuse(
+        res,
+        isIdentityError(error) ? error : new IdentityError('store_unavailable', 'the session store is unavailable', { cause: error }),
+      );
+      return;
+    }
+    // After the head, the body is piped to the client. An upstream that dies mid-body (a reset
+    // mid-SSE) would leave that body unterminated and the client waiting for ever: the client
+    // response is cut too, and audited as refused with `upstream_aborted`.
+    proxyRes.once('close', () => {
+      if (proxyRes.complete || res.writableEnded || res.destroyed) return;
+      writeIdentityError(res, new IdentityError('upstream_aborted', 'the upstream ended its response early'));
+    });
     // Hop-by-hop: without these, http-proxy would hand the client the upstream's
     // `Connection: keep-alive` even when the client asked to close.
     delete proxyRes.headers.connection;
@@ -185,6 +206,10 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
           cause: error,
         }),
       );
+      return;
+    }
+    if (isIdentityError(error)) {
+      refuse(res, error);
       return;
     }
     const timeout = error.code === TIMEOUT;

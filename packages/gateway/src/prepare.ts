@@ -25,6 +25,7 @@ import {
 } from '@mcp-identity/core';
 import type { JsonRpcBody, UserContext } from '@mcp-identity/core';
 import type { GatewayConfig } from './options.js';
+import { checkRequestPath } from './path.js';
 
 /** A request ready to forward. */
 export interface PreparedRequest {
@@ -65,6 +66,9 @@ function checkContentType(req: IncomingMessage): void {
 }
 
 function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
+  // Before anything else is read: a path that could leave the upstream's mount is never forwarded.
+  checkRequestPath((req as { originalUrl?: string }).originalUrl ?? req.url);
+  checkRequestPath(req.url);
   if (req.userContext === undefined) throw new IdentityError('unauthenticated', 'the request is not authenticated');
   // Normalized once: later steps (the session check) find the frozen, normalized object.
   const user = normalizeUserContext(req.userContext);
