@@ -9,6 +9,7 @@ const CODES = {
   // Gateway: authentication and authorization
   unauthenticated: [401, -32001],
   forbidden: [403, -32003],
+  insufficient_scope: [403, -32003],
   auth_unavailable: [503, -32603],
   user_context_invalid: [500, -32603],
   // Gateway: request body
