@@ -9,6 +9,7 @@ import {
   CONTEXTFORGE_SIGNATURE_SUFFIX,
   contextforgeSignatureOf,
   IdentityError,
+  hasMethod,
   isIdentityError,
   userToHeaders,
   writeIdentityError,
@@ -66,8 +67,9 @@ function setIdentity(
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
   const { token, jti } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
-  // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
-  if (config.headersCarrier || prepared.rpc === undefined) {
+  // `_meta` needs a request or notification to hold it: GET (SSE), DELETE and a body made only
+  // of client responses carry the identity in headers whatever the carriers (docs/spec).
+  if (config.headersCarrier || prepared.rpc === undefined || !prepared.rpc.messages.some(hasMethod)) {
     proxyReq.setHeader(config.assertionHeader, token);
     const headers = userToHeaders(prepared.user, config.prefix);
     for (const [name, value] of Object.entries(headers)) proxyReq.setHeader(name, value);
