@@ -26,6 +26,7 @@ BINDING = load("binding.json")["cases"]
 CODEC = load("header-codec.json")
 CLAIMS = load("claims.json")
 REQUESTS = load("requests.json")
+DECISIONS = load("decisions.json")["decisions"]
 
 
 def names(cases: list[dict[str, Any]]) -> list[str]:
@@ -90,6 +91,14 @@ def test_request(case: dict[str, Any]) -> None:
 def test_requests_cover_every_decision() -> None:
     decided = {d for case in REQUESTS["cases"] for d in case["decides"]}
     assert decided == {str(n) for n in range(1, 18)}
+
+
+@pytest.mark.parametrize("number", list(DECISIONS), ids=[f"decision {n}: {t}" for n, t in DECISIONS.items()])
+def test_spec_decision(number: str) -> None:
+    cases = [case for case in REQUESTS["cases"] if number in case["decides"]]
+    assert cases
+    for case in cases:
+        assert (case["name"], request_outcome(REQUESTS, case)) == (case["name"], request_expected(case))
 
 
 def flip(text: str, at: int) -> str:

@@ -91,6 +91,7 @@ const claimVectors = load<{
   refused: { name: string; claims: Record<string, unknown> }[];
 }>('claims.json');
 const requestVectors = load<RequestVectors>('requests.json');
+const decisions = load<{ decisions: Record<string, string> }>('decisions.json').decisions;
 
 const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value)) as unknown;
 
@@ -288,6 +289,15 @@ describe('shared vectors: full requests', () => {
         'unsupported_encoding',
       ].sort(),
     );
+  });
+});
+
+describe('spec decisions (docs/spec/wire-format-v1.md, Decisions): one test per answer', () => {
+  it.each(Object.entries(decisions))('decision %s: %s', async (number) => {
+    const cases = requestVectors.cases.filter((c) => c.decides.includes(number));
+    expect(cases.length).toBeGreaterThan(0);
+    for (const c of cases)
+      expect({ name: c.name, outcome: await requestOutcome(requestVectors, c) }).toEqual({ name: c.name, outcome: expectedOutcome(c) });
   });
 });
 
