@@ -881,6 +881,7 @@ const parseCases = [
     })(),
   ],
   ['5r. a token over 16384 characters', signToken(HEADER, { ...claimsOf({ digest: 'x' }), pad: 'p'.repeat(16400) }, HS)],
+  ['5t. a payload that is not UTF-8', `${b64url(HEADER)}.${Buffer.from('{"iss":"\xff"}', 'latin1').toString('base64url')}.AAAA`],
   ['5s. padding characters', `${signToken(HEADER, claimsOf({ digest: 'x' }), HS)}=`],
 ];
 for (const [name, token] of parseCases) {
