@@ -144,7 +144,7 @@ describe('TypeScript MCP client → gateway → Python receiver → Python MCP S
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
         body: forgedBody,
       });
-      expect({ status: response.status, body: (await response.json()) }).toEqual({
+      expect({ status: response.status, body: await response.json() }).toEqual({
         status: 401,
         body: { jsonrpc: '2.0', id: null, error: { code: -32001, message: expect.any(String), data: { code } } },
       });
