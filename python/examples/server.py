@@ -55,7 +55,6 @@ class _Announcing(uvicorn.Server):
 def main() -> None:
     sock = socket.socket()
     sock.bind(("127.0.0.1", int(os.environ.get("PORT", "0"))))
-    # MCP_PATH: where the SDK serves MCP; "/mcp/" behind a gateway whose target ends in "/mcp" (it appends "/").
     app = protect(server, config(), streamable_http_path=os.environ.get("MCP_PATH", "/mcp"))
     _Announcing(uvicorn.Config(app, log_level=os.environ.get("LOG_LEVEL", "warning"))).run(sockets=[sock])
 

@@ -32,8 +32,6 @@ async function startPythonServer(publicKeyPem: string): Promise<PythonServer> {
       MCP_IDENTITY_ALG: 'EdDSA',
       MCP_IDENTITY_PUBLIC_KEY_PEM: publicKeyPem,
       PORT: '0',
-      // The gateway forwards /mcp/notes as <target>/ : the SDK serves that path.
-      MCP_PATH: '/mcp/',
     },
   });
   const output: string[] = [];
@@ -139,7 +137,7 @@ describe('TypeScript MCP client → gateway → Python receiver → Python MCP S
       [{ 'x-forwarded-user-id': 'admin', 'x-forwarded-user-admin': 'true' }, 'identity_missing'],
       [{ 'x-forwarded-user-assertion': `${header}.${payload}.${Buffer.alloc(64).toString('base64url')}` }, 'identity_invalid'],
     ] as const) {
-      const response = await fetch(`${python.url}/mcp/`, {
+      const response = await fetch(`${python.url}/mcp`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
         body: forgedBody,
