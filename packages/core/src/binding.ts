@@ -7,8 +7,11 @@
  *   `_meta` left empty by that removed too), so the
  *   assertion can travel inside the body it signs and a hop that re-serializes JSON does
  *   not break verification;
- * - for any other body: the raw bytes; for no body: the empty string.
+ * - for any other body: the raw bytes; for no body: the empty string. A JSON body that is
+ *   not UTF-8, not JSON, or has no canonical form (a lone surrogate, a number beyond the
+ *   binary64 range) is digested as its raw bytes too (docs/spec/wire-format-v1.md).
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './jcs.js';
 import { META_ASSERTION } from './meta-keys.js';
@@ -80,4 +83,27 @@ export function jsonBodyDigest(message: unknown): string {
       if (emptied) params._meta = meta;
     }
   }
+}
+
+/**
+ * The body digest of the wire format for one request body, from its media type and its
+ * (decoded) bytes: JCS of the parsed JSON for `application/json` when that has a canonical
+ * form, otherwise the raw bytes. What a receiver in any language must compute.
+ */
+export function requestBodyDigest(contentType: string | undefined, body: Uint8Array): string {
+  if (body.length === 0) return EMPTY_BODY_SHA256;
+  if (isJsonContentType(contentType) && isUtf8(body)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    } catch {
+      return rawBodyDigest(body);
+    }
+    try {
+      return jsonBodyDigest(value);
+    } catch {
+      return rawBodyDigest(body);
+    }
+  }
+  return rawBodyDigest(body);
 }

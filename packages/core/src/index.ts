@@ -65,7 +65,7 @@ export type {
 export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSignature } from './jws.js';
 export type { JwsHeader, ParsedJws } from './jws.js';
 
-export { createAssertionSigner, positiveInteger, requiredIdentifier } from './sign.js';
+export { createAssertionSigner, positiveInteger, requiredIdentifier, WIRE_FORMAT_VERSION } from './sign.js';
 export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, SignedAssertion } from './sign.js';
 
 export { createAssertionVerifier } from './verify.js';
@@ -75,7 +75,7 @@ export { staticKeySource, firstKeySource } from './key-source.js';
 export type { KeySource } from './key-source.js';
 
 export { canonicalJson } from './jcs.js';
-export { sha256Base64url, EMPTY_BODY_SHA256, isJsonContentType, rawBodyDigest, jsonBodyDigest } from './binding.js';
+export { sha256Base64url, EMPTY_BODY_SHA256, isJsonContentType, rawBodyDigest, jsonBodyDigest, requestBodyDigest } from './binding.js';
 export type { RequestBinding } from './binding.js';
 
 export { META_PREFIX, META_USER, META_ASSERTION, META_CONTEXTFORGE_USER, isIdentityMetaKey } from './meta-keys.js';

@@ -5,6 +5,7 @@
  * every proxied request, so this file does the few things our tokens need with the raw
  * primitives and keys imported once. The tests cross-check it against jose both ways.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHmac, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { IdentityError } from './errors.js';
 import { isValidKid } from './keys.js';
@@ -85,8 +86,11 @@ const headerCache = new Map<string, JwsHeader>();
 
 function decodeSegment(segment: string, what: string): unknown {
   if (!B64URL.test(segment) || segment.length % 4 === 1) throw invalid(`the assertion ${what} is not base64url`);
+  const bytes = Buffer.from(segment, 'base64url');
+  // Decoded strictly: bytes that are not UTF-8 are refused, never read with replacement characters.
+  if (!isUtf8(bytes)) throw invalid(`the assertion ${what} is not UTF-8`);
   try {
-    return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as unknown;
+    return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
     throw invalid(`the assertion ${what} is not JSON`);
   }

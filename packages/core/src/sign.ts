@@ -10,6 +10,9 @@ import type { RequestBinding } from './binding.js';
 import type { ImportedSigningKey, PublicJwk, SigningKey } from './keys.js';
 import type { UserContext } from './user-context.js';
 
+/** The wire-format version this package signs and verifies: the `v` claim of every assertion (docs/spec). */
+export const WIRE_FORMAT_VERSION = 1;
+
 /** Options of {@link createAssertionSigner}. */
 export interface AssertionSignerOptions {
   /** One key, or several with exactly one `active: true`. */
@@ -79,7 +82,7 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
   const keys = importSigningKeys(options.signing, 'signing');
   const signJws = createJwsSigner(keys.active);
   // The constant claims are serialized once.
-  const prefix = `{"iss":${JSON.stringify(issuer)},"aud":${JSON.stringify(audience)}`;
+  const prefix = `{"v":${WIRE_FORMAT_VERSION},"iss":${JSON.stringify(issuer)},"aud":${JSON.stringify(audience)}`;
   return {
     alg: keys.active.alg,
     kid: keys.active.kid,

@@ -6,7 +6,7 @@
 import { claimsToUser } from './claims.js';
 import { IdentityError } from './errors.js';
 import { parseJws, verifyJwsSignature } from './jws.js';
-import { positiveInteger, requiredIdentifier } from './sign.js';
+import { positiveInteger, requiredIdentifier, WIRE_FORMAT_VERSION } from './sign.js';
 import { isRecord } from './user-context.js';
 import type { RequestBinding } from './binding.js';
 import type { JwsHeader } from './jws.js';
@@ -17,7 +17,7 @@ import type { UserContext } from './user-context.js';
 export interface AssertionVerifierOptions {
   /** The gateway's identifier; `iss` must equal it. */
   readonly issuer: string;
-  /** This upstream's identifier; `aud` must equal (or contain) it. */
+  /** This upstream's identifier; `aud` must be a string equal to it (an array is refused). */
   readonly audience: string;
   readonly keys: KeySource;
   /** Allowed clock skew in seconds. Default 5. */
@@ -48,6 +48,11 @@ export interface AssertionVerifier {
 }
 
 const JTI = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** A time claim: a JSON number whose value is a non-negative integer at most 2^53 - 1 (`1.0` is `1`). */
+function isTime(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
 
 function nonNegativeInteger(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -83,39 +88,41 @@ export function createAssertionVerifier(options: AssertionVerifierOptions): Asse
       // Issuer and audience are pinned configuration: a token for someone else is refused
       // before any key lookup, so it can never make the receiver fetch anything.
       if (claims.iss !== issuer) throw new IdentityError('identity_issuer', 'the assertion was not issued by the configured gateway');
-      const aud = claims.aud;
-      if (!(aud === audience || (Array.isArray(aud) && aud.includes(audience)))) {
-        throw new IdentityError('identity_audience', 'the assertion is not for this upstream');
-      }
+      // One assertion, one upstream: an `aud` array (even one naming this upstream) is refused,
+      // so a token can never be spent at several receivers with separate replay stores.
+      if (claims.aud !== audience) throw new IdentityError('identity_audience', 'the assertion is not for this upstream');
 
       const keys = await keySource.keysFor(jws.header);
       if (keys.length === 0) throw new IdentityError('identity_invalid', 'no configured key matches the assertion');
       if (!keys.some((key) => verifyJwsSignature(jws, key)))
         throw new IdentityError('identity_invalid', 'the assertion signature does not verify');
 
-      const { iat, exp, jti } = claims;
-      if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp))
-        throw new IdentityError('identity_invalid', 'the assertion lacks iat or exp');
-      const issuedAt = iat as number;
-      const expiresAt = exp as number;
+      // The checks below run in the order docs/spec/wire-format-v1.md lists them.
+      if (claims.v !== WIRE_FORMAT_VERSION)
+        throw new IdentityError('identity_invalid', 'the assertion is not of wire-format version 1 (claim v)');
+      const { iat, exp, nbf, jti } = claims;
+      if (!isTime(iat) || !isTime(exp)) throw new IdentityError('identity_invalid', 'the assertion lacks iat or exp');
       const now = clock() / 1000;
-      if (issuedAt > now + tolerance) throw new IdentityError('identity_invalid', 'the assertion is issued in the future');
-      if (expiresAt <= issuedAt || expiresAt - issuedAt > maxLifetime)
-        throw new IdentityError('identity_invalid', 'the assertion lifetime is not acceptable');
-      if (now >= expiresAt + tolerance) throw new IdentityError('identity_expired', 'the assertion has expired');
+      if (iat > now + tolerance) throw new IdentityError('identity_invalid', 'the assertion is issued in the future');
+      if (exp <= iat || exp - iat > maxLifetime) throw new IdentityError('identity_invalid', 'the assertion lifetime is not acceptable');
+      if (now >= exp + tolerance) throw new IdentityError('identity_expired', 'the assertion has expired');
+      if (nbf !== undefined && (!isTime(nbf) || nbf > now + tolerance))
+        throw new IdentityError('identity_invalid', 'the assertion is not valid yet (nbf)');
       if (typeof jti !== 'string' || !JTI.test(jti))
         throw new IdentityError('identity_invalid', 'the assertion jti is missing or malformed');
+      const user = claimsToUser(claims);
+      const binding = readBinding(claims.req);
 
       return {
         token,
         header: jws.header,
         claims,
-        user: claimsToUser(claims),
+        user,
         issuer,
         jti,
-        iat: issuedAt,
-        exp: expiresAt,
-        binding: readBinding(claims.req),
+        iat,
+        exp,
+        binding,
       };
     },
   };

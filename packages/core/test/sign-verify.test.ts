@@ -106,6 +106,7 @@ describe('createAssertionSigner / createAssertionVerifier', () => {
       expect(protectedHeader.alg).toBe(alg);
       expect(protectedHeader.typ).toBe('user-context+jwt');
       expect(payload).toStrictEqual({
+        v: 1,
         iss: ISSUER,
         aud: AUDIENCE,
         iat: NOW_S,
@@ -129,6 +130,7 @@ describe('createAssertionSigner / createAssertionVerifier', () => {
       const kid = withKid && keys.publicJwk !== undefined ? await calculateJwkThumbprint(keys.publicJwk) : undefined;
       const jti = randomBytes(16).toString('base64url');
       const token = await new SignJWT({
+        v: 1,
         auth_method: 'sso',
         groups: ['eng,ops'],
         act: { sub: 'agent-2', act: { sub: 'agent-1' } },
@@ -321,6 +323,7 @@ describe('verification refusals', () => {
   const header = { alg: 'HS256', typ: 'user-context+jwt' };
   const JTI = 'Q2hlY2tKdGlWYWx1ZTEy';
   const claims = (override: Record<string, unknown> = {}): Record<string, unknown> => ({
+    v: 1,
     iss: ISSUER,
     aud: AUDIENCE,
     iat: NOW_S,
@@ -519,10 +522,13 @@ describe('verification refusals', () => {
       expect(source.calls).toBe(0);
     });
 
-    it('accepts an audience array that contains this audience', async () => {
+    it.each([
+      ['an array holding only this audience', [AUDIENCE]],
+      ['an array that contains this audience', ['urn:mcp:other', AUDIENCE]],
+    ])('refuses an audience given as %s, before any key lookup (spec: aud is one string)', async (_case, aud) => {
       const source = counting(keys);
-      await expect(verifier(source).verify(token({ aud: ['urn:mcp:other', AUDIENCE] }))).resolves.toBeDefined();
-      expect(source.calls).toBe(1);
+      await expect(verifier(source).verify(token({ aud }))).rejects.toMatchObject(refusal('identity_audience', /upstream/));
+      expect(source.calls).toBe(0);
     });
   });
 

@@ -78,8 +78,8 @@ function setIdentity(
   // The stateless revision has no sessions: a session id on a modern request is dropped, so no
   // server that classifies by session can read it as part of one (the gateway never checked it).
   if (prepared.era === 'modern') for (const name of SESSION_HEADER_SPELLINGS) proxyReq.removeHeader(name);
-  // Where no `_meta` carries it (GET, DELETE, a session-less legacy request without `_meta`), the
-  // identity travels in headers whatever the carriers.
+  // Where no `_meta` carries it (GET, DELETE, a session-less legacy request without `_meta`, a body
+  // made only of client responses), the identity travels in headers whatever the carriers (docs/spec).
   if (config.headersCarrier || prepared.metaMessages.length === 0) {
     proxyReq.setHeader(config.assertionHeader, token);
     const headers = userToHeaders(prepared.user, config.prefix);

@@ -11,6 +11,7 @@ import {
   closeAll,
   expectBoundTo,
   jsonOf,
+  META_ASSERTION,
   only,
   refusal,
   startGateway,
@@ -210,6 +211,37 @@ describe('propagateIdentity carriers', () => {
     const received = only(gateway.upstream);
     expect(received.body.length).toBe(0);
     expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
+  });
+});
+
+describe('propagateIdentity carriers: ["meta"] with a body of client responses only (spec: the header carries it)', () => {
+  it.each([
+    ['one response', { jsonrpc: '2.0', id: 5, result: { content: [] } }],
+    [
+      'a batch of a response and an error',
+      [
+        { jsonrpc: '2.0', id: 5, result: {} },
+        { jsonrpc: '2.0', id: 6, error: { code: -1, message: 'no' } },
+      ],
+    ],
+  ])('sends the assertion header for %s, since no message can hold _meta', async (_case, body) => {
+    const gateway = await startGateway({ options: { carriers: ['meta'] } });
+    await request(gateway.url).post('/mcp').send(body).expect(200);
+    const received = only(gateway.upstream);
+    expect(JSON.stringify(jsonOf(received))).not.toContain('mcp-identity/');
+    expect(received.headers['x-forwarded-user-id']).toBe('alice@corp');
+    expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
+  });
+
+  it('keeps headers off a batch where a request holds the assertion in _meta', async () => {
+    const gateway = await startGateway({ options: { carriers: ['meta'] } });
+    await request(gateway.url)
+      .post('/mcp')
+      .send([{ jsonrpc: '2.0', id: 5, result: {} }, toolsCall()])
+      .expect(200);
+    const received = only(gateway.upstream);
+    expect(received.headers['x-forwarded-user-assertion']).toBeUndefined();
+    expectBoundTo(await verifyAssertion(jsonOf(received)[1].params._meta[META_ASSERTION]), received);
   });
 });
 

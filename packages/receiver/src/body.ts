@@ -4,6 +4,7 @@
  * placed after the receiver both keep working. When a body parser ran first, its
  * `req.body` is used instead.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { hasRequestBody, isBodyConsumed, isJsonContentType, readRequestBody } from '@mcp-identity/core';
 
@@ -22,6 +23,8 @@ export interface ReceivedBody {
 const NONE: ReceivedBody = { bytes: undefined, json: undefined, isJson: false, available: true };
 
 function parse(bytes: Buffer): unknown {
+  // Bytes that are not UTF-8 are digested raw (the spec), never decoded with replacement characters.
+  if (!isUtf8(bytes)) return undefined;
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {

@@ -12,7 +12,6 @@ import {
   jsonBodyDigest,
   canonicalJson,
   contextforgeMetaUser,
-  normalizeUserContext,
   rawBodyDigest,
   readIdentityMeta,
   userToHeaders,
@@ -75,10 +74,10 @@ function findMeta(body: ReceivedBody): MetaFindings {
 }
 
 function pickToken(header: string | undefined, meta: MetaFindings): string | undefined {
+  for (const value of meta.assertions)
+    if (typeof value !== 'string') throw new IdentityError('identity_invalid', 'the _meta assertion is not a string');
   if (meta.assertions.size > 1) throw new IdentityError('identity_mismatch', 'the messages carry different assertions');
-  const [fromMeta] = meta.assertions;
-  if (fromMeta !== undefined && typeof fromMeta !== 'string')
-    throw new IdentityError('identity_invalid', 'the _meta assertion is not a string');
+  const [fromMeta] = meta.assertions as ReadonlySet<string | undefined>;
   if (header !== undefined && fromMeta !== undefined && header !== fromMeta) {
     throw new IdentityError('identity_mismatch', 'the header and _meta carry different assertions');
   }
@@ -90,7 +89,8 @@ function bodyDigest(body: ReceivedBody): string {
     try {
       return jsonBodyDigest(body.json);
     } catch {
-      return '';
+      // No canonical form (a lone surrogate, a number beyond binary64): the raw bytes, when known.
+      return body.bytes === undefined ? '' : rawBodyDigest(body.bytes);
     }
   }
   return body.bytes === undefined ? EMPTY_BODY_SHA256 : rawBodyDigest(body.bytes);
@@ -113,12 +113,11 @@ function canonicalizeOrUndefined(value: unknown): string | undefined {
   }
 }
 
+// Exact: the `_meta` user must be the user object of the claims, member for member (as
+// canonical JSON), not merely something that normalizes to it (docs/spec, `_meta`).
 function sameUser(candidate: unknown, user: UserContext): boolean {
-  try {
-    return canonicalJson(normalizeUserContext(candidate)) === canonicalJson(user);
-  } catch {
-    return false;
-  }
+  const expected = canonicalJson(user);
+  return canonicalizeOrUndefined(candidate) === expected;
 }
 
 /**

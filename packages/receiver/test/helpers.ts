@@ -149,6 +149,7 @@ export function claimsFor(request: TestRequest = {}, overrides: Record<string, u
   const { method, path, bodySha256 } = bindingOf(request);
   const iat = T0 / 1000;
   return {
+    v: 1,
     iss: ISSUER,
     aud: AUDIENCE,
     iat,
