@@ -20,6 +20,8 @@ export {
   canonicalHeaderName,
   headerValueAsUtf8,
   normalizePrefix,
+  identityHeaderPrefix,
+  DEFAULT_HEADER_PREFIX,
   userToHeaders,
   headerAgreesWithUser,
 } from './header-codec.js';
@@ -60,6 +62,7 @@ export type {
   PublicJwk,
   ImportedKey,
   ImportedSigningKey,
+  ImportedSigningKeys,
 } from './keys.js';
 
 export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSignature } from './jws.js';
@@ -102,7 +105,7 @@ export {
   sessionSubject,
   createSessionBinder,
 } from './sessions.js';
-export type { SessionBinder, SessionBinderOptions } from './sessions.js';
+export type { SessionBinder, SessionBinderOptions, SessionOptions } from './sessions.js';
 
 export { readRawHeader, readRawHeaderGroup } from './raw-headers.js';
 export type { RawHeaderReading, RawHeaderGroup, HostileHeaderReason } from './raw-headers.js';
