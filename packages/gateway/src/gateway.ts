@@ -129,7 +129,7 @@ export interface Gateway {
   upstream(options: UpstreamOptions): RequestHandler;
   /** The identity work as an http-proxy-middleware plugin, for an app's own `createProxyMiddleware` (what `identityPlugin` is). */
   plugin(options: GatewayPluginOptions): Plugin;
-  /** A handler serving the public JWKS of `signing`: every EdDSA/ES256 key; HS256 secrets are never published. */
+  /** A handler serving the public JWKS of `signing`: every EdDSA/ES256 key, active or not; HS256 secrets are never published (an HS256-only gateway serves an empty set). */
   jwks(options?: JwksOptions): RequestHandler;
 }
 
@@ -313,10 +313,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       return createIdentityPlugin(identityOptions(upstream, PLUGIN_LIMITS), context);
     },
     jwks(jwksOptions?: JwksOptions): RequestHandler {
+      // Secrets are never published: with HS256 only, the set is empty (receivers then use `keys.secrets`).
       const published = keys.all.flatMap((key) => (key.publicJwk === undefined ? [] : [key.publicJwk]));
-      if (published.length === 0) {
-        throw new TypeError('jwks: signing has no EdDSA or ES256 key to publish (HS256 secrets are never published)');
-      }
       return createJwksHandler(published, jwksOptions);
     },
   });

@@ -181,10 +181,16 @@ describe('createGateway', () => {
     expect(response.text).not.toContain('hs-old');
   });
 
-  it('refuses jwks() when signing holds only HS256 secrets, naming signing', () => {
-    const gateway = createGateway({ issuer: ISSUER, signing: { secret: SECRET }, audit: noAudit });
+  it('serves an empty key set from jwks() when signing holds only HS256 secrets', async () => {
+    const gateway = createGateway({ issuer: ISSUER, signing: { secret: SECRET, kid: 'hs-only' }, audit: noAudit });
+    const app = express();
+    app.get('/jwks', gateway.jwks());
+    const server = track(await listen(app));
 
-    expect(() => gateway.jwks()).toThrow(/^jwks: signing has no EdDSA or ES256 key/);
+    const response = await request(server.url).get('/jwks');
+
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.text)).toEqual({ keys: [] });
   });
 });
 
