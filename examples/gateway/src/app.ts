@@ -1,7 +1,8 @@
 /**
- * The example gateway: Passport authenticates (JWT from a demo issuer, HTTP Basic, an API
- * key), then one `propagateIdentity` per upstream signs the user for that upstream and
- * forwards the request. The gateway's public keys are served as a JWKS. Listed principals
+ * The example gateway: one `createGateway` holds the issuer, signing keys, audit and metrics;
+ * Passport authenticates (JWT from a demo issuer, HTTP Basic, an API key), then one
+ * `gateway.upstream` per upstream signs the user for that upstream and forwards the request.
+ * The gateway's public keys are served as a JWKS. Listed principals
  * may act for the demo users with `X-Act-As`; every request is audited, and counted when a
  * metrics registry is given (served at `/metrics`).
  */
@@ -11,10 +12,8 @@ import { BasicStrategy } from 'passport-http';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import {
   ApiKeyStrategy,
-  authenticate,
-  jwks,
+  createGateway,
   OAuthTokenStrategy,
-  propagateIdentity,
   protectedResource,
   protectedResourceMetadata,
   safeEqual,
@@ -73,10 +72,6 @@ function demoSubject(users: readonly DemoUser[], id: string): Record<string, unk
 /** The JWKS path receivers point `jwksUrl` at. */
 export const JWKS_PATH = '/.well-known/mcp-identity/jwks.json';
 
-function isAsymmetric(key: SigningKey): boolean {
-  return key.alg === 'EdDSA' || key.alg === 'ES256';
-}
-
 /** Creates the example gateway app; it does not listen. */
 export function createApp(options: GatewayAppOptions): Express {
   const passport = new Passport();
@@ -121,12 +116,14 @@ export function createApp(options: GatewayAppOptions): Express {
     }),
   );
 
+  const { audit, metrics } = options;
+  // Keys are imported once, here; every piece below is bound to them.
+  const gateway = createGateway({ issuer: options.issuer, signing: options.signing, audit, metrics });
   const app = express();
   app.disable('x-powered-by');
-  const keys: readonly SigningKey[] = Array.isArray(options.signing) ? options.signing : [options.signing as SigningKey];
-  if (keys.some(isAsymmetric)) app.get(JWKS_PATH, jwks(keys.filter(isAsymmetric)));
+  // Only EdDSA/ES256 public keys are published; an HS256-only gateway serves an empty set.
+  app.get(JWKS_PATH, gateway.jwks());
 
-  const { audit, metrics } = options;
   if (metrics !== undefined) {
     app.get('/metrics', async (_req, res) => {
       res.type(metrics.contentType).send(await metrics.metrics());
@@ -158,25 +155,19 @@ export function createApp(options: GatewayAppOptions): Express {
   }
   const strategies = oauth === undefined ? ['jwt', 'basic', 'api-key'] : ['oauth-bearer', 'jwt', 'basic', 'api-key'];
   const loginFor = (resource: ReturnType<typeof protectedResource> | undefined) =>
-    authenticate(strategies, {
+    gateway.authenticate(strategies, {
       passport,
       delegation: { allowedActors: options.actors ?? [], resolveSubject: (id) => demoSubject(options.users, id) },
-      audit,
-      metrics,
       ...(resource === undefined ? {} : { protectedResource: resource }),
     });
   for (const upstream of options.upstreams) {
     app.use(
       `/mcp/${upstream.name}`,
       loginFor(resources.get(upstream.name)),
-      propagateIdentity({
+      gateway.upstream({
         target: upstream.target,
         audience: upstream.audience,
-        issuer: options.issuer,
-        signing: options.signing,
-        ...(upstream.metaCreation === undefined ? {} : { metaCreation: upstream.metaCreation }),
-        audit,
-        metrics,
+        ...(upstream.metaCreation === 'always' ? { carry: { meta: 'always' } } : {}),
       }),
     );
   }

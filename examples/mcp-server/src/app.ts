@@ -9,15 +9,19 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { verifyIdentity } from '@mcp-identity/receiver';
 import type { Express, Request, Response } from 'express';
-import type { VerifyIdentityOptions } from '@mcp-identity/receiver';
+import type { ReceiverOptions, VerifyIdentityOptions } from '@mcp-identity/receiver';
 import { buildMcpServer } from './tools.js';
 
 /** Options of {@link createApp}. */
 export interface McpServerAppOptions {
   /** Name reported by the MCP server (and by `whoami`). Default `"example-mcp-server"`. */
   readonly name?: string;
-  /** How identities are verified: at least `audience`, `issuer` and keys (`jwksUrl`, `publicKeys` or `secrets`). */
-  readonly identity: VerifyIdentityOptions;
+  /**
+   * How identities are verified: `audience`, `issuer` and one `keys` choice
+   * (`{ jwksUrl }`, `{ publicKeys }` or `{ secrets }`), plus `replay`, `sessions`, `policy`.
+   * The older flat form (`jwksUrl`, `secrets`, ... beside `audience`) is accepted too.
+   */
+  readonly identity: ReceiverOptions | VerifyIdentityOptions;
 }
 
 /** An Express app plus a way to end its MCP sessions. */

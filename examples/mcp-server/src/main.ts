@@ -18,7 +18,7 @@ const { app } = createApp({
   identity: {
     issuer: env('MCP_IDENTITY_ISSUER'),
     audience: env('MCP_IDENTITY_AUDIENCE'),
-    ...(secret === undefined ? { jwksUrl: env('MCP_IDENTITY_JWKS_URL') } : { secrets: [{ secret }] }),
+    keys: secret === undefined ? { jwksUrl: env('MCP_IDENTITY_JWKS_URL') } : { secrets: [{ secret }] },
   },
 });
 const port = Number(process.env.PORT ?? 4001);

@@ -136,6 +136,24 @@ export function normalizePrefix(prefix: string): string {
   return canonicalHeaderName(prefix.trim()).replace(/-+$/, '');
 }
 
+/** The default identity header prefix. */
+export const DEFAULT_HEADER_PREFIX = 'X-Forwarded-User';
+
+/**
+ * Validates and normalizes the `headerPrefix` option, the same way on both sides: letters,
+ * digits, `-` and `_`, and something left after normalizing (`'---'` or `'__'` would become
+ * the empty prefix, which names every header). Throws a `TypeError` naming the option.
+ */
+export function identityHeaderPrefix(value: unknown, option = 'headerPrefix'): string {
+  if (value === undefined) return normalizePrefix(DEFAULT_HEADER_PREFIX);
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+    throw new TypeError(`${option} must be a header name prefix: 1-64 letters, digits, "-" or "_"`);
+  }
+  const prefix = normalizePrefix(value);
+  if (!/[a-z0-9]/.test(prefix)) throw new TypeError(`${option} must contain a letter or digit (it would name every header)`);
+  return prefix;
+}
+
 /**
  * The plain convenience header values for a user, keyed by lower-case header name
  * (`<prefix>-id`, ...). Absent optional fields and empty lists are omitted; `-id`,

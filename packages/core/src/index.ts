@@ -20,6 +20,8 @@ export {
   canonicalHeaderName,
   headerValueAsUtf8,
   normalizePrefix,
+  identityHeaderPrefix,
+  DEFAULT_HEADER_PREFIX,
   userToHeaders,
   headerAgreesWithUser,
 } from './header-codec.js';
@@ -60,6 +62,7 @@ export type {
   PublicJwk,
   ImportedKey,
   ImportedSigningKey,
+  ImportedSigningKeys,
 } from './keys.js';
 
 export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSignature } from './jws.js';
@@ -118,7 +121,7 @@ export {
   inspectMcpRequest,
 } from './mcp-era.js';
 export type { McpEra, McpRequestHeaders } from './mcp-era.js';
-export type { SessionBinder, SessionBinderOptions } from './sessions.js';
+export type { SessionBinder, SessionBinderOptions, SessionOptions } from './sessions.js';
 
 export { readRawHeader, readRawHeaderGroup } from './raw-headers.js';
 export type { RawHeaderReading, RawHeaderGroup, HostileHeaderReason } from './raw-headers.js';

@@ -77,6 +77,12 @@ export interface ImportedSigningKey extends ImportedKey {
   readonly publicJwk: PublicJwk | undefined;
 }
 
+/** The gateway's signing keys, imported: the one that signs, and all of them (for publishing). */
+export interface ImportedSigningKeys {
+  readonly active: ImportedSigningKey;
+  readonly all: readonly ImportedSigningKey[];
+}
+
 const KID = /^[A-Za-z0-9_-][A-Za-z0-9_.:-]{0,127}$/;
 const PLACEHOLDERS = ['changeme', 'changethis', 'replaceme', 'placeholder', 'yoursecret', 'secrethere', 'insertsecret', 'example'];
 
@@ -180,10 +186,7 @@ export function publicJwkOf(key: KeyObject, alg: 'EdDSA' | 'ES256', kid?: string
  * Imports the gateway's `signing` option: one key or an array. With several keys exactly
  * one is marked `active: true` (or there is only one); every asymmetric key is published.
  */
-export function importSigningKeys(
-  input: SigningKey | readonly SigningKey[],
-  option = 'signing',
-): { readonly active: ImportedSigningKey; readonly all: readonly ImportedSigningKey[] } {
+export function importSigningKeys(input: SigningKey | readonly SigningKey[], option = 'signing'): ImportedSigningKeys {
   const list: readonly unknown[] = Array.isArray(input) ? input : [input];
   if (list.length === 0) throw new TypeError(`${option} must contain at least one key`);
   const all = list.map((entry, index) => importSigningKey(entry, Array.isArray(input) ? `${option}[${index}]` : option));

@@ -54,6 +54,19 @@ export const DEFAULT_SESSIONS_PER_USER = 100;
 /** Default binding lifetime, in seconds: 8 hours, a working day (see `docs/sessions.md`). */
 export const DEFAULT_SESSION_TTL_SECONDS = 28_800;
 
+/**
+ * The `sessions` option, the same name and shape at the gateway (`createGateway`) and the
+ * receiver (`verifyIdentity`): where MCP sessions are bound to their users, and for how long.
+ */
+export interface SessionOptions {
+  /** Where the bindings are kept: a `MemoryStore` (one instance) or a `RedisStore` shared by every instance. */
+  readonly store?: IdentityStore;
+  /** How long a binding lives from the session's creation, in seconds; then the session answers 404. Default 28 800 (8 hours). */
+  readonly ttlSeconds?: number;
+  /** Most live sessions one user (issuer and id) holds, per process; one more ends that user's oldest. Default 100. */
+  readonly maxPerUser?: number;
+}
+
 /** Options of {@link createSessionBinder}. */
 export interface SessionBinderOptions {
   /** Where bindings are kept: `MemoryStore` for one instance, `RedisStore` for several. */

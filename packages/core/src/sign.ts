@@ -7,7 +7,7 @@ import { createJwsSigner } from './jws.js';
 import { importSigningKeys } from './keys.js';
 import { randomId } from './random.js';
 import type { RequestBinding } from './binding.js';
-import type { ImportedSigningKey, PublicJwk, SigningKey } from './keys.js';
+import type { ImportedSigningKey, ImportedSigningKeys, PublicJwk, SigningKey } from './keys.js';
 import type { UserContext } from './user-context.js';
 
 /** The wire-format version this package signs and verifies: the `v` claim of every assertion (docs/spec). */
@@ -69,17 +69,20 @@ export function requiredIdentifier(value: unknown, option: string): string {
 }
 
 /**
- * Creates a signer. Keys are imported here, once; a mistake throws a `TypeError` naming the option.
+ * Creates a signer. Keys are imported here, once, unless `imported` (the result of
+ * `importSigningKeys(options.signing)`) is given: a gateway with several upstreams imports its
+ * keys once and builds one signer per upstream from them. A mistake throws a `TypeError`
+ * naming the option.
  * @example
  * const signer = createAssertionSigner({ signing: { secret: process.env.MCP_IDENTITY_SECRET! }, issuer: 'https://gateway.example', audience: 'urn:mcp:files' });
  */
-export function createAssertionSigner(options: AssertionSignerOptions): AssertionSigner {
+export function createAssertionSigner(options: AssertionSignerOptions, imported?: ImportedSigningKeys): AssertionSigner {
   const issuer = requiredIdentifier(options.issuer, 'issuer');
   const audience = requiredIdentifier(options.audience, 'audience');
   const ttlSeconds = positiveInteger(options.ttlSeconds, 'ttlSeconds', 60);
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
-  const keys = importSigningKeys(options.signing, 'signing');
+  const keys = imported ?? importSigningKeys(options.signing, 'signing');
   const signJws = createJwsSigner(keys.active);
   // The constant claims are serialized once.
   const prefix = `{"v":${WIRE_FORMAT_VERSION},"iss":${JSON.stringify(issuer)},"aud":${JSON.stringify(audience)}`;

@@ -5,6 +5,7 @@ import {
   encodeHeaderList,
   encodeHeaderValue,
   headerAgreesWithUser,
+  identityHeaderPrefix,
   identityHeaderSuffixes,
   normalizePrefix,
   normalizeUserContext,
@@ -116,6 +117,24 @@ describe('canonicalHeaderName / normalizePrefix', () => {
     ['X-Forwarded-User---', 'x-forwarded-user'],
   ])('normalizes the prefix %j to %s', (prefix, normalized) => {
     expect(normalizePrefix(prefix)).toBe(normalized);
+  });
+});
+
+describe('identityHeaderPrefix', () => {
+  it.each([
+    [undefined, 'x-forwarded-user'],
+    ['X-Auth-User', 'x-auth-user'],
+    ['X_Identity-', 'x-identity'],
+  ])('accepts %j as %s', (value, prefix) => {
+    expect(identityHeaderPrefix(value)).toBe(prefix);
+  });
+
+  it.each(['---', '__', '-_-', '-'])('refuses %j, which normalizes to the empty prefix, naming the option', (value) => {
+    expect(() => identityHeaderPrefix(value, 'carry.headerPrefix')).toThrow(/^carry\.headerPrefix must contain a letter or digit/);
+  });
+
+  it.each(['', 'X Forwarded', 'X.User', 'x'.repeat(65), 42, null])('refuses %j as not a header name prefix', (value) => {
+    expect(() => identityHeaderPrefix(value)).toThrow(/^headerPrefix must be a header name prefix/);
   });
 });
 

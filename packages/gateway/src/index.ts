@@ -4,6 +4,17 @@
  */
 import './augment.js';
 
+export { createGateway } from './gateway.js';
+export type {
+  Gateway,
+  GatewayOptions,
+  UpstreamOptions,
+  GatewayPluginOptions,
+  CarryOptions,
+  StripOptions,
+  LimitOptions,
+} from './gateway.js';
+
 export { authenticate } from './authenticate.js';
 export type { AuthenticateOptions, StrategyRef, StrategySpec, PassportLike } from './authenticate.js';
 
@@ -64,6 +75,7 @@ export type {
   UserContextField,
   IdentityStore,
   RedisStoreOptions,
+  SessionOptions,
   AuditEvent,
   AuditSink,
   AuditLogger,

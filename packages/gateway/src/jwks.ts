@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { positiveInteger, publicJwksOf } from '@mcp-identity/core';
-import type { SigningKey } from '@mcp-identity/core';
+import type { PublicJwk, SigningKey } from '@mcp-identity/core';
 import type { Request, RequestHandler, Response } from 'express';
 
 /** Options of {@link jwks}. */
@@ -19,7 +19,13 @@ export interface JwksOptions {
  * app.use('/mcp/files', authenticate(['jwt']), propagateIdentity({ target, audience, issuer, signing: keys }));
  */
 export function jwks(keys: SigningKey | readonly SigningKey[], options: JwksOptions = {}): RequestHandler {
-  const body = JSON.stringify({ keys: publicJwksOf(keys, 'keys') });
+  return createJwksHandler(publicJwksOf(keys, 'keys'), options);
+}
+
+/** The one implementation behind {@link jwks} and `createGateway().jwks`: serves keys already imported. */
+export function createJwksHandler(publicJwks: readonly PublicJwk[], options: JwksOptions = {}): RequestHandler {
+  if (typeof options !== 'object' || options === null) throw new TypeError('jwks options must be an object: { maxAgeSeconds? }');
+  const body = JSON.stringify({ keys: publicJwks });
   const maxAge = positiveInteger(options.maxAgeSeconds, 'maxAgeSeconds', 300);
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
   const cacheControl = `public, max-age=${maxAge}`;

@@ -8,12 +8,14 @@ import {
   createAssertionSigner,
   DEFAULT_BODY_LIMIT,
   defaultSensitiveAttributes,
-  normalizePrefix,
+  identityHeaderPrefix,
   parseFieldList,
   positiveInteger,
   sensitiveAttributeMatcher,
 } from '@mcp-identity/core';
-import type { AssertionSigner, IdentityStore, SessionBinder, SigningKey, UserContextField } from '@mcp-identity/core';
+import type { AssertionSigner, IdentityStore, ImportedSigningKeys, SessionBinder, SigningKey, UserContextField } from '@mcp-identity/core';
+import { optionName } from './option-names.js';
+import type { OptionNames, RenamedOption } from './option-names.js';
 import { resolveSessionOptions } from './sessions.js';
 
 /** Where the gateway puts the identity: HTTP headers, JSON-RPC `params._meta`, or both. */
@@ -141,6 +143,13 @@ export interface GatewayConfig {
   readonly sessions: SessionBinder | undefined;
 }
 
+/** What a caller that validated shared settings already hands the resolver. */
+export interface ResolveContext {
+  /** The signing keys, imported once by `createGateway`; `options.signing` is then not read again. */
+  readonly keys?: ImportedSigningKeys;
+  readonly names?: OptionNames;
+}
+
 function stringList(value: unknown, option: string, fallback: readonly string[]): readonly string[] {
   if (value === undefined) return fallback;
   if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry.length === 0)) {
@@ -155,11 +164,12 @@ function headerName(value: unknown, option: string, fallback: string): string {
   return value;
 }
 
-function resolveContextforge(options: IdentityOptions, headers: boolean): Buffer | undefined {
+function resolveContextforge(options: IdentityOptions, headers: boolean, names: OptionNames | undefined): Buffer | undefined {
   if (options.contextforge === undefined) return undefined;
-  if (typeof options.contextforge !== 'object' || options.contextforge === null) throw new TypeError('contextforge must be { secret }');
-  if (!headers) throw new TypeError('contextforge needs the headers carrier: ContextForge upstreams read X-Forwarded-User-* headers');
-  const secret = contextforgeSecret(options.contextforge.secret, 'contextforge.secret');
+  const option = optionName(names, 'contextforge');
+  if (typeof options.contextforge !== 'object' || options.contextforge === null) throw new TypeError(`${option} must be { secret }`);
+  if (!headers) throw new TypeError(`${option} needs the headers carrier: ContextForge upstreams read X-Forwarded-User-* headers`);
+  const secret = contextforgeSecret(options.contextforge.secret, `${option}.secret`);
   const logger = options.logger ?? console;
   if (typeof logger.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
   if (secret.length < 32)
@@ -167,23 +177,32 @@ function resolveContextforge(options: IdentityOptions, headers: boolean): Buffer
   return secret;
 }
 
-/** Validates {@link IdentityOptions}; throws a `TypeError` naming the first bad option. */
-export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig {
+/**
+ * Validates {@link IdentityOptions}; throws a `TypeError` naming the first bad option (as
+ * `context.names` calls it). With `context.keys` the signing keys are not imported again.
+ */
+export function resolveIdentityOptions(options: IdentityOptions, context: ResolveContext = {}): GatewayConfig {
+  const { names } = context;
+  const name = (option: RenamedOption): string => optionName(names, option);
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const logger = options.logger ?? console;
   if (typeof logger?.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
   if (options.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
-  const signer = createAssertionSigner({
-    signing: options.signing,
-    issuer: options.issuer,
-    audience: options.audience,
-    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-  });
-  const prefix = normalizePrefix(headerName(options.headerPrefix, 'headerPrefix', 'X-Forwarded-User'));
+  const signer = createAssertionSigner(
+    {
+      signing: options.signing,
+      issuer: options.issuer,
+      audience: options.audience,
+      ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    },
+    context.keys,
+  );
+  // The same rule as the receiver's: '---' would normalize to '' and strip every header.
+  const prefix = identityHeaderPrefix(options.headerPrefix, name('headerPrefix'));
   const carriers = options.carriers ?? ['headers', 'meta'];
   if (!Array.isArray(carriers) || carriers.length === 0 || carriers.some((c) => c !== 'headers' && c !== 'meta')) {
-    throw new TypeError('carriers must be a non-empty array of "headers" and "meta"');
+    throw new TypeError(`${name('carriers')} must be a non-empty array of "headers" and "meta"`);
   }
   const metaOnly = !carriers.includes('headers');
   const metaCreation: unknown = options.metaCreation === undefined ? (metaOnly ? 'always' : 'preserve-era') : options.metaCreation;
@@ -192,17 +211,17 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
   if (!Array.isArray(sensitive) || sensitive.some((entry) => typeof entry !== 'string' && !(entry instanceof RegExp))) {
     throw new TypeError('sensitiveAttributes must be an array of strings and RegExps');
   }
-  const forward = new Set(stringList(options.forwardCredentials, 'forwardCredentials', []).map(canonicalHeaderName));
-  const apiKeyHeader = canonicalHeaderName(headerName(options.apiKeyHeader, 'apiKeyHeader', 'x-api-key'));
-  for (const name of forward) {
-    if (name.startsWith(prefix)) throw new TypeError(`forwardCredentials cannot keep an identity header (${name})`);
-    if (CREDENTIAL_HEADERS.includes(name) || name === apiKeyHeader || name === 'x-api-key')
+  const forward = new Set(stringList(options.forwardCredentials, name('forwardCredentials'), []).map(canonicalHeaderName));
+  const apiKeyHeader = canonicalHeaderName(headerName(options.apiKeyHeader, name('apiKeyHeader'), 'x-api-key'));
+  for (const header of forward) {
+    if (header.startsWith(prefix)) throw new TypeError(`${name('forwardCredentials')} cannot keep an identity header (${header})`);
+    if (CREDENTIAL_HEADERS.includes(header) || header === apiKeyHeader || header === 'x-api-key')
       throw new TypeError(
-        `forwardCredentials cannot keep ${name}: the MCP authorization spec forbids token passthrough ` +
+        `${name('forwardCredentials')} cannot keep ${header}: the MCP authorization spec forbids token passthrough ` +
           '("the MCP server MUST NOT pass through the token it received from the MCP client")',
       );
   }
-  const extra = stringList(options.stripHeaders, 'stripHeaders', defaultStripHeaders).map(canonicalHeaderName);
+  const extra = stringList(options.stripHeaders, name('stripHeaders'), defaultStripHeaders).map(canonicalHeaderName);
   const stripExact = new Set(
     [...CREDENTIAL_HEADERS, apiKeyHeader, ...extra.filter((name) => !name.endsWith('-'))].filter((name) => !forward.has(name)),
   );
@@ -211,20 +230,20 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     audience: options.audience,
     prefix,
     assertionHeader: `${prefix}-assertion`,
-    fields: parseFieldList(options.claims, 'claims'),
+    fields: parseFieldList(options.claims, name('claims')),
     isSensitive: sensitiveAttributeMatcher(sensitive),
     headersCarrier: carriers.includes('headers'),
     metaCarrier: carriers.includes('meta'),
     metaAlways: carriers.includes('meta') && metaCreation === 'always',
-    bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
-    timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 60_000),
+    bodyLimit: positiveInteger(options.bodyLimit, name('bodyLimit'), DEFAULT_BODY_LIMIT),
+    timeoutMs: positiveInteger(options.timeoutMs, name('timeoutMs'), 60_000),
     stripExact,
     // The default family is stripped whatever the prefix: upstreams written for ContextForge read it.
     stripPrefixes: [...new Set([prefix, 'x-forwarded-user', ...extra.filter((name) => name.endsWith('-'))])],
     credentialQueryParams: new Set(
-      stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
+      stringList(options.credentialQueryParams, name('credentialQueryParams'), defaultCredentialQueryParams).map((p) => p.toLowerCase()),
     ),
-    contextforgeSecret: resolveContextforge(options, carriers.includes('headers')),
-    sessions: resolveSessionOptions(options, logger),
+    contextforgeSecret: resolveContextforge(options, carriers.includes('headers'), names),
+    sessions: resolveSessionOptions(options, logger, names),
   });
 }

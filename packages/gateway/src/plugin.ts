@@ -20,7 +20,7 @@ import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
 import { checkRequestPath } from './path.js';
 import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';
-import type { GatewayConfig, IdentityOptions } from './options.js';
+import type { GatewayConfig, IdentityOptions, ResolveContext } from './options.js';
 import type { PreparedRequest } from './prepare.js';
 import type { SessionGuard } from './sessions.js';
 
@@ -254,5 +254,10 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
  * }));
  */
 export function identityPlugin(options: IdentityOptions): Plugin {
-  return createIdentityProxyParts(resolveIdentityOptions(options)).plugin;
+  return createIdentityPlugin(options, {});
+}
+
+/** The one implementation behind {@link identityPlugin} and `createGateway().plugin`. */
+export function createIdentityPlugin(options: IdentityOptions, context: ResolveContext): Plugin {
+  return createIdentityProxyParts(resolveIdentityOptions(options, context)).plugin;
 }

@@ -3,18 +3,19 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createAuditEmitter, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
-import type { AuditOptions, JsonRpcBody, Policy, PolicyConfig } from '@mcp-identity/core';
+import { createAuditEmitter, isIdentityError, normalizeUserContext, positiveInteger, writeIdentityError } from '@mcp-identity/core';
+import type { AuditOptions, EmitAudit, JsonRpcBody, Policy, PolicyConfig } from '@mcp-identity/core';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyAudit } from './audit.js';
+import { optionName } from './option-names.js';
 import { resolveIdentityOptions } from './options.js';
 import { createIdentityProxyParts } from './plugin.js';
 import { prepareRequest } from './prepare.js';
 import { createPolicyGuard, policyOption } from './policy/guard.js';
 import type { PolicyOutcome } from './policy/enforce.js';
-import type { IdentityOptions } from './options.js';
+import type { IdentityOptions, ResolveContext } from './options.js';
 import type { AuthorizeBody, GatewayRequest } from './prepare.js';
 
 /** Extra http-proxy-middleware options; those the gateway must control are left out. */
@@ -80,13 +81,26 @@ function mountRootPlugin(target: URL): Plugin {
  * }));
  */
 export function propagateIdentity(options: PropagateIdentityOptions): RequestHandler {
-  const config = resolveIdentityOptions(options);
+  return createUpstreamMiddleware(options, {});
+}
+
+/** What `createGateway` shares between its upstreams: imported keys, one audit emitter, option names. */
+export interface UpstreamContext extends ResolveContext {
+  /** The gateway's audit emitter; default: one built from `options.audit` and `options.metrics`. */
+  readonly emit?: EmitAudit;
+}
+
+/** The one implementation behind {@link propagateIdentity} and `createGateway().upstream`. */
+export function createUpstreamMiddleware(options: PropagateIdentityOptions, context: UpstreamContext): RequestHandler {
+  const config = resolveIdentityOptions(options, context);
   const target = parseTarget(options.target);
   const extra: ExtraProxyOptions = options.proxy ?? {};
   if (typeof extra !== 'object' || extra === null) throw new TypeError('proxy must be an object of http-proxy-middleware options');
   for (const forbidden of ['target', 'ws', 'ejectPlugins', 'selfHandleResponse', 'buffer', 'forward']) {
-    if (forbidden in extra) throw new TypeError(`proxy.${forbidden} is set by propagateIdentity and cannot be overridden`);
+    if (forbidden in extra) throw new TypeError(`proxy.${forbidden} is set by the gateway and cannot be overridden`);
   }
+  const listLimitName = optionName(context.names, 'listResponseLimit');
+  if (options.listResponseLimit !== undefined) positiveInteger(options.listResponseLimit, listLimitName, 1);
   const parts = createIdentityProxyParts(config);
   const guard =
     options.policy === undefined
@@ -96,8 +110,8 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
           limit: options.listResponseLimit,
           metrics: options.metrics,
         });
-  if (guard === undefined && options.listResponseLimit !== undefined) throw new TypeError('listResponseLimit needs a policy');
-  const audit = createProxyAudit(config.audience, parts, createAuditEmitter(options), options.clock ?? Date.now, guard);
+  if (guard === undefined && options.listResponseLimit !== undefined) throw new TypeError(`${listLimitName} needs a policy`);
+  const audit = createProxyAudit(config.audience, parts, context.emit ?? createAuditEmitter(options), options.clock ?? Date.now, guard);
   const agent: unknown =
     extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
   const proxy = createProxyMiddleware({

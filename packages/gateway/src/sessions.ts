@@ -19,6 +19,8 @@ import {
 } from '@mcp-identity/core';
 import type { IdentityStore, McpEra, SessionBinder, UserContext } from '@mcp-identity/core';
 import type { GatewayRequest } from './prepare.js';
+import { optionName } from './option-names.js';
+import type { OptionNames } from './option-names.js';
 
 /** The session options of `propagateIdentity` and `identityPlugin`. */
 export interface SessionOptions {
@@ -40,16 +42,19 @@ function storeWarning(error: unknown): string {
 export function resolveSessionOptions(
   options: SessionOptions,
   logger: { warn(message: string): void } = console,
+  names?: OptionNames,
 ): SessionBinder | undefined {
-  const ttlSeconds = positiveInteger(options.sessionTtlSeconds, 'sessionTtlSeconds', DEFAULT_SESSION_TTL_SECONDS);
-  const maxPerUser = positiveInteger(options.maxSessionsPerUser, 'maxSessionsPerUser', DEFAULT_SESSIONS_PER_USER);
+  const ttlSeconds = positiveInteger(options.sessionTtlSeconds, optionName(names, 'sessionTtlSeconds'), DEFAULT_SESSION_TTL_SECONDS);
+  const maxPerUser = positiveInteger(options.maxSessionsPerUser, optionName(names, 'maxSessionsPerUser'), DEFAULT_SESSIONS_PER_USER);
   if (options.sessionStore === false) return undefined;
   const store =
     options.sessionStore === undefined
       ? new MemoryStore(options.clock === undefined ? {} : { clock: options.clock })
       : options.sessionStore;
   if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
-    throw new TypeError('sessionStore must implement setIfAbsent, get and delete (a MemoryStore or RedisStore), or be false');
+    throw new TypeError(
+      `${optionName(names, 'sessionStore')} must implement setIfAbsent, get and delete (a MemoryStore or RedisStore), or be false`,
+    );
   return createSessionBinder({
     store,
     audience: options.audience,

@@ -6,14 +6,14 @@
 import './augment.js';
 
 export { verifyIdentity } from './verify-identity.js';
-export type { VerifyIdentityOptions, ReceiverLogger } from './options.js';
+export type { VerifyIdentityOptions, ReceiverOptions, ReceiverKeys, JwksFetchOptions, ReceiverLogger } from './options.js';
 export { getUser } from './get-user.js';
 export type { ContextforgeOptions } from './contextforge.js';
 export type { UserSource } from './get-user.js';
 export type { AuthInfo, ReceivedUser } from './auth-info.js';
 export { verifyRequest } from './verify-request.js';
 export type { VerifiedRequest, VerificationProgress } from './verify-request.js';
-export type { ReceiverPolicy, ReceiverPolicyOptions, ReceiverPolicyContext, ReceivedOperation } from './policy.js';
+export type { ReceiverPolicy, ReceiverPolicyGroup, ReceiverPolicyOptions, ReceiverPolicyContext, ReceivedOperation } from './policy.js';
 export { resolveReceiverOptions } from './options.js';
 export type { ReceiverConfig } from './options.js';
 
@@ -38,5 +38,6 @@ export type {
   AuditLogger,
   AuditOptions,
   MetricsRegistry,
+  SessionOptions,
 } from '@mcp-identity/core';
 export type { ReceiverSessionOptions } from './sessions.js';

@@ -9,8 +9,9 @@ import {
   firstKeySource,
   importVerificationPublicKeys,
   importVerificationSecrets,
+  identityHeaderPrefix,
+  isRecord,
   MemoryStore,
-  normalizePrefix,
   positiveInteger,
   staticKeySource,
 } from '@mcp-identity/core';
@@ -28,7 +29,7 @@ import type {
   VerificationPublicKey,
   VerificationSecret,
 } from '@mcp-identity/core';
-import type { ReceiverPolicyOptions } from './policy.js';
+import type { ReceiverPolicy, ReceiverPolicyGroup, ReceiverPolicyOptions } from './policy.js';
 
 /** Where warnings go (JWKS fetch failures). */
 export interface ReceiverLogger {
@@ -77,6 +78,59 @@ export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptio
   readonly sessions?: ReceiverSessionOptions;
 }
 
+/** JWKS fetching settings beside `keys.jwksUrl`. */
+export type JwksFetchOptions = Omit<RemoteKeySetOptions, 'clock' | 'onError'>;
+
+/**
+ * Where the receiver's verification keys come from: exactly one of the gateway's JWKS URL
+ * (with its fetching settings), EdDSA/ES256 public keys, or HS256 secrets.
+ */
+export type ReceiverKeys =
+  | (JwksFetchOptions & { readonly jwksUrl: string | URL; readonly publicKeys?: never; readonly secrets?: never })
+  | { readonly publicKeys: readonly VerificationPublicKey[]; readonly jwksUrl?: never; readonly secrets?: never }
+  | { readonly secrets: readonly VerificationSecret[]; readonly jwksUrl?: never; readonly publicKeys?: never };
+
+/** The grouped options of `verifyIdentity`: one `keys` choice, `replay`, `sessions`, `policy`. */
+export interface ReceiverOptions extends AuditOptions {
+  /** This upstream's identifier: the assertion's `aud` must be it. Required. */
+  readonly audience: string;
+  /** The gateway's identifier: the assertion's `iss` must be it. Required. */
+  readonly issuer: string;
+  /** `{ jwksUrl, timeoutMs?, cooldownMs?, maxAgeMs?, fetch? }`, `{ publicKeys }` or `{ secrets }`: exactly one. Required. */
+  readonly keys: ReceiverKeys;
+  /** Replay protection: `store` keeps used `jti`s until they expire. Default `{ store: new MemoryStore() }` (one process only). */
+  readonly replay?: { readonly store?: IdentityStore };
+  /** Bind MCP sessions to the verified user who created them (`{ store, ttlSeconds?, maxPerUser? }`, as at the gateway). Default off. */
+  readonly sessions?: ReceiverSessionOptions;
+  /** `{ allow?, maxDelegationDepth? }` (or the `allow` function alone). Default: none. */
+  readonly policy?: ReceiverPolicy | ReceiverPolicyGroup;
+  /** Receives warnings (a failed JWKS fetch). Default `console`. Never given a token or a key. */
+  readonly logger?: ReceiverLogger;
+  /** Allowed clock skew in seconds. Default 5. */
+  readonly clockToleranceSeconds?: number;
+  /** Longest assertion lifetime accepted (`exp - iat`), in seconds; at least the gateway's assertion lifetime. Default 600. */
+  readonly maxLifetimeSeconds?: number;
+  /** Check the assertion's method, path and body digest against this request. Default true. */
+  readonly bindRequest?: boolean;
+  /** Prefix of the identity headers. Default `"X-Forwarded-User"`. */
+  readonly headerPrefix?: string;
+  /** Largest request body read, in bytes. Default 4 MiB. */
+  readonly bodyLimit?: number;
+  /** Current time in milliseconds. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Also accept ContextForge-signed requests; see {@link VerifyIdentityOptions.contextforge}. Default: off. */
+  readonly contextforge?: ContextforgeOptions;
+  /** HTTP status when the replay or session store fails: 500, 502, 503 or 504. Default 503. */
+  readonly storeErrorStatus?: 500 | 502 | 503 | 504;
+  /** The older flat options are not mixed in: they belong in `keys`, `replay` and `policy`. */
+  readonly secrets?: never;
+  readonly publicKeys?: never;
+  readonly jwksUrl?: never;
+  readonly jwks?: never;
+  readonly replayStore?: never;
+  readonly maxDelegationDepth?: never;
+}
+
 /** Validated configuration. */
 export interface ReceiverConfig {
   readonly verifier: AssertionVerifier;
@@ -95,27 +149,97 @@ export interface ReceiverConfig {
 
 const STORE_ERROR_STATUSES = [500, 502, 503, 504];
 
-function keySources(options: VerifyIdentityOptions, clock: () => number, logger: ReceiverLogger): KeySource {
+/** The key options in either form; `at` is where they sit (`''` flat, `'keys.'` grouped). */
+interface KeySpec {
+  readonly secrets?: readonly VerificationSecret[];
+  readonly publicKeys?: readonly VerificationPublicKey[];
+  readonly jwksUrl?: string | URL;
+  readonly jwks?: JwksFetchOptions;
+}
+
+function keySources(spec: KeySpec, at: string, clock: () => number, logger: ReceiverLogger): KeySource {
   const sources: KeySource[] = [];
   const statics = [
-    ...(options.secrets === undefined ? [] : importVerificationSecrets(options.secrets, 'secrets')),
-    ...(options.publicKeys === undefined ? [] : importVerificationPublicKeys(options.publicKeys, 'publicKeys')),
+    ...(spec.secrets === undefined ? [] : importVerificationSecrets(spec.secrets, `${at}secrets`)),
+    ...(spec.publicKeys === undefined ? [] : importVerificationPublicKeys(spec.publicKeys, `${at}publicKeys`)),
   ];
   if (statics.length > 0) sources.push(staticKeySource(statics));
-  if (options.jwksUrl !== undefined) {
+  if (spec.jwksUrl !== undefined) {
     const onError = (error: Error): void =>
       logger.warn(`mcp-identity: JWKS fetch failed (keys fetched earlier, if any, stay in use): ${error.message}`);
-    sources.push(createRemoteKeySet(options.jwksUrl, { ...options.jwks, clock, onError }, 'jwksUrl'));
-  } else if (options.jwks !== undefined) {
+    sources.push(createRemoteKeySet(spec.jwksUrl, { ...spec.jwks, clock, onError }, `${at}jwksUrl`));
+  } else if (spec.jwks !== undefined) {
     throw new TypeError('jwks options need jwksUrl');
   }
   if (sources.length === 0) throw new TypeError('verifyIdentity needs keys: secrets (HS256), publicKeys (EdDSA/ES256) or jwksUrl');
   return firstKeySource(sources);
 }
 
-/** Validates {@link VerifyIdentityOptions}. */
-export function resolveReceiverOptions(options: VerifyIdentityOptions): ReceiverConfig {
+const KEY_CHOICES = ['jwksUrl', 'publicKeys', 'secrets'] as const;
+const JWKS_FETCH = ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'fetch'] as const;
+const FLAT_ONLY: Readonly<Record<string, string>> = {
+  secrets: 'keys: { secrets }',
+  publicKeys: 'keys: { publicKeys }',
+  jwksUrl: 'keys: { jwksUrl }',
+  jwks: 'keys: { jwksUrl, timeoutMs?, cooldownMs?, maxAgeMs?, fetch? }',
+  replayStore: 'replay: { store }',
+  maxDelegationDepth: 'policy: { maxDelegationDepth }',
+};
+
+/** Tells the grouped form (with `keys`) from the older flat one. */
+export function isGroupedReceiverOptions(options: VerifyIdentityOptions | ReceiverOptions): options is ReceiverOptions {
+  return 'keys' in options;
+}
+
+/** The grouped `keys` option: exactly one choice, checked here as the type checks it. */
+function groupedKeys(value: unknown): KeySpec {
+  const shape = 'keys must be exactly one of { jwksUrl }, { publicKeys } or { secrets }';
+  if (!isRecord(value)) throw new TypeError(shape);
+  const chosen = KEY_CHOICES.filter((choice) => value[choice] !== undefined);
+  if (chosen.length !== 1) throw new TypeError(`${shape} (got ${chosen.length === 0 ? 'none' : chosen.join(' and ')})`);
+  const [choice] = chosen;
+  for (const key of Object.keys(value)) {
+    if (key === choice || (choice === 'jwksUrl' && (JWKS_FETCH as readonly string[]).includes(key))) continue;
+    throw new TypeError(`keys.${key} is not an option with keys.${choice ?? ''}`);
+  }
+  if (choice !== 'jwksUrl') return value;
+  const { jwksUrl, ...fetching } = value as JwksFetchOptions & { jwksUrl: string | URL };
+  for (const duration of ['timeoutMs', 'cooldownMs', 'maxAgeMs'] as const) positiveInteger(fetching[duration], `keys.${duration}`, 1);
+  if (fetching.fetch !== undefined && typeof fetching.fetch !== 'function') throw new TypeError('keys.fetch must be a function');
+  return { jwksUrl, jwks: fetching };
+}
+
+/** The replay store, from `replay.store` (grouped) or `replayStore` (flat). */
+function replayStoreOf(options: VerifyIdentityOptions | ReceiverOptions, clock: () => number): IdentityStore {
+  let value: unknown;
+  let option: string;
+  if (isGroupedReceiverOptions(options)) {
+    if (options.replay !== undefined && !isRecord(options.replay)) throw new TypeError('replay must be an object: { store? }');
+    for (const key of Object.keys(options.replay ?? {})) {
+      if (key !== 'store') throw new TypeError(`replay.${key} is not an option (replay takes store)`);
+    }
+    value = options.replay?.store;
+    option = 'replay.store';
+  } else {
+    value = options.replayStore;
+    option = 'replayStore';
+  }
+  if (value === null) throw new TypeError(`${option} must be a store; leave it undefined for the in-process MemoryStore`);
+  const store = (value ?? new MemoryStore({ clock })) as IdentityStore;
+  if (typeof store?.setIfAbsent !== 'function') throw new TypeError(`${option} must implement setIfAbsent(key, value, ttlMs)`);
+  return store;
+}
+
+/** Validates {@link ReceiverOptions} or the older flat {@link VerifyIdentityOptions}. */
+export function resolveReceiverOptions(options: VerifyIdentityOptions | ReceiverOptions): ReceiverConfig {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const grouped = isGroupedReceiverOptions(options);
+  if (grouped) {
+    for (const [flat, home] of Object.entries(FLAT_ONLY)) {
+      if ((options as unknown as Record<string, unknown>)[flat] !== undefined)
+        throw new TypeError(`${flat} is the older flat form: with keys, use ${home}`);
+    }
+  }
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
   const logger = options.logger ?? console;
@@ -123,20 +247,15 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
   const verifier = createAssertionVerifier({
     issuer: options.issuer,
     audience: options.audience,
-    keys: keySources(options, clock, logger),
+    keys: grouped ? keySources(groupedKeys(options.keys), 'keys.', clock, logger) : keySources(options, '', clock, logger),
     ...(options.clockToleranceSeconds === undefined ? {} : { clockToleranceSeconds: options.clockToleranceSeconds }),
     ...(options.maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds: options.maxLifetimeSeconds }),
     clock,
   });
   if (options.bindRequest !== undefined && typeof options.bindRequest !== 'boolean') throw new TypeError('bindRequest must be a boolean');
-  if (options.replayStore === null) throw new TypeError('replayStore must be a store; leave it undefined for the in-process MemoryStore');
-  const store = options.replayStore ?? new MemoryStore({ clock });
-  if (typeof store?.setIfAbsent !== 'function') throw new TypeError('replayStore must implement setIfAbsent(key, value, ttlMs)');
-  const prefixOption = options.headerPrefix ?? 'X-Forwarded-User';
-  if (typeof prefixOption !== 'string' || !/^[A-Za-z0-9_-]+$/.test(prefixOption)) throw new TypeError('headerPrefix must be a header name');
-  const prefix = normalizePrefix(prefixOption);
-  // '---' or '__' normalize to nothing, and an empty prefix would claim every request header.
-  if (prefix.length === 0) throw new TypeError('headerPrefix must be a header name');
+  const store = replayStoreOf(options, clock);
+  // The gateway's rule: '---' or '__' normalize to nothing, and an empty prefix would claim every header.
+  const prefix = identityHeaderPrefix(options.headerPrefix, 'headerPrefix');
   const storeErrorStatus = options.storeErrorStatus === undefined ? 503 : options.storeErrorStatus;
   if (!STORE_ERROR_STATUSES.includes(storeErrorStatus)) throw new TypeError('storeErrorStatus must be 500, 502, 503 or 504');
   const sessions = resolveSessionOptions(options.sessions, options.audience, storeErrorStatus, (message) => logger.warn(message));

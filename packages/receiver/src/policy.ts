@@ -28,7 +28,15 @@ export interface ReceiverPolicyContext {
  */
 export type ReceiverPolicy = (user: UserContext, req: Request, context: ReceiverPolicyContext) => boolean | Promise<boolean>;
 
-/** The policy options of `verifyIdentity`. */
+/** The grouped `policy` option of `verifyIdentity`: `{ allow?, maxDelegationDepth? }`. */
+export interface ReceiverPolicyGroup {
+  /** Runs after full verification, replay check included; anything but `true` is 403 `identity_forbidden`. Default: none. */
+  readonly allow?: ReceiverPolicy;
+  /** Longest `delegationChain` accepted; `0` refuses every delegated call. Default: no cap beyond the format's 16. */
+  readonly maxDelegationDepth?: number;
+}
+
+/** The policy options of `verifyIdentity` (the older, flat form). */
 export interface ReceiverPolicyOptions {
   /**
    * Longest `delegationChain` accepted; `0` refuses every delegated call. Default: no cap
@@ -58,14 +66,38 @@ export function operationsOf(body: unknown, claims: Readonly<Record<string, unkn
   return { operation: operations[0], operations };
 }
 
-/** Validates the policy options; `undefined` when there is nothing to check. */
-export function resolvePolicy(options: ReceiverPolicyOptions): CheckPolicy | undefined {
-  const { maxDelegationDepth: max, policy } = options;
+/**
+ * Validates the policy options; `undefined` when there is nothing to check. `policy` is a
+ * function (the older form, with `maxDelegationDepth` beside it) or `{ allow?, maxDelegationDepth? }`.
+ */
+export function resolvePolicy(options: {
+  readonly policy?: ReceiverPolicy | ReceiverPolicyGroup;
+  readonly maxDelegationDepth?: number;
+}): CheckPolicy | undefined {
+  const grouped = isRecord(options.policy);
+  if (grouped && options.maxDelegationDepth !== undefined) {
+    throw new TypeError('maxDelegationDepth belongs in policy: { allow?, maxDelegationDepth? }');
+  }
+  const group: ReceiverPolicyGroup = grouped
+    ? options.policy
+    : { allow: options.policy as ReceiverPolicy | undefined, maxDelegationDepth: options.maxDelegationDepth };
+  if (grouped) {
+    for (const key of Object.keys(group)) {
+      if (key !== 'allow' && key !== 'maxDelegationDepth')
+        throw new TypeError(`policy.${key} is not an option (policy takes allow, maxDelegationDepth)`);
+    }
+  }
+  const { maxDelegationDepth: max, allow: policy } = group;
+  const maxName = grouped ? 'policy.maxDelegationDepth' : 'maxDelegationDepth';
   if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0)) {
-    throw new TypeError('maxDelegationDepth must be a non-negative integer (0 refuses delegated calls)');
+    throw new TypeError(`${maxName} must be a non-negative integer (0 refuses delegated calls)`);
   }
   if (policy !== undefined && typeof policy !== 'function')
-    throw new TypeError('policy must be a function (user, req, { operation, operations }) => boolean');
+    throw new TypeError(
+      grouped
+        ? 'policy.allow must be a function (user, req, { operation, operations }) => boolean'
+        : 'policy must be a function (user, req, { operation, operations }) => boolean, or { allow?, maxDelegationDepth? }',
+    );
   if (max === undefined && policy === undefined) return undefined;
   return async function checkPolicy(user, req, claims) {
     const depth = user.delegationChain?.length ?? 0;

@@ -14,10 +14,10 @@ import {
   readSessionId,
   SESSION_HEADER,
 } from '@mcp-identity/core';
-import type { IdentityStore, SessionBinder, UserContext } from '@mcp-identity/core';
+import type { IdentityStore, SessionBinder, SessionOptions, UserContext } from '@mcp-identity/core';
 
-/** The `sessions` option of `verifyIdentity`. */
-export interface ReceiverSessionOptions {
+/** The `sessions` option of `verifyIdentity`: the gateway's `sessions` shape, with `store` required (off by default here). */
+export interface ReceiverSessionOptions extends SessionOptions {
   /** Where the bindings are kept: a `MemoryStore` for one instance, a `RedisStore` shared by several. Required. */
   readonly store: IdentityStore;
   /** How long a binding lives from the session's creation, in seconds; then the session answers 404. Default 28 800 (8 hours). */

@@ -7,7 +7,7 @@ import { resolvePolicy } from './policy.js';
 import { deleteSessionHeader, guardSession } from './sessions.js';
 import { rememberVerified } from './verified-registry.js';
 import { verifyRequest } from './verify-request.js';
-import type { VerifyIdentityOptions } from './options.js';
+import type { ReceiverOptions, VerifyIdentityOptions } from './options.js';
 import type { VerificationProgress } from './verify-request.js';
 
 /**
@@ -18,11 +18,14 @@ import type { VerificationProgress } from './verify-request.js';
  * handlers get as `extra.authInfo`). The parsed JSON body is left in `req.body`: pass it on
  * with `transport.handleRequest(req, res, req.body)`. Each request is audited as accepted
  * or refused.
+ *
+ * Options come grouped ({@link ReceiverOptions}: one `keys` choice, `replay`, `sessions`,
+ * `policy`) or in the older flat form ({@link VerifyIdentityOptions}), which keeps working.
  * @example
- * app.post('/mcp', verifyIdentity({ audience: 'urn:mcp:files', issuer: 'https://gateway.example', secrets: [{ secret }] }),
+ * app.post('/mcp', verifyIdentity({ audience: 'urn:mcp:files', issuer: 'https://gateway.example', keys: { secrets: [{ secret }] } }),
  *   (req, res) => transport.handleRequest(req, res, req.body));
  */
-export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
+export function verifyIdentity(options: ReceiverOptions | VerifyIdentityOptions): RequestHandler {
   const config = resolveReceiverOptions(options);
   const checkPolicy = resolvePolicy(options);
   const emit = createAuditEmitter(options);
