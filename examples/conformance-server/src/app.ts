@@ -7,8 +7,8 @@
  *   2025-era requests other than `initialize` to the SDK's stateless legacy fallback.
  *
  * The split is the SDK's own predicate (`isLegacyRequest`), so this app classifies a request exactly
- * as `createMcpHandler` would. The SDK's handlers are fetch-shaped; {@link toFetchRequest} and
- * {@link sendFetchResponse} adapt Express to them (no `@modelcontextprotocol/node` needed).
+ * as `createMcpHandler` would. The SDK's handlers are fetch-shaped; the example MCP server's
+ * `toFetchRequest` and `sendFetchResponse` adapt Express to them.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import express from 'express';
@@ -22,6 +22,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { EventStore, JSONRPCMessage, McpHttpHandler, McpServer } from '@modelcontextprotocol/server';
 import type { Express, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import { sendFetchResponse, toFetchRequest } from '@mcp-identity/example-mcp-server';
 import { buildConformanceServer } from './server.js';
 
 /** Options of {@link createConformanceApp}. */
@@ -69,47 +70,6 @@ class MemoryEventStore implements EventStore {
     }
     return streamId;
   }
-}
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer']);
-
-/** Builds a fetch `Request` from an Express request; the body is `req.body` re-serialised when already parsed. */
-export function toFetchRequest(req: ExpressRequest, rawBody: Buffer | undefined, signal: AbortSignal): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
-  }
-  const url = new URL(req.originalUrl, `http://${req.headers.host ?? '127.0.0.1'}`);
-  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && rawBody !== undefined;
-  return new Request(url, { method: req.method, headers, body: hasBody ? new Uint8Array(rawBody) : undefined, signal });
-}
-
-/** Writes a fetch `Response` to Express, streaming SSE bodies as they come. */
-export async function sendFetchResponse(response: Response, res: ExpressResponse): Promise<void> {
-  res.status(response.status);
-  response.headers.forEach((value, name) => {
-    if (!HOP_BY_HOP.has(name)) res.setHeader(name, value);
-  });
-  if (response.body === null) {
-    res.end();
-    return;
-  }
-  res.flushHeaders();
-  const reader = response.body.getReader();
-  res.on('close', () => {
-    void reader.cancel().catch(() => undefined);
-  });
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      res.write(value);
-    }
-  } catch {
-    // The client went away or the SDK closed the stream: nothing more to send.
-  }
-  res.end();
 }
 
 function readRawBody(req: ExpressRequest): Promise<Buffer> {
