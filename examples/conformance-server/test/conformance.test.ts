@@ -27,7 +27,9 @@ describe.each<Suite>(['active', '2026-07-28'])('conformance suite %s', (suite) =
   it(
     'passes through gateway -> receiver every check that passes directly',
     async () => {
+      const before = stack.events.length;
       const [direct, viaGateway] = await Promise.all([runSuite(stack.directUrl, suite), runSuite(stack.gatewayUrl, suite)]);
+      const events = stack.events.slice(before);
       const lost = regressions(direct.checks, viaGateway.checks);
       report[suite] = {
         direct: tally(direct.checks),
@@ -38,6 +40,21 @@ describe.each<Suite>(['active', '2026-07-28'])('conformance suite %s', (suite) =
       // The server really is conformant on its own: most of the suite passes directly.
       expect(tally(direct.checks).passed).toBeGreaterThan(suite === 'active' ? 60 : 150);
       expect(lost).toEqual([]);
+      // What the gateway answered itself, with -32020: none of those requests reached the receiver.
+      const mismatches = events.filter((event) => event.component === 'gateway' && event.reason === 'mcp_header_mismatch');
+      const received = new Set(events.filter((event) => event.component === 'receiver').map((event) => event.requestId));
+      expect(mismatches.filter((event) => received.has(event.requestId))).toEqual([]);
+      report[suite] = { ...(report[suite] as object), refusedByGatewayAsHeaderMismatch: mismatches.length };
+      if (suite === '2026-07-28') {
+        // SEP-2243's header/body checks pass through the gateway, and the gateway itself refused the mismatched requests.
+        const headerChecks = [...viaGateway.checks].filter(([key]) => /^http-(header|custom-header-server)-validation\//.test(key));
+        expect(headerChecks.length).toBeGreaterThan(10);
+        expect(headerChecks.filter(([, status]) => status !== 'SUCCESS')).toEqual([]);
+        expect(mismatches.length).toBeGreaterThan(5);
+      } else {
+        // 2025-era requests carry no Mcp-Method / Mcp-Name headers to check.
+        expect(mismatches).toEqual([]);
+      }
     },
     TIMEOUT,
   );

@@ -23,6 +23,7 @@ import { verifyIdentity } from '@mcp-identity/receiver';
 import { createConformanceApp } from '../src/index.js';
 import { listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
+import type { AuditEvent } from '@mcp-identity/gateway';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../../..');
@@ -44,20 +45,23 @@ export interface Stack {
   readonly directUrl: string;
   /** MCP endpoint of the gateway. */
   readonly gatewayUrl: string;
+  /** The audit events of the gateway and the receiver, in order (collected, not logged). */
+  readonly events: AuditEvent[];
   close(): Promise<void>;
 }
-
-/** Audit events are not what this test looks at; keep its output to the suite's. */
-const quiet = (): void => undefined;
 
 export async function startStack(): Promise<Stack> {
   const secret = randomBytes(32).toString('base64url');
   const issuer = 'urn:conformance:gateway';
   const audience = 'urn:conformance:server';
   const running: Running[] = [];
+  const events: AuditEvent[] = [];
+  const audit = (event: AuditEvent): void => {
+    events.push(event);
+  };
   const direct = createConformanceApp();
   running.push(await listen(direct.app));
-  const behindReceiver = createConformanceApp({ before: [verifyIdentity({ audience, issuer, secrets: [{ secret }], audit: quiet })] });
+  const behindReceiver = createConformanceApp({ before: [verifyIdentity({ audience, issuer, secrets: [{ secret }], audit })] });
   const upstream = await listen(behindReceiver.app);
   running.push(upstream);
 
@@ -67,13 +71,14 @@ export async function startStack(): Promise<Stack> {
   gateway.disable('x-powered-by');
   gateway.use(
     '/mcp',
-    authenticate(['conformance-demo'], { passport, audit: quiet }),
-    propagateIdentity({ target: `${upstream.url}/mcp`, audience, issuer, signing: { secret }, audit: quiet }),
+    authenticate(['conformance-demo'], { passport, audit }),
+    propagateIdentity({ target: `${upstream.url}/mcp`, audience, issuer, signing: { secret }, audit }),
   );
   running.push(await listen(gateway));
   return {
     directUrl: `${running[0]!.url}/mcp`,
     gatewayUrl: `${running[2]!.url}/mcp`,
+    events,
     async close() {
       await Promise.all([direct.close(), behindReceiver.close()]);
       await Promise.all(running.map((server) => server.close()));
