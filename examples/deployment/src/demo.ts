@@ -1,12 +1,14 @@
 /**
  * The scripted demo: MCP SDK clients call the MCP servers through the gateway as a JWT
- * user, a Basic user and an API-key client; then a client forges identity headers, and
+ * user, a Basic user and an API-key client — each server with its own SDK's client: SDK v1
+ * for `notes`, SDK v2 for `reports` (2025-era by default, and pinned to 2026-07-28 in the last step); then a client forges identity headers, and
  * another goes straight to an upstream. Last, delegation: the API-key client acts for a
  * user, an assistant's token acts for José, and two delegated calls are refused.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client as ClientV2, StreamableHTTPClientTransport as StreamableHTTPClientTransportV2 } from '@modelcontextprotocol/client';
 import { demoJwtClaims } from '@mcp-identity/example-gateway';
 import type { Deployment } from './deployment.js';
 import { connectWithOAuth, DemoOAuthProvider, signIn } from './oauth-client.js';
@@ -16,15 +18,33 @@ export interface DemoStep {
   readonly title: string;
   /** What the upstream's `whoami` returned (the verified user), when called. */
   readonly whoami?: Record<string, unknown> | null;
+  /** Which client called, and the protocol era the SDK v2 server served the call in (SDK v1 servers speak the 2025 era only). */
+  readonly served?: { readonly client: DemoClient; readonly era: string };
   /** The text of `admin_report`, when called. */
   readonly adminReport?: { readonly isError: boolean; readonly text: string };
   /** For a request the deployment refused: HTTP status and error code (and the Bearer challenge, when OAuth is on). */
   readonly refused?: { readonly status: number; readonly code: string | undefined; readonly challenge?: string };
 }
 
-async function connect(url: string, headers: Record<string, string>): Promise<Client> {
-  const client = new Client({ name: 'mcp-identity-demo', version: '0.1.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+/** Which MCP client: SDK v1 (2025-era), SDK v2 negotiating as usual (2025-era here), or SDK v2 pinned to 2026-07-28. */
+export type DemoClient = 'sdk-v1' | 'sdk-v2' | 'sdk-v2-modern';
+
+interface ToolCaller {
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function connect(url: string, headers: Record<string, string>, kind: DemoClient): Promise<ToolCaller> {
+  if (kind === 'sdk-v1') {
+    const client = new Client({ name: 'mcp-identity-demo', version: '0.1.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+    return client;
+  }
+  const client = new ClientV2(
+    { name: 'mcp-identity-demo', version: '0.1.0' },
+    kind === 'sdk-v2-modern' ? { versionNegotiation: { mode: { pin: '2026-07-28' } } } : {},
+  );
+  await client.connect(new StreamableHTTPClientTransportV2(new URL(url), { requestInit: { headers } }));
   return client;
 }
 
@@ -39,16 +59,37 @@ async function callAs(
   headers: Record<string, string>,
   tools: readonly ('whoami' | 'admin_report')[],
 ): Promise<DemoStep> {
-  const client = await connect(url, headers);
+  // Each upstream is called by its own SDK's client: notes runs SDK v1, reports SDK v2.
+  const kind: DemoClient = url.endsWith('/reports') ? 'sdk-v2' : 'sdk-v1';
+  return callWith(kind, title, url, headers, tools);
+}
+
+async function callWith(
+  kind: DemoClient,
+  title: string,
+  url: string,
+  headers: Record<string, string>,
+  tools: readonly ('whoami' | 'admin_report')[],
+): Promise<DemoStep> {
+  const client = await connect(url, headers, kind);
   try {
     let whoami: DemoStep['whoami'];
+    let served: DemoStep['served'];
     let adminReport: DemoStep['adminReport'];
     for (const tool of tools) {
-      const result = await client.callTool({ name: tool, arguments: {} });
-      if (tool === 'whoami') whoami = (result.structuredContent as { user: Record<string, unknown> | null } | undefined)?.user ?? null;
-      else adminReport = { isError: result.isError === true, text: textOf(result) };
+      const result = (await client.callTool({ name: tool, arguments: {} })) as { structuredContent?: unknown; isError?: boolean };
+      if (tool === 'whoami') {
+        const structured = result.structuredContent as { user: Record<string, unknown> | null; era?: string } | undefined;
+        whoami = structured?.user ?? null;
+        served = { client: kind, era: structured?.era ?? 'legacy' };
+      } else adminReport = { isError: result.isError === true, text: textOf(result) };
     }
-    return { title, ...(whoami === undefined ? {} : { whoami }), ...(adminReport === undefined ? {} : { adminReport }) };
+    return {
+      title,
+      ...(whoami === undefined ? {} : { whoami }),
+      ...(served === undefined ? {} : { served }),
+      ...(adminReport === undefined ? {} : { adminReport }),
+    };
   } finally {
     await client.close();
   }
@@ -171,6 +212,9 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
       ...bobBasic,
       'x-act-as': 'alice',
     }),
+    await callWith('sdk-v2-modern', 'An SDK v2 client in the 2026-07-28 (stateless) era calls reports/whoami as alice', reports, basic, [
+      'whoami',
+    ]),
     ...(deployment.authorizationServer === undefined ? [] : await runOAuthDemo(deployment)),
   ];
 }
@@ -180,6 +224,7 @@ export function formatDemo(steps: readonly DemoStep[]): string {
   const lines: string[] = [];
   for (const [index, step] of steps.entries()) {
     lines.push(`${index + 1}. ${step.title}`);
+    if (step.served !== undefined) lines.push(`   client: ${step.served.client}, served in the ${step.served.era} era`);
     if (step.whoami !== undefined) lines.push(`   upstream saw: ${JSON.stringify(step.whoami)}`);
     if (step.adminReport !== undefined)
       lines.push(`   admin_report: ${step.adminReport.isError ? 'refused' : 'allowed'} (${step.adminReport.text})`);

@@ -1,6 +1,7 @@
 /**
- * Starts the example deployment in-process: two MCP servers (`notes`, `reports`), each
- * with its own audience, behind the example gateway, which signs with a fresh Ed25519 key
+ * Starts the example deployment in-process: two MCP servers, `notes` on MCP SDK v1 (sessions,
+ * 2025-era protocol) and `reports` on MCP SDK v2 (both protocol eras), each with its own
+ * audience, behind the example gateway, which signs with a fresh Ed25519 key
  * and publishes it as a JWKS that the servers fetch. The API-key client may act for the
  * demo users (`X-Act-As`); `reports` refuses delegated calls. Every component audits into
  * the same sink.
@@ -9,7 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp as createGatewayApp, createDemoIssuer, demoUsers, JWKS_PATH } from '@mcp-identity/example-gateway';
-import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-server';
+import { createApp as createMcpServerApp, createV2App } from '@mcp-identity/example-mcp-server';
 import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
 import type { AuditSink } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
@@ -107,7 +108,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     name: 'notes',
     identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.notes, jwksUrl, logger, audit, metrics },
   });
-  const reportsApp = createMcpServerApp({
+  const reportsApp = createV2App({
     name: 'reports',
     // The receiver's policy hook: reports serves users themselves, never someone acting for them.
     identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.reports, jwksUrl, logger, audit, metrics, maxDelegationDepth: 0 },

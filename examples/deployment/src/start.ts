@@ -31,8 +31,8 @@ const deployment = await startDeployment({
 
 process.stdout.write(`mcp-identity example deployment
   gateway          ${deployment.gatewayUrl}  (MCP at /mcp/notes and /mcp/reports, JWKS at /.well-known/mcp-identity/jwks.json, metrics at /metrics)
-  notes upstream   ${deployment.upstreams.notes}
-  reports upstream ${deployment.upstreams.reports}
+  notes upstream   ${deployment.upstreams.notes}  (MCP SDK v1, 2025-era sessions)
+  reports upstream ${deployment.upstreams.reports}  (MCP SDK v2, 2025 era and 2026-07-28)
   authorization server ${deployment.authorizationServer?.issuer ?? '(off)'}  (oidc-provider; demo users alice and bob)
   MCP clients (Claude, VS Code, the Inspector): give them ${deployment.gatewayUrl}/mcp/notes
 

@@ -35,6 +35,17 @@ describe('the example deployment', () => {
     });
   });
 
+  it('has each upstream called by its own SDK client: notes on SDK v1, reports on SDK v2, both in the 2025 era', () => {
+    expect(steps[0]?.served).toEqual({ client: 'sdk-v1', era: 'legacy' });
+    expect(steps[1]?.served).toEqual({ client: 'sdk-v2', era: 'legacy' });
+  });
+
+  it('delivers the user to the SDK v2 upstream for an SDK v2 client pinned to the 2026-07-28 era, served as modern', () => {
+    const modern = steps.find((step) => step.served?.client === 'sdk-v2-modern');
+    expect(modern?.served).toEqual({ client: 'sdk-v2-modern', era: 'modern' });
+    expect(modern?.whoami).toMatchObject({ id: 'alice', authMethod: 'basic', groups: ['admins', 'eng'] });
+  });
+
   it('delivers the Basic user, whose admins group passes the admin_report authorization', () => {
     expect(steps[1]?.whoami).toMatchObject({ id: 'alice', authMethod: 'basic', groups: ['admins', 'eng'], name: 'Alice Liddell' });
     expect(steps[1]?.adminReport).toEqual({ isError: false, text: 'report for alice: all systems nominal' });

@@ -4,9 +4,19 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { getUser } from '@mcp-identity/receiver';
+import type { ReceivedUser } from '@mcp-identity/receiver';
 
 /** Groups allowed to call `admin_report` (besides users flagged `isAdmin`). */
 export const ADMIN_GROUPS: readonly string[] = ['admins'];
+
+/** The `admin_report` result for a caller: the report for admins, a tool error for anyone else. */
+export function adminDecision(user: ReceivedUser | undefined): { isError?: boolean; content: { type: 'text'; text: string }[] } {
+  const allowed = user !== undefined && (user.isAdmin || user.groups.some((group) => ADMIN_GROUPS.includes(group)));
+  if (!allowed) {
+    return { isError: true, content: [{ type: 'text', text: `forbidden: ${user?.id ?? 'anonymous'} is not an admin` }] };
+  }
+  return { content: [{ type: 'text', text: `report for ${user.id}: all systems nominal` }] };
+}
 
 /** Builds one MCP server instance (one per session). */
 export function buildMcpServer(name: string): McpServer {
@@ -27,14 +37,7 @@ export function buildMcpServer(name: string): McpServer {
   server.registerTool(
     'admin_report',
     { title: 'Admin report', description: 'Only for admins: an authorization decision made on the verified identity.' },
-    (extra) => {
-      const user = getUser(extra);
-      const allowed = user !== undefined && (user.isAdmin || user.groups.some((group) => ADMIN_GROUPS.includes(group)));
-      if (!allowed) {
-        return { isError: true, content: [{ type: 'text', text: `forbidden: ${user?.id ?? 'anonymous'} is not an admin` }] };
-      }
-      return { content: [{ type: 'text', text: `report for ${user.id}: all systems nominal` }] };
-    },
+    (extra) => adminDecision(getUser(extra)),
   );
 
   return server;
