@@ -20,6 +20,7 @@ import {
   parseJsonRpcBody,
   readRequestBody,
   selectUserFields,
+  serializeJsonRpcBody,
   setIdentityMeta,
   stripIdentityMeta,
 } from '@mcp-identity/core';
@@ -163,5 +164,6 @@ export function serializeBody(prepared: PreparedRequest, token: string, config: 
   } else if (prepared.original !== undefined) {
     return prepared.original;
   }
-  return Buffer.from(JSON.stringify(rpc.value));
+  // The client's bytes with only the changed `_meta` spliced in (number lexemes survive).
+  return serializeJsonRpcBody(rpc);
 }
