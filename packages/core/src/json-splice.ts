@@ -197,13 +197,18 @@ function renderObject(text: string, value: Record<string, unknown>, span: Object
       });
     return `{${[...parts, ...addedText].join(',')}}`;
   }
-  // Splice: new members right after `{`, changed values in place; all other bytes kept.
+  // Splice: changed values in place, new members after the last one; all other bytes kept.
   let out = '{';
-  if (addedText.length > 0) out += addedText.join(',') + (span.members.length > 0 ? ',' : '');
   let at = span.open + 1;
   for (const [m, rendered] of replaced) {
     out += text.slice(at, m.valueStart) + rendered;
     at = m.end;
+  }
+  if (addedText.length > 0) {
+    const last = span.members.at(-1);
+    const insertAt = last === undefined ? span.open + 1 : last.end;
+    out += text.slice(at, insertAt) + (last === undefined ? '' : ',') + addedText.join(',');
+    at = insertAt;
   }
   return out + text.slice(at, span.close + 1);
 }
