@@ -113,7 +113,7 @@ describe.each([
     expect(result.wire).not.toContain('forged');
     expect(meta.user).toBeUndefined();
     expect(Object.keys(meta).filter((key) => key.toLowerCase().startsWith('mcp-identity/'))).toEqual(
-      carriers.includes('meta') ? ['mcp-identity/user', 'mcp-identity/assertion'] : [],
+      (carriers as readonly string[]).includes('meta') ? ['mcp-identity/user', 'mcp-identity/assertion'] : [],
     );
   });
 

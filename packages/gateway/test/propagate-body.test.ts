@@ -305,7 +305,9 @@ describe('propagateIdentity forwards accepted bodies', () => {
         const wire = received.body.toString('utf8');
         expect(wire.startsWith(untilMeta)).toBe(true);
         expect(wire).not.toContain('mallory');
-        expect(jsonOf(received).params._meta['mcp-identity/user']?.id).toBe(carriers.includes('meta') ? 'alice@corp' : undefined);
+        expect(jsonOf(received).params._meta['mcp-identity/user']?.id).toBe(
+          (carriers as readonly string[]).includes('meta') ? 'alice@corp' : undefined,
+        );
         expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
       },
     );
