@@ -23,6 +23,7 @@ const CODES = {
   upstream_unavailable: [502, -32603],
   upstream_timeout: [504, -32603],
   session_not_found: [404, -32001],
+  identity_too_large: [431, -32001],
   // Receiver: assertion verification
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],

@@ -19,6 +19,7 @@ const documented: Record<IdentityErrorCode, readonly [status: number, rpcCode: n
   upstream_unavailable: [502, -32603],
   upstream_timeout: [504, -32603],
   session_not_found: [404, -32001],
+  identity_too_large: [431, -32001],
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],
   identity_expired: [401, -32001],

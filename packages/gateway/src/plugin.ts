@@ -14,6 +14,7 @@ import {
   writeIdentityError,
 } from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
+import { checkAssertionSize, checkHeadSize } from './budget.js';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
@@ -66,6 +67,7 @@ function setIdentity(
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
   const { token, jti } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
+  checkAssertionSize(token);
   // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
   if (config.headersCarrier || prepared.rpc === undefined) {
     proxyReq.setHeader(config.assertionHeader, token);
@@ -80,6 +82,7 @@ function setIdentity(
       );
       proxyReq.setHeader(`${config.prefix}-${CONTEXTFORGE_SIGNATURE_SUFFIX}`, signature);
     }
+    checkHeadSize(proxyReq, config.maxHeaderBytes);
   }
   const body = serializeBody(prepared, token, config);
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');
@@ -174,6 +177,11 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
 
   function onError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse | Socket): void {
     if (refused.has(req)) return;
+    // A refusal raised while setting the identity (identity_too_large): nothing was sent.
+    if (isIdentityError(error)) {
+      refuse(res, error);
+      return;
+    }
     if (error.code === WRITTEN_EARLY) {
       refuse(
         res,
