@@ -17,10 +17,16 @@ describe('canonical JSON (fuzz)', () => {
 
   it('agrees with the oracle on doubles of every magnitude, large integers included', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.bigInt().map((n) => Number(n))), (n) => {
-        if (!Number.isFinite(n)) return;
-        expect(canonicalJson({ n, list: [n] })).toBe(canonicalize({ n, list: [n] }));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.bigInt().map((n) => Number(n)),
+        ),
+        (n) => {
+          if (!Number.isFinite(n)) return;
+          expect(canonicalJson({ n, list: [n] })).toBe(canonicalize({ n, list: [n] }));
+        },
+      ),
       runs(1000),
     );
   });

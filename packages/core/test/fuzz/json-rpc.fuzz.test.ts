@@ -27,7 +27,9 @@ const identityKeyLiteral = fc.constantFrom(
   '"user"',
   '"\\u0075ser"',
 );
-const plainKey = fc.string({ minLength: 1, maxLength: 8 }).filter((key) => !isIdentityMetaKey(key) && key !== '__proto__' && key !== 'constructor');
+const plainKey = fc
+  .string({ minLength: 1, maxLength: 8 })
+  .filter((key) => !isIdentityMetaKey(key) && key !== '__proto__' && key !== 'constructor');
 /** Number spellings JSON.stringify would change. */
 const numberLexeme = fc.constantFrom('12345678901234567890123', '1.0', '1e2', '-0.0', '1E+2', '0.10', '98765432109876543210', '5e-324');
 const space = fc.constantFrom('', ' ', '\n  ', '\t');
@@ -42,7 +44,9 @@ const metaText = fc
     ),
     { maxLength: 6 },
   )
-  .chain((members) => fc.tuple(fc.constant(members), fc.array(space, { minLength: members.length * 2 + 1, maxLength: members.length * 2 + 1 })))
+  .chain((members) =>
+    fc.tuple(fc.constant(members), fc.array(space, { minLength: members.length * 2 + 1, maxLength: members.length * 2 + 1 })),
+  )
   .map(([members, spaces]) => {
     // Duplicate keys are refused by the parser; keep the first of each spelling's decoded key.
     const seen = new Set<string>();
@@ -59,9 +63,14 @@ const metaText = fc
 const messageText = fc
   .record({
     kind: fc.constantFrom('request', 'notification', 'response'),
-    id: fc.oneof(numberLexeme, fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s))),
+    id: fc.oneof(
+      numberLexeme,
+      fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
+    ),
     method: fc.constantFrom('tools/call', 'initialize', 'ping', 'notifications/progress'),
-    args: fc.tuple(fc.jsonValue({ maxDepth: 3 }), numberLexeme).map(([value, lexeme]) => `{"value":${JSON.stringify(value)},"big":${lexeme}}`),
+    args: fc
+      .tuple(fc.jsonValue({ maxDepth: 3 }), numberLexeme)
+      .map(([value, lexeme]) => `{"value":${JSON.stringify(value)},"big":${lexeme}}`),
     meta: fc.option(metaText, { nil: undefined }),
     withParams: fc.boolean(),
     ws: space,
@@ -143,12 +152,12 @@ describe('JSON-RPC bodies (fuzz)', () => {
   });
 
   it('throws nothing but IdentityError on any input, and forwards whatever it accepts', () => {
-    const mutated = fc.tuple(bodyText, fc.nat(), fc.nat(3), fc.constantFrom('"', '{', '}', ',', ':', '\\', ']', 'x', '\u0000', '\uFFFF')).map(
-      ([text, at, remove, insert]) => {
+    const mutated = fc
+      .tuple(bodyText, fc.nat(), fc.nat(3), fc.constantFrom('"', '{', '}', ',', ':', '\\', ']', 'x', '\u0000', '\uFFFF'))
+      .map(([text, at, remove, insert]) => {
         const i = at % (text.length + 1);
         return text.slice(0, i) + insert + text.slice(i + remove);
-      },
-    );
+      });
     const bytes = fc.oneof(
       mutated.map((text) => Buffer.from(text, 'utf8')),
       fc.string().map((text) => Buffer.from(text, 'utf8')),

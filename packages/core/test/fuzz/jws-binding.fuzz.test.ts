@@ -15,22 +15,34 @@ import { runs } from './settings.js';
 
 const secret = strongSecret();
 const signer = createAssertionSigner({ signing: { secret }, issuer: ISSUER, audience: AUDIENCE, clock });
-const verifier = createAssertionVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: staticKeySource(importVerificationSecrets([{ secret }])), clock });
+const verifier = createAssertionVerifier({
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  keys: staticKeySource(importVerificationSecrets([{ secret }])),
+  clock,
+});
 const user = normalizeUserContext({ id: 'alice', authMethod: 'jwt', groups: ['eng'] });
 const binding: RequestBinding = { method: 'POST', path: '/mcp', bodySha256: jsonBodyDigest({ jsonrpc: '2.0', id: 1, method: 'ping' }) };
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const BASE64URL = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
 
 describe('compact JWS (fuzz)', () => {
   it('parses any string without throwing anything but IdentityError', () => {
     const segment = fc.string({ unit: fc.constantFrom(...BASE64URL, '.', '=', '+', '/'), maxLength: 60 });
     fc.assert(
-      fc.property(fc.oneof(fc.string(), segment, fc.tuple(segment, segment, segment).map((parts) => parts.join('.'))), (token) => {
-        try {
-          parseJws(token);
-        } catch (error) {
-          expect(isIdentityError(error)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          segment,
+          fc.tuple(segment, segment, segment).map((parts) => parts.join('.')),
+        ),
+        (token) => {
+          try {
+            parseJws(token);
+          } catch (error) {
+            expect(isIdentityError(error)).toBe(true);
+          }
+        },
+      ),
       runs(2000),
     );
   });
