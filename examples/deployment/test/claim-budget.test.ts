@@ -14,7 +14,8 @@ import type { Running } from '../../../test/kit.js';
 const ISSUER = 'urn:test:gateway';
 const AUDIENCE = 'urn:test:budget';
 const secret = randomBytes(32).toString('base64url');
-const PING = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
+/** With a `_meta`, so the meta carrier carries the identity on this session-less request. */
+const PING = '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{}}}';
 
 /** A user with `count` groups of 60 characters. */
 function userWithGroups(count: number): UserContext {

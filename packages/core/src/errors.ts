@@ -24,6 +24,9 @@ const CODES = {
   upstream_timeout: [504, -32603],
   session_not_found: [404, -32001],
   identity_too_large: [431, -32001],
+  // Gateway and receiver: MCP 2026-07-28 request checks (-32020 is the spec's HeaderMismatch)
+  mcp_header_mismatch: [400, -32020],
+  mcp_message_refused: [400, -32600],
   // Receiver: assertion verification
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],

@@ -93,6 +93,22 @@ export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisClientLike } from './redis-store.js';
 export { storeUnavailable } from './store.js';
 export type { IdentityStore } from './store.js';
+export {
+  PROTOCOL_VERSION_META_KEY,
+  FIRST_MODERN_PROTOCOL_VERSION,
+  MCP_PROTOCOL_VERSION_HEADER,
+  MCP_METHOD_HEADER,
+  MCP_NAME_HEADER,
+  MCP_PARAM_HEADER_PREFIX,
+  isModernProtocolVersion,
+  readMcpHeaders,
+  decodeMcpHeaderValue,
+  envelopeVersion,
+  classifyMcpRequest,
+  checkModernRequest,
+  inspectMcpRequest,
+} from './mcp-era.js';
+export type { McpEra, McpRequestHeaders } from './mcp-era.js';
 export { SESSION_HEADER, MAX_SESSION_ID_LENGTH, isSessionId, readSessionId, sessionSubject, createSessionBinder } from './sessions.js';
 export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 

@@ -20,6 +20,8 @@ const documented: Record<IdentityErrorCode, readonly [status: number, rpcCode: n
   upstream_timeout: [504, -32603],
   session_not_found: [404, -32001],
   identity_too_large: [431, -32001],
+  mcp_header_mismatch: [400, -32020],
+  mcp_message_refused: [400, -32600],
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],
   identity_expired: [401, -32001],

@@ -20,6 +20,14 @@ import { resolveSessionOptions } from './sessions.js';
 /** Where the gateway puts the identity: HTTP headers, JSON-RPC `params._meta`, or both. */
 export type Carrier = 'headers' | 'meta';
 
+/**
+ * When the gateway may create `params._meta` to carry the identity: `"preserve-era"` only
+ * where that cannot change how an MCP server classifies the request (a legacy request in an
+ * `Mcp-Session-Id` session; a `_meta` the client sent always gets our keys), or `"always"` on
+ * every request and notification.
+ */
+export type MetaCreation = 'preserve-era' | 'always';
+
 /** Options of `identityPlugin`, and the identity part of `propagateIdentity`'s options. */
 export interface IdentityOptions {
   /** The upstream's identifier, put in `aud`. Required. */
@@ -38,6 +46,15 @@ export interface IdentityOptions {
   readonly headerPrefix?: string;
   /** Where the identity travels. Default `["headers", "meta"]`. */
   readonly carriers?: readonly Carrier[];
+  /**
+   * When the `meta` carrier may create `params._meta` on a request that has none.
+   * `"preserve-era"` never turns a session-less legacy request into one a dual-era server reads
+   * as the stateless 2026-07-28 revision: such a request carries the identity in headers only
+   * (whatever `carriers` says). `"always"` creates `_meta` everywhere, for paths that drop
+   * identity headers; some dual-era servers then answer legacy clients with `-32020`.
+   * Default `"preserve-era"`, or `"always"` when `carriers` is `["meta"]` alone (its behaviour before this option).
+   */
+  readonly metaCreation?: MetaCreation;
   /** Largest request body accepted, in bytes (before and after decoding). Default 4 MiB. */
   readonly bodyLimit?: number;
   /** Client credential headers to forward anyway (e.g. `["cookie"]`). Default none: no token passthrough. */
@@ -107,6 +124,8 @@ export interface GatewayConfig {
   readonly isSensitive: (name: string) => boolean;
   readonly headersCarrier: boolean;
   readonly metaCarrier: boolean;
+  /** `metaCreation: "always"`. */
+  readonly metaAlways: boolean;
   readonly bodyLimit: number;
   readonly timeoutMs: number;
   readonly maxHeaderBytes: number;
@@ -163,6 +182,9 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
   if (!Array.isArray(carriers) || carriers.length === 0 || carriers.some((c) => c !== 'headers' && c !== 'meta')) {
     throw new TypeError('carriers must be a non-empty array of "headers" and "meta"');
   }
+  const metaOnly = !carriers.includes('headers');
+  const metaCreation: unknown = options.metaCreation === undefined ? (metaOnly ? 'always' : 'preserve-era') : options.metaCreation;
+  if (metaCreation !== 'preserve-era' && metaCreation !== 'always') throw new TypeError('metaCreation must be "preserve-era" or "always"');
   const sensitive = options.sensitiveAttributes ?? defaultSensitiveAttributes;
   if (!Array.isArray(sensitive) || sensitive.some((entry) => typeof entry !== 'string' && !(entry instanceof RegExp))) {
     throw new TypeError('sensitiveAttributes must be an array of strings and RegExps');
@@ -185,6 +207,7 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     isSensitive: sensitiveAttributeMatcher(sensitive),
     headersCarrier: carriers.includes('headers'),
     metaCarrier: carriers.includes('meta'),
+    metaAlways: carriers.includes('meta') && metaCreation === 'always',
     bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
     timeoutMs: positiveInteger(options.timeoutMs, 'timeoutMs', 60_000),
     maxHeaderBytes: positiveInteger(options.maxHeaderBytes, 'maxHeaderBytes', DEFAULT_MAX_HEADER_BYTES),

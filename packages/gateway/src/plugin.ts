@@ -10,6 +10,7 @@ import {
   contextforgeSignatureOf,
   IdentityError,
   isIdentityError,
+  SESSION_HEADER,
   userToHeaders,
   writeIdentityError,
 } from '@mcp-identity/core';
@@ -24,6 +25,7 @@ import type { PreparedRequest } from './prepare.js';
 import type { SessionGuard } from './sessions.js';
 
 const TIMEOUT = 'MCP_IDENTITY_UPSTREAM_TIMEOUT';
+const SESSION_HEADER_SPELLINGS = [SESSION_HEADER, SESSION_HEADER.replaceAll('-', '_')];
 const WRITTEN_EARLY = 'MCP_IDENTITY_WRITTEN_EARLY';
 
 /** The plugin plus the per-request state `propagateIdentity` hands it. */
@@ -68,8 +70,12 @@ function setIdentity(
   if (path !== proxyReq.path) proxyReq.path = path;
   const { token, jti } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
   checkAssertionSize(token);
-  // `_meta` needs a JSON-RPC body: GET (SSE) and DELETE carry the identity in headers whatever the carriers.
-  if (config.headersCarrier || prepared.rpc === undefined) {
+  // The stateless revision has no sessions: a session id on a modern request is dropped, so no
+  // server that classifies by session can read it as part of one (the gateway never checked it).
+  if (prepared.era === 'modern') for (const name of SESSION_HEADER_SPELLINGS) proxyReq.removeHeader(name);
+  // Where no `_meta` carries it (GET, DELETE, a session-less legacy request without `_meta`), the
+  // identity travels in headers whatever the carriers.
+  if (config.headersCarrier || prepared.metaMessages.length === 0) {
     proxyReq.setHeader(config.assertionHeader, token);
     const headers = userToHeaders(prepared.user, config.prefix);
     for (const [name, value] of Object.entries(headers)) proxyReq.setHeader(name, value);
@@ -84,7 +90,7 @@ function setIdentity(
     }
     checkHeadSize(proxyReq, config.maxHeaderBytes);
   }
-  const body = serializeBody(prepared, token, config);
+  const body = serializeBody(prepared, token);
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');
   if (body !== undefined) proxyReq.setHeader('content-length', body.length);
   else if (proxyReq.hasHeader('content-length')) proxyReq.setHeader('content-length', 0);
@@ -150,7 +156,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     }
     // identityPlugin: the session check may wait for a store. Nothing has been written to
     // the upstream request yet (the plugin ends it itself), so it is held until the answer.
-    const pending = sessions.check(req);
+    const pending = sessions.check(req, state.era);
     if (pending === undefined) {
       forward();
       return;

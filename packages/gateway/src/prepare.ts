@@ -11,7 +11,9 @@ import {
   hasMethod,
   hasRequestBody,
   IdentityError,
+  inspectMcpRequest,
   isBodyConsumed,
+  isRecord,
   jsonBodyDigest,
   META_ASSERTION,
   META_CONTEXTFORGE_USER,
@@ -21,10 +23,11 @@ import {
   readRequestBody,
   selectUserFields,
   serializeJsonRpcBody,
+  SESSION_HEADER,
   setIdentityMeta,
   stripIdentityMeta,
 } from '@mcp-identity/core';
-import type { JsonRpcBody, UserContext } from '@mcp-identity/core';
+import type { JsonRpcBody, JsonRpcMessage, McpEra, UserContext } from '@mcp-identity/core';
 import type { GatewayConfig } from './options.js';
 
 /** A request ready to forward. */
@@ -38,6 +41,10 @@ export interface PreparedRequest {
   readonly bodySha256: string;
   /** True when the client sent a Content-Encoding that was decoded. */
   readonly decoded: boolean;
+  /** The request's MCP protocol era: sessions and `Mcp-Session-Id` exist only in the legacy one. */
+  readonly era: McpEra;
+  /** The messages whose `params._meta` carries the gateway's identity (the assertion is added when signed). */
+  readonly metaMessages: readonly JsonRpcMessage[];
 }
 
 /** The request as the gateway sees it: Express adds `body` and `userContext`. */
@@ -65,25 +72,44 @@ function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
   return selectUserFields(user, config.fields, config.isSensitive);
 }
 
+function hasMetaObject(message: JsonRpcMessage): boolean {
+  return isRecord(message.params) && isRecord(message.params._meta);
+}
+
 /**
- * Removes client identity from every message and, with the `meta` carrier, adds the
- * gateway's user to every request and notification. Returns whether the body changed.
+ * Removes client identity from every message and, with the `meta` carrier, adds the gateway's
+ * user to requests and notifications. `params._meta` is created only where that cannot change
+ * how a server classifies the request (`metaCreation`): on a legacy request in a session, or
+ * always when configured so; otherwise only a `_meta` the client sent gets our keys.
+ * Returns the messages that carry the identity in `_meta`, and whether the body changed.
  */
-function rewrite(rpc: JsonRpcBody, user: UserContext, config: GatewayConfig): boolean {
+function rewrite(
+  req: IncomingMessage,
+  rpc: JsonRpcBody,
+  user: UserContext,
+  era: McpEra,
+  config: GatewayConfig,
+): { readonly changed: boolean; readonly metaMessages: JsonRpcMessage[] } {
   let changed = false;
+  const metaMessages: JsonRpcMessage[] = [];
+  const create = config.metaAlways || (era === 'legacy' && req.headers[SESSION_HEADER] !== undefined);
   for (const message of rpc.messages) {
     if (stripIdentityMeta(message)) changed = true;
-    if (config.metaCarrier && hasMethod(message)) {
+    if (!hasMethod(message)) continue;
+    // ContextForge puts its unsigned user object in tools/call only, creating `_meta` as
+    // ContextForge does: that compatibility mode is an explicit opt-in.
+    const contextforge = config.contextforgeSecret !== undefined && message.method === 'tools/call';
+    if (config.metaCarrier && (create || contextforge || hasMetaObject(message))) {
       setIdentityMeta(message, { [META_USER]: user });
+      metaMessages.push(message);
       changed = true;
     }
-    // ContextForge puts its unsigned user object in tools/call only.
-    if (config.contextforgeSecret !== undefined && message.method === 'tools/call') {
+    if (contextforge) {
       setIdentityMeta(message, { [META_CONTEXTFORGE_USER]: contextforgeMetaUser(user) });
       changed = true;
     }
   }
-  return changed;
+  return { changed, metaMessages };
 }
 
 function digestOf(rpc: JsonRpcBody): string {
@@ -95,15 +121,18 @@ function digestOf(rpc: JsonRpcBody): string {
 }
 
 function finish(
+  req: IncomingMessage,
   user: UserContext,
   rpc: JsonRpcBody | undefined,
   bytes: Buffer | undefined,
   decoded: boolean,
   config: GatewayConfig,
 ): PreparedRequest {
-  if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded };
-  const changed = rewrite(rpc, user, config);
-  return { user, rpc, original: changed || decoded ? undefined : bytes, bodySha256: digestOf(rpc), decoded };
+  // Before anything is rewritten: the era and the header checks read the body as the client sent it.
+  const era = inspectMcpRequest(rpc?.value, req.rawHeaders);
+  if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded, era, metaMessages: [] };
+  const { changed, metaMessages } = rewrite(req, rpc, user, era, config);
+  return { user, rpc, original: changed || decoded ? undefined : bytes, bodySha256: digestOf(rpc), decoded, era, metaMessages };
 }
 
 function noBody(req: IncomingMessage): void {
@@ -127,19 +156,19 @@ export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): 
         'the request body was not read before proxying; mount propagateIdentity or express.json() first',
       );
     noBody(req);
-    return finish(user, undefined, undefined, false, config);
+    return finish(req, user, undefined, undefined, false, config);
   }
   const body = req.body;
   if (body === undefined) {
     if (hasRequestBody(req)) throw new IdentityError('body_unavailable', 'the request body was consumed by another parser');
     noBody(req);
-    return finish(user, undefined, undefined, false, config);
+    return finish(req, user, undefined, undefined, false, config);
   }
   checkContentType(req);
   // A parser that ran before us also decoded any Content-Encoding: the bytes forwarded are ours.
-  if (Buffer.isBuffer(body)) return finish(user, parseJsonRpcBody(body), undefined, true, config);
-  if (typeof body === 'string') return finish(user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config);
-  return finish(user, checkJsonRpcValue(body), undefined, true, config);
+  if (Buffer.isBuffer(body)) return finish(req, user, parseJsonRpcBody(body), undefined, true, config);
+  if (typeof body === 'string') return finish(req, user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config);
+  return finish(req, user, checkJsonRpcValue(body), undefined, true, config);
 }
 
 /** Prepares a request, reading its body from the stream when nobody has yet. */
@@ -150,17 +179,17 @@ export async function prepareRequest(req: GatewayRequest, config: GatewayConfig)
   const { bytes, decoded } = await readRequestBody(req, { limit: config.bodyLimit });
   if (bytes.length === 0) {
     noBody(req);
-    return finish(user, undefined, undefined, decoded, config);
+    return finish(req, user, undefined, undefined, decoded, config);
   }
-  return finish(user, parseJsonRpcBody(bytes), bytes, decoded, config);
+  return finish(req, user, parseJsonRpcBody(bytes), bytes, decoded, config);
 }
 
 /** The body bytes to forward, with the assertion added to `_meta` when that carrier is on. */
-export function serializeBody(prepared: PreparedRequest, token: string, config: GatewayConfig): Buffer | undefined {
+export function serializeBody(prepared: PreparedRequest, token: string): Buffer | undefined {
   const { rpc } = prepared;
   if (rpc === undefined) return undefined;
-  if (config.metaCarrier) {
-    for (const message of rpc.messages) if (hasMethod(message)) setIdentityMeta(message, { [META_ASSERTION]: token });
+  if (prepared.metaMessages.length > 0) {
+    for (const message of prepared.metaMessages) setIdentityMeta(message, { [META_ASSERTION]: token });
   } else if (prepared.original !== undefined) {
     return prepared.original;
   }

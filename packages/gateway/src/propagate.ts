@@ -6,7 +6,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
 import type { AuditOptions } from '@mcp-identity/core';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
-import type { Options as ProxyOptions } from 'http-proxy-middleware';
+import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyAudit } from './audit.js';
 import { resolveIdentityOptions } from './options.js';
@@ -36,6 +36,24 @@ function parseTarget(value: unknown): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('target must be an http: or https: URL');
   return url;
+}
+
+/**
+ * A request for the mount root goes to the target's path exactly as configured: http-proxy
+ * would join `/mcp` and `/` into `/mcp/`, which some MCP servers answer with a redirect to a
+ * URL that does not exist behind the gateway. Sub-paths are appended as before.
+ */
+function mountRootPlugin(target: URL): Plugin {
+  const base = target.pathname;
+  return function mcpIdentityMountRoot(proxyServer) {
+    if (base === '/' || base.endsWith('/')) return;
+    proxyServer.on('proxyReq', (proxyReq, req) => {
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      if (path === '/' || path === '') proxyReq.path = base + (query === -1 ? '' : url.slice(query));
+    });
+  };
 }
 
 /**
@@ -70,15 +88,16 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
     ws: false,
     ejectPlugins: true,
     // Our plugin comes after the app's `on` handlers and plugins, so the gateway's headers are set last.
-    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin, ...(extra.plugins ?? []), parts.plugin, audit.plugin],
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin, ...(extra.plugins ?? []), mountRootPlugin(target), parts.plugin, audit.plugin],
   });
 
   return async function propagateIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     audit.begin(req, res);
     try {
-      parts.prepared.set(req, await prepareRequest(req, config));
+      const prepared = await prepareRequest(req, config);
+      parts.prepared.set(req, prepared);
       // Before anything is forwarded: another user's session id is answered 404 here.
-      const pending = parts.sessions?.check(req);
+      const pending = parts.sessions?.check(req, prepared.era);
       if (pending !== undefined) await pending;
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);

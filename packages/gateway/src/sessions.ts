@@ -15,7 +15,7 @@ import {
   readSessionId,
   SESSION_HEADER,
 } from '@mcp-identity/core';
-import type { IdentityStore, SessionBinder, UserContext } from '@mcp-identity/core';
+import type { IdentityStore, McpEra, SessionBinder, UserContext } from '@mcp-identity/core';
 import type { GatewayRequest } from './prepare.js';
 
 /** The session options of `propagateIdentity` and `identityPlugin`. */
@@ -43,10 +43,11 @@ export function resolveSessionOptions(options: SessionOptions): SessionBinder | 
 export interface SessionGuard {
   /**
    * Checks the session id the request carries (if any) against its user, and remembers the
-   * request for {@link SessionGuard.onResponse}.
+   * request for {@link SessionGuard.onResponse}. A modern (2026-07-28) request has no session:
+   * its `Mcp-Session-Id` is not checked, and no session id its response carries is bound.
    * @throws IdentityError `unauthenticated`, `session_not_found` or `store_unavailable`.
    */
-  check(req: GatewayRequest): Promise<void> | undefined;
+  check(req: GatewayRequest, era?: McpEra): Promise<void> | undefined;
   /** True once {@link SessionGuard.check} passed for the request. */
   checked(req: IncomingMessage): boolean;
   /** On the upstream's response, before it reaches the client: binds a new session, or ends a deleted one. */
@@ -56,6 +57,7 @@ export interface SessionGuard {
 interface Checked {
   readonly sessionId: string | undefined;
   readonly user: UserContext;
+  readonly modern: boolean;
 }
 
 /** Builds the guard for a binder. */
@@ -63,30 +65,34 @@ export function createSessionGuard(binder: SessionBinder): SessionGuard {
   const requests = new WeakMap<IncomingMessage, Checked>();
   return {
     // Synchronous unless a session id must be looked up: most requests cost no extra tick.
-    check(req) {
+    check(req, era = 'legacy') {
       if (req.userContext === undefined) return Promise.reject(new IdentityError('unauthenticated', 'the request is not authenticated'));
       // The whole user, before `claims` selects what the upstream sees: `issuer` is part of the subject.
       let user: UserContext;
       let sessionId: string | undefined;
       try {
         user = normalizeUserContext(req.userContext);
+        if (era === 'modern') {
+          requests.set(req, { sessionId: undefined, user, modern: true });
+          return undefined;
+        }
         sessionId = readSessionId(req.rawHeaders);
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       if (sessionId === undefined) {
-        requests.set(req, { sessionId, user });
+        requests.set(req, { sessionId, user, modern: false });
         return undefined;
       }
       return binder.check(sessionId, user).then(() => {
-        requests.set(req, { sessionId, user });
+        requests.set(req, { sessionId, user, modern: false });
       });
     },
     checked: (req) => requests.has(req),
     onResponse(proxyRes, req) {
       const state = requests.get(req);
       const status = proxyRes.statusCode ?? 0;
-      if (state === undefined || status < 200 || status > 299) return;
+      if (state === undefined || state.modern || status < 200 || status > 299) return;
       if (state.sessionId === undefined) {
         const created = proxyRes.headers[SESSION_HEADER];
         if (isSessionId(created)) binder.bind(created, state.user);

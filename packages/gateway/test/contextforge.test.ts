@@ -97,7 +97,10 @@ describe('propagateIdentity with contextforge', () => {
 
   it('adds no _meta.user to other methods, as ContextForge does', async () => {
     const gateway = await startGateway({ user: userOf(fixture.vectors[1]!), options: contextforge });
-    await request(gateway.url).post('/mcp').send({ jsonrpc: '2.0', id: 1, method: 'tools/list' }).expect(200);
+    await request(gateway.url)
+      .post('/mcp')
+      .send({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: {} } })
+      .expect(200);
     expect(jsonOf(only(gateway.upstream)).params._meta).not.toHaveProperty('user');
   });
 
@@ -116,7 +119,10 @@ describe('propagateIdentity with contextforge', () => {
 
   it('sends no ContextForge output when the option is off', async () => {
     const gateway = await startGateway({ user: userOf(fixture.vectors[0]!) });
-    await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);
+    await request(gateway.url)
+      .post('/mcp')
+      .send(toolsCall({ params: { name: 'echo', _meta: {} } }))
+      .expect(200);
     const received = only(gateway.upstream);
     expect(received.headers).not.toHaveProperty('x-forwarded-user-claims-signature');
     expect(jsonOf(received).params._meta).not.toHaveProperty('user');

@@ -76,7 +76,7 @@ async function startPluginApp(setup: PluginSetup = {}): Promise<PluginApp> {
 
 describe('identityPlugin', () => {
   it('forwards a POST read by express.json() with a verifiable, bound assertion in headers and _meta', async () => {
-    const app = await startPluginApp();
+    const app = await startPluginApp({ identity: { metaCreation: 'always' } });
     await request(app.url).post('/mcp').send(toolsCall()).expect(200);
     const received = only(app.upstream);
     const token = received.headers['x-forwarded-user-assertion'];

@@ -314,7 +314,7 @@ describe('propagateIdentity forwards accepted bodies', () => {
   });
 
   it('works behind express.json(), re-serializing req.body', async () => {
-    const gateway = await startGateway({ before: [express.json()] });
+    const gateway = await startGateway({ before: [express.json()], options: { metaCreation: 'always' } });
     await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);
     const received = only(gateway.upstream);
     expect(received.headers['content-length']).toBe(String(received.body.length));

@@ -133,7 +133,7 @@ describe('propagateIdentity sends plain identity headers', () => {
 
 describe('propagateIdentity sends only the allowed fields', () => {
   it('limits headers, assertion and _meta to the claims allow-list plus id, authMethod and delegation', async () => {
-    const gateway = await startGateway({ user: { ...alice, isAdmin: true }, options: { claims: ['email'] } });
+    const gateway = await startGateway({ user: { ...alice, isAdmin: true }, options: { claims: ['email'], metaCreation: 'always' } });
     await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);
     const received = only(gateway.upstream);
     const identity = Object.fromEntries(Object.entries(received.headers).filter(([name]) => name.startsWith('x-forwarded-user-')));
@@ -164,7 +164,7 @@ describe('propagateIdentity sends only the allowed fields', () => {
   });
 
   it('never sends an attribute named db_password, in any carrier', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway({ options: { metaCreation: 'always' } });
     await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);
     const received = only(gateway.upstream);
     const claims = await verifyAssertion(received.headers['x-forwarded-user-assertion']);

@@ -20,6 +20,9 @@ import type { GatewayUnderTest } from './propagate-kit.js';
 
 afterEach(closeAll);
 
+/** `_meta` on every request, as before `metaCreation` existed (the default is in propagate-era.test.ts). */
+const always = { options: { metaCreation: 'always' as const } };
+
 /** Identity keys a client might plant, in several spellings. */
 const planted = {
   [META_USER]: { id: 'mallory', isAdmin: true },
@@ -37,7 +40,7 @@ async function send(gateway: GatewayUnderTest, body: unknown): Promise<void> {
 const identityKeys = (meta: Record<string, unknown>): string[] =>
   Object.keys(meta).filter((key) => key === 'user' || key.toLowerCase().startsWith('mcp-identity/'));
 
-describe('propagateIdentity _meta carrier', () => {
+describe('propagateIdentity _meta carrier with metaCreation: "always"', () => {
   it.each([
     ['initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } }, true],
     ['tools/call', { name: 'echo', arguments: { text: 'hi' } }, true],
@@ -47,7 +50,7 @@ describe('propagateIdentity _meta carrier', () => {
     ['completion/complete', { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'who', value: 'a' } }, true],
     ['notifications/initialized', {}, false],
   ])('puts the user and the header assertion in params._meta of %s', async (method, params, hasId) => {
-    const gateway = await startGateway();
+    const gateway = await startGateway(always);
     await send(gateway, { jsonrpc: '2.0', ...(hasId ? { id: 3 } : {}), method, params });
     const received = only(gateway.upstream);
     const body = jsonOf(received);
@@ -62,7 +65,7 @@ describe('propagateIdentity _meta carrier', () => {
   });
 
   it('removes client-planted identity keys and keeps progressToken and traceparent', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway(always);
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     await send(gateway, {
       jsonrpc: '2.0',
@@ -89,7 +92,7 @@ describe('propagateIdentity _meta carrier', () => {
   });
 
   it('gives a client response message no identity and removes identity planted in result._meta', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway(always);
     await send(gateway, { jsonrpc: '2.0', id: 'srv-1', result: { roots: [], _meta: { ...planted, progressToken: 'p-2' } } });
     const received = only(gateway.upstream);
     expect(jsonOf(received)).toEqual({ jsonrpc: '2.0', id: 'srv-1', result: { roots: [], _meta: { progressToken: 'p-2' } } });
@@ -97,7 +100,7 @@ describe('propagateIdentity _meta carrier', () => {
   });
 
   it('handles a batch element by element', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway(always);
     await send(gateway, [
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'a', _meta: { ...planted, progressToken: 1 } } },
       { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 1, progress: 1 } },
@@ -120,7 +123,7 @@ describe('propagateIdentity _meta carrier', () => {
   });
 
   it('creates params when the request has none', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway(always);
     await send(gateway, { jsonrpc: '2.0', id: 9, method: 'tools/list' });
     const received = only(gateway.upstream);
     const token = received.headers['x-forwarded-user-assertion'];
@@ -133,7 +136,7 @@ describe('propagateIdentity _meta carrier', () => {
   });
 
   it('binds the SHA-256 of the JCS form of the forwarded body without the assertion members', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway(always);
     // Unsorted keys, a non-canonical number and non-ASCII text: JCS differs from the bytes sent.
     await send(gateway, '{"method":"tools/call", "jsonrpc":"2.0", "id":1, "params":{"z":1.0E2, "a":"\\u00e9😀", "name":"x"}}');
     const received = only(gateway.upstream);

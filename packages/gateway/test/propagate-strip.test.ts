@@ -348,7 +348,7 @@ describe('propagateIdentity strips auth-proxy and hop-by-hop headers', () => {
   });
 
   it('forwards a request sent with Expect: 100-continue, with identity and without Expect', async () => {
-    const gateway = await startGateway();
+    const gateway = await startGateway({ options: { metaCreation: 'always' } });
     const received = await post(gateway, ['Expect', '100-continue']);
     expect(received.headers.expect).toBeUndefined();
     expect(received.headers['x-forwarded-user-id']).toBe('alice@corp');

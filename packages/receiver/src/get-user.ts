@@ -3,17 +3,33 @@ import { isIssuedAuthInfo } from './auth-info.js';
 import { verifiedUser } from './verified-registry.js';
 import type { ReceivedUser } from './auth-info.js';
 
-/** The part of an MCP SDK handler's `extra` that `getUser` reads. */
+/**
+ * The part of an MCP SDK handler's second argument that `getUser` reads: SDK v1's `extra`
+ * (`authInfo`, `_meta`) or SDK v2's `ctx` (`http.authInfo`, `mcpReq._meta`).
+ */
 export interface UserSource {
   readonly authInfo?: unknown;
   readonly _meta?: unknown;
+  readonly http?: { readonly authInfo?: unknown } | undefined;
+  readonly mcpReq?: { readonly _meta?: unknown } | undefined;
+}
+
+function fromAuthInfo(auth: unknown): ReceivedUser | undefined {
+  if (isIssuedAuthInfo(auth) && isRecord(auth.extra) && isRecord(auth.extra.user)) return auth.extra.user as unknown as ReceivedUser;
+  return undefined;
+}
+
+function fromMeta(meta: unknown): ReceivedUser | undefined {
+  if (isRecord(meta) && typeof meta[META_ASSERTION] === 'string') return verifiedUser(meta[META_ASSERTION]);
+  return undefined;
 }
 
 /**
- * The verified user inside an MCP SDK tool handler, from `extra.authInfo` (set by
- * `verifyIdentity` as `req.auth`) or from the assertion in `extra._meta` when that
- * request was verified by `verifyIdentity`. Never trusts anything it did not verify:
- * returns `undefined` otherwise.
+ * The verified user inside an MCP SDK tool handler: from the auth info `verifyIdentity` set as
+ * `req.auth` (SDK v1 `extra.authInfo`, SDK v2 `ctx.http.authInfo`), or from the assertion in
+ * the request's `_meta` (SDK v1 `extra._meta`, SDK v2 `ctx.mcpReq._meta`) when that request was
+ * verified by `verifyIdentity`. Never trusts anything it did not verify: returns `undefined`
+ * otherwise.
  * @example
  * server.registerTool('whoami', { description: 'Who am I?' }, async (_args, extra) => {
  *   const user = getUser(extra);
@@ -22,9 +38,10 @@ export interface UserSource {
  */
 export function getUser(extra: UserSource | undefined): ReceivedUser | undefined {
   if (extra === undefined || extra === null) return undefined;
-  const auth = extra.authInfo;
-  if (isIssuedAuthInfo(auth) && isRecord(auth.extra) && isRecord(auth.extra.user)) return auth.extra.user as unknown as ReceivedUser;
-  const meta = extra._meta;
-  if (isRecord(meta) && typeof meta[META_ASSERTION] === 'string') return verifiedUser(meta[META_ASSERTION]);
-  return undefined;
+  return (
+    fromAuthInfo(extra.authInfo) ??
+    (isRecord(extra.http) ? fromAuthInfo(extra.http.authInfo) : undefined) ??
+    fromMeta(extra._meta) ??
+    (isRecord(extra.mcpReq) ? fromMeta(extra.mcpReq._meta) : undefined)
+  );
 }

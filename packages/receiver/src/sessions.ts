@@ -80,6 +80,11 @@ function onNewSession(res: ServerResponse, bind: (sessionId: string) => void): v
   res.writeHead = writeHeadWithSession;
 }
 
+/** Removes `Mcp-Session-Id` (any spelling) from a request before the MCP server reads it. */
+export function deleteSessionHeader(req: IncomingMessage): void {
+  for (const name of Object.keys(req.headers)) if (name.replaceAll('_', '-') === SESSION_HEADER) Reflect.deleteProperty(req.headers, name);
+}
+
 /**
  * Checks a verified request against the session bindings: a request carrying a session id
  * must come from the user the session is bound to; a request without one may create a

@@ -4,7 +4,7 @@ import { receiverEvent } from './audit.js';
 import { createAuthInfo } from './auth-info.js';
 import { resolveReceiverOptions } from './options.js';
 import { resolvePolicy } from './policy.js';
-import { guardSession } from './sessions.js';
+import { deleteSessionHeader, guardSession } from './sessions.js';
 import { rememberVerified } from './verified-registry.js';
 import { verifyRequest } from './verify-request.js';
 import type { VerifyIdentityOptions } from './options.js';
@@ -34,7 +34,10 @@ export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
       verified = await verifyRequest(req, config, progress);
       // After the replay check: a refused assertion is spent, like an accepted one.
       await checkPolicy?.(verified.user, req);
-      if (config.sessions !== undefined) await guardSession(req, res, verified.user, config.sessions);
+      // The stateless revision has no sessions: a modern request's session id is neither checked
+      // nor passed on, and nothing its response carries is bound.
+      if (verified.era === 'modern') deleteSessionHeader(req);
+      else if (config.sessions !== undefined) await guardSession(req, res, verified.user, config.sessions);
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);

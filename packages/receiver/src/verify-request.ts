@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import {
   EMPTY_BODY_SHA256,
   IdentityError,
+  inspectMcpRequest,
   isRecord,
   jsonBodyDigest,
   canonicalJson,
@@ -17,7 +18,7 @@ import {
   userToHeaders,
   storeUnavailable,
 } from '@mcp-identity/core';
-import type { UserContext, VerifiedAssertion } from '@mcp-identity/core';
+import type { McpEra, UserContext, VerifiedAssertion } from '@mcp-identity/core';
 import { receiveBody } from './body.js';
 import { verifyContextforgeHeaders } from './contextforge.js';
 import { readIdentityHeaders } from './identity-headers.js';
@@ -38,6 +39,8 @@ export interface VerifiedRequest {
   readonly expiresAt: number | undefined;
   /** True when the assertion travelled in `_meta` (so `getUser` may meet it there). */
   readonly inMeta: boolean;
+  /** The request's MCP protocol era; sessions exist only in the legacy one. */
+  readonly era: McpEra;
 }
 
 /** How far verification got: the assertion once its signature, issuer, audience and lifetime checked out. */
@@ -130,6 +133,9 @@ export async function verifyRequest(
 ): Promise<VerifiedRequest> {
   const headers = readIdentityHeaders(req, config.prefix);
   const body = await receiveBody(req, config.bodyLimit);
+  // A modern request's headers must say what its body says before anything else is looked at:
+  // the assertion binds the body, so what the checked headers claim is covered by it too.
+  const era = inspectMcpRequest(body.isJson ? body.json : undefined, req.rawHeaders);
   const meta = findMeta(body);
   const token = pickToken(headers.assertion, meta);
   if (token === undefined) {
@@ -147,6 +153,7 @@ export async function verifyRequest(
       issuer: 'contextforge',
       expiresAt: undefined,
       inMeta: false,
+      era,
     };
   }
 
@@ -191,5 +198,6 @@ export async function verifyRequest(
     issuer: assertion.issuer,
     expiresAt: assertion.exp,
     inMeta: meta.assertions.size > 0,
+    era,
   };
 }
