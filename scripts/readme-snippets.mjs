@@ -1,4 +1,4 @@
-// Writes every ```ts block of README.md and of docs/**/*.md to test/readme-snippets/, so
+// Writes every ```ts block of README.md, the packages' READMEs and docs/**/*.md to test/readme-snippets/, so
 // `npm run typecheck` proves the documentation's examples compile against the packages as they are.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -9,7 +9,7 @@ const dir = join(root, 'test/readme-snippets');
 
 /** Markdown files that hold examples: the README, then docs/ in a stable order. */
 function markdownFiles() {
-  const files = [join(root, 'README.md')];
+  const files = [join(root, 'README.md'), ...['core', 'gateway', 'receiver'].map((p) => join(root, 'packages', p, 'README.md'))];
   const walk = (folder) => {
     if (!existsSync(folder)) return;
     for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { createApp as createGatewayApp, createDemoIssuer, demoUsers, JWKS_PATH } from '@mcp-identity/example-gateway';
 import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-server';
 import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
-import type { AuditSink, MetricsRegistry } from '@mcp-identity/gateway';
+import type { AuditSink } from '@mcp-identity/gateway';
+import type { Registry } from 'prom-client';
 
 /** Where to listen. Port 0 picks a free port. */
 export interface DeploymentOptions {
@@ -24,7 +25,7 @@ export interface DeploymentOptions {
   /** Receives the audit events of the gateway and both MCP servers. Default: JSON lines on standard output. */
   readonly audit?: AuditSink;
   /** Counts the requests of every component; the gateway serves it at `/metrics`. */
-  readonly metrics?: MetricsRegistry;
+  readonly metrics?: Registry;
 }
 
 /** A running deployment. */

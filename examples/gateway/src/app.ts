@@ -11,7 +11,8 @@ import { BasicStrategy } from 'passport-http';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { ApiKeyStrategy, authenticate, jwks, propagateIdentity, safeEqual } from '@mcp-identity/gateway';
 import type { Express } from 'express';
-import type { AuditSink, MetricsRegistry, SigningKey } from '@mcp-identity/gateway';
+import type { AuditSink, SigningKey } from '@mcp-identity/gateway';
+import type { Registry } from 'prom-client';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
 
 /** One upstream MCP server, mounted at `/mcp/<name>`. */
@@ -37,7 +38,7 @@ export interface GatewayAppOptions {
   /** Receives the audit events of `authenticate` and of every upstream. Default: JSON lines on standard output. */
   readonly audit?: AuditSink;
   /** Counts requests by decision and reason; served at `/metrics` when given. */
-  readonly metrics?: MetricsRegistry;
+  readonly metrics?: Registry;
 }
 
 /** The Basic users as the subjects a delegate may act for: found by username, with their groups and roles. */

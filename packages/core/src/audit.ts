@@ -4,7 +4,7 @@
  * copying a token, an assertion, a secret, a header value or a body into it.
  */
 import type { IncomingMessage } from 'node:http';
-import pino from 'pino';
+import { hostname } from 'node:os';
 import { isRecord } from './user-context.js';
 import { randomId } from './random.js';
 import type { IdentityErrorCode } from './errors.js';
@@ -59,6 +59,23 @@ export interface AuditEvent {
   readonly upstreamStatus?: number;
   /** Milliseconds from the gateway receiving the request to the response ending (gateway). */
   readonly latencyMs?: number;
+  /** The gateway policy's decision on each message with a `method`, in body order (at most 100); absent without a policy. */
+  readonly policy?: readonly PolicyAuditRecord[];
+}
+
+/** One policy decision in an {@link AuditEvent}. */
+export interface PolicyAuditRecord {
+  readonly decision: 'allow' | 'deny';
+  /** The rule that decided: its id, `"decide"` (the hook) or `"default"`. */
+  readonly rule: string;
+  /** The JSON-RPC method. */
+  readonly rpcMethod: string;
+  /** The tool name, for `tools/call`. */
+  readonly tool?: string;
+  /** The prompt name, for `prompts/get`. */
+  readonly prompt?: string;
+  /** The resource URI without query and credentials, for `resources/read|subscribe|unsubscribe`. */
+  readonly resource?: string;
 }
 
 /**
@@ -79,7 +96,7 @@ export const AUDIT_MESSAGE = 'mcp-identity audit';
  * A sink that writes each event as one JSON line through a pino-style logger, under the key
  * `audit` (so the event's `time` never collides with the logger's own).
  * @example
- * import pino from 'pino';
+ * import { hostname } from 'node:os';
  * const audit = createJsonLineAuditSink(pino({ name: 'gateway' }));
  */
 export function createJsonLineAuditSink(logger: AuditLogger): AuditSink {
@@ -91,13 +108,16 @@ export function createJsonLineAuditSink(logger: AuditLogger): AuditSink {
   };
 }
 
-// Created on first use, so an app that brings its own sink never opens stdout for pino.
-let sharedLogger: AuditLogger | undefined;
+let lineBase: string | undefined;
 
-/** The default sink: one JSON line per event on standard output, through pino (`name: "mcp-identity"`). */
+/**
+ * The default sink: one JSON line per event on standard output, in pino's line format
+ * (`level` 30, `time`, `pid`, `hostname`, `name: "mcp-identity"`, the event under `audit`, `msg`),
+ * so log pipelines built for pino read it unchanged. pino itself is not needed.
+ */
 export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
-  sharedLogger ??= pino({ name: 'mcp-identity' });
-  sharedLogger.info({ audit: event }, AUDIT_MESSAGE);
+  lineBase ??= `{"level":30,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"mcp-identity"`;
+  process.stdout.write(`${lineBase},"time":${Date.now()},"audit":${JSON.stringify(event)},"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`);
 };
 
 /** Validates an `audit` option: a function, or undefined for {@link defaultAuditSink}. */
@@ -155,6 +175,19 @@ function nameOf(method: string, params: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The audit record of one policy decision; names and URIs capped like `rpcName`. */
+export function policyAuditRecord(
+  decision: 'allow' | 'deny',
+  rule: string,
+  operation: { readonly method: string; readonly name?: string; readonly uri?: string },
+): PolicyAuditRecord {
+  const rpcMethod = capped(operation.method, MAX_NAME);
+  if (operation.method === 'tools/call') return { decision, rule, rpcMethod, tool: capped(operation.name ?? '', MAX_NAME) };
+  if (operation.method === 'prompts/get') return { decision, rule, rpcMethod, prompt: capped(operation.name ?? '', MAX_NAME) };
+  if (operation.uri !== undefined) return { decision, rule, rpcMethod, resource: safeUri(operation.uri) };
+  return { decision, rule, rpcMethod };
 }
 
 /** The JSON-RPC fields of an event. */

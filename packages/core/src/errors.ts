@@ -22,11 +22,15 @@ const CODES = {
   // Gateway: upstream
   upstream_unavailable: [502, -32603],
   upstream_timeout: [504, -32603],
+  response_too_large: [502, -32603],
+  upstream_aborted: [502, -32603],
   session_not_found: [404, -32001],
   identity_too_large: [431, -32001],
   // Gateway and receiver: MCP 2026-07-28 request checks (-32020 is the spec's HeaderMismatch)
   mcp_header_mismatch: [400, -32020],
   mcp_message_refused: [400, -32600],
+  path_invalid: [400, -32600],
+  claims_limit_exceeded: [403, -32003],
   // Receiver: assertion verification
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],

@@ -66,7 +66,7 @@ export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSi
 export type { JwsHeader, ParsedJws } from './jws.js';
 
 export { createAssertionSigner, positiveInteger, requiredIdentifier } from './sign.js';
-export type { AssertionSigner, AssertionSignerOptions, SignedAssertion } from './sign.js';
+export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, SignedAssertion } from './sign.js';
 
 export { createAssertionVerifier } from './verify.js';
 export type { AssertionVerifier, AssertionVerifierOptions, VerifiedAssertion } from './verify.js';
@@ -109,9 +109,20 @@ export {
   inspectMcpRequest,
 } from './mcp-era.js';
 export type { McpEra, McpRequestHeaders } from './mcp-era.js';
-export { SESSION_HEADER, MAX_SESSION_ID_LENGTH, isSessionId, readSessionId, sessionSubject, createSessionBinder } from './sessions.js';
+export {
+  SESSION_HEADER,
+  MAX_SESSION_ID_LENGTH,
+  DEFAULT_SESSIONS_PER_USER,
+  DEFAULT_SESSION_TTL_SECONDS,
+  isSessionId,
+  readSessionId,
+  sessionSubject,
+  createSessionBinder,
+} from './sessions.js';
 export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 
+export { readRawHeader, readRawHeaderGroup } from './raw-headers.js';
+export type { RawHeaderReading, RawHeaderGroup, HostileHeaderReason } from './raw-headers.js';
 export { randomId } from './random.js';
 export { writeIdentityError, refusalOf } from './respond.js';
 export { safeEqual } from './safe-equal.js';
@@ -134,9 +145,31 @@ export {
   auditPath,
   rpcSummaryOf,
   auditUserFields,
+  policyAuditRecord,
 } from './audit.js';
-export type { AuditEvent, AuditSink, AuditLogger, AuditComponent, AuditDecision, RpcSummary, AuditUserFields } from './audit.js';
+export type {
+  AuditEvent,
+  AuditSink,
+  AuditLogger,
+  AuditComponent,
+  AuditDecision,
+  RpcSummary,
+  AuditUserFields,
+  PolicyAuditRecord,
+} from './audit.js';
 export { createAuditEmitter } from './audit-emitter.js';
 export type { AuditOptions, EmitAudit } from './audit-emitter.js';
-export { requestCounter, REQUESTS_METRIC } from './metrics.js';
-export type { MetricsRegistry, CountEvent } from './metrics.js';
+export { requestCounter, REQUESTS_METRIC, policyDenialCounter, POLICY_DENIALS_METRIC } from './metrics.js';
+export type { MetricsRegistry, CountEvent, CountDenial } from './metrics.js';
+
+export { createPolicy, isPolicy, operationOf, NAMED_METHODS } from './policy/index.js';
+export type {
+  Policy,
+  PolicyConfig,
+  PolicyRule,
+  PolicyDecision,
+  PolicyEffect,
+  PolicyHook,
+  PatternList,
+  McpOperation,
+} from './policy/index.js';

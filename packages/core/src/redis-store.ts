@@ -66,8 +66,9 @@ export class RedisStore implements IdentityStore {
   // Every command is bounded: a Redis that is down must fail a request, never hold it.
   #run<T>(name: string, command: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      // The client-facing message names no backend and no command; the cause (for logs) does.
       const fail = (cause: unknown): void =>
-        reject(new IdentityError('store_unavailable', `the Redis store could not run ${name}`, { cause }));
+        reject(new IdentityError('store_unavailable', 'the store is unavailable', { cause: new Error(`Redis ${name} failed`, { cause }) }));
       const timer = setTimeout(() => fail(new Error(`Redis ${name} took longer than ${this.#timeoutMs} ms`)), this.#timeoutMs);
       let pending: Promise<T>;
       try {
@@ -97,13 +98,14 @@ export class RedisStore implements IdentityStore {
     const answer = await this.#run('SET', () => this.#client.set(this.#prefix + key, value, 'PX', ms, 'NX'));
     if (answer === 'OK') return true;
     if (answer === null) return false;
-    throw new IdentityError('store_unavailable', 'the Redis store gave an unexpected answer to SET');
+    throw new IdentityError('store_unavailable', 'the store is unavailable', { cause: new Error('Redis SET gave an unexpected answer') });
   }
 
   async get(key: string): Promise<string | undefined> {
     const value = await this.#run('GET', () => this.#client.get(this.#prefix + key));
     if (value === null) return undefined;
-    if (typeof value !== 'string') throw new IdentityError('store_unavailable', 'the Redis store gave an unexpected answer to GET');
+    if (typeof value !== 'string')
+      throw new IdentityError('store_unavailable', 'the store is unavailable', { cause: new Error('Redis GET gave an unexpected answer') });
     return value;
   }
 

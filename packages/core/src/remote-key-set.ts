@@ -2,7 +2,10 @@
  * A key source backed by the gateway's JWKS URL. The URL is pinned in configuration;
  * nothing in a token can make this fetch anything else.
  *
- * - The set is fetched on first use, with a timeout, and cached.
+ * - The set is fetched on first use, with a timeout, and cached. At most one fetch is in flight.
+ * - Every fetch a verification causes (first use, stale set, unknown `kid`) waits `cooldownMs`
+ *   after the previous attempt, success or failure: while the endpoint is down, forged tokens
+ *   cost no fetch and no warning beyond one per cool-down, and are answered 503 at once.
  * - An unknown `kid` triggers a re-fetch at most once per cool-down (or joins a fetch in flight).
  * - After `maxAgeMs` the set is refreshed in the background while the cached keys keep serving;
  *   after a failed fetch the next background attempt waits a cool-down.
@@ -22,7 +25,7 @@ import type { JwsHeader } from './jws.js';
 export interface RemoteKeySetOptions {
   /** Time allowed for one fetch, body included, in milliseconds (an integer). Default 5000. */
   readonly timeoutMs?: number;
-  /** Least time between two fetches caused by unknown `kid`s, in milliseconds. Default 30 000. */
+  /** Least time between two fetches caused by verifications (first use, stale set, unknown `kid`), in milliseconds. Default 30 000. */
   readonly cooldownMs?: number;
   /** Age after which the set is refreshed, in milliseconds. Default 300 000. */
   readonly maxAgeMs?: number;
@@ -158,8 +161,11 @@ export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptio
   let keys: readonly ImportedKey[] | undefined;
   let fetchedAt = -Infinity;
   let attemptedAt = -Infinity;
-  let failedAt = -Infinity;
   let inFlight: Promise<void> | undefined;
+
+  // Every automatic fetch (first use, stale set, unknown kid) waits a cool-down after the last
+  // attempt, so a failing endpoint is fetched, and warned about, at most once per cool-down.
+  const coolDownOver = (): boolean => clock() - attemptedAt >= cooldownMs;
 
   const failed = (error: unknown): Error => new Error(failureMessage(error, timeoutMs), { cause: error });
 
@@ -194,7 +200,6 @@ export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptio
   function refresh(): Promise<void> {
     inFlight ??= load()
       .catch((error: unknown) => {
-        failedAt = clock();
         onError(error instanceof Error ? error : new Error('the JWKS fetch failed'));
       })
       .finally(() => {
@@ -216,9 +221,12 @@ export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptio
       // Nothing a JWKS holds can verify another algorithm: no fetch for an HS256 token.
       if (header.alg !== 'EdDSA' && header.alg !== 'ES256') return NO_KEYS;
       if (keys === undefined) {
-        await refresh();
+        // Never fetched yet: join a fetch in flight, or start one unless the last attempt was
+        // within the cool-down. Otherwise every forged token would cost one fetch (and one
+        // warning) while the endpoint is down.
+        if (inFlight !== undefined || coolDownOver()) await refresh();
         if (keys === undefined) throw new IdentityError('keys_unavailable', 'the gateway keys could not be fetched');
-      } else if (clock() - fetchedAt >= maxAgeMs && clock() - failedAt >= cooldownMs) {
+      } else if (clock() - fetchedAt >= maxAgeMs && coolDownOver()) {
         // Stale: refresh in the background. After a failure, wait a cool-down before the next
         // attempt, or a down endpoint would be fetched once per request.
         void refresh();
@@ -226,7 +234,7 @@ export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptio
       const found = select(header);
       if (found.length > 0 || header.kid === undefined) return found;
       // An unknown kid: a fetch already in flight may bring it, at no extra cost.
-      if (inFlight === undefined && clock() - attemptedAt < cooldownMs) return found;
+      if (inFlight === undefined && !coolDownOver()) return found;
       await refresh();
       return select(header);
     },

@@ -4,6 +4,7 @@
  * and the receiver adapt this to their HTTP objects.
  */
 import { IdentityError } from './errors.js';
+import { readRawHeader } from './raw-headers.js';
 import { storeUnavailable } from './store.js';
 import type { IdentityStore } from './store.js';
 import type { UserContext } from './user-context.js';
@@ -36,24 +37,22 @@ function notFound(): IdentityError {
  * @throws IdentityError `session_not_found` for a hostile variant.
  */
 export function readSessionId(rawHeaders: readonly string[]): string | undefined {
-  let value: string | undefined;
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] ?? '').toLowerCase();
-    if (name.replaceAll('_', '-') !== SESSION_HEADER) continue;
-    if (name !== SESSION_HEADER) throw notFound();
-    count++;
-    value = rawHeaders[i + 1];
-  }
-  if (count === 0) return undefined;
-  if (count > 1 || !isSessionId(value)) throw notFound();
-  return value;
+  const reading = readRawHeader(rawHeaders, SESSION_HEADER);
+  if (!reading.ok) throw notFound();
+  if (reading.value === undefined) return undefined;
+  if (!isSessionId(reading.value)) throw notFound();
+  return reading.value;
 }
 
 /** What a session is bound to: the user's identity provider (`issuer`, or `""`) and id, as JSON. */
 export function sessionSubject(user: Pick<UserContext, 'id' | 'issuer'>): string {
   return JSON.stringify([user.issuer ?? '', user.id]);
 }
+
+/** Default {@link SessionBinderOptions.maxPerUser}. */
+export const DEFAULT_SESSIONS_PER_USER = 100;
+/** Default binding lifetime, in seconds: 8 hours, a working day (see `docs/sessions.md`). */
+export const DEFAULT_SESSION_TTL_SECONDS = 28_800;
 
 /** Options of {@link createSessionBinder}. */
 export interface SessionBinderOptions {
@@ -63,11 +62,21 @@ export interface SessionBinderOptions {
   readonly audience: string;
   /** How long a binding lives after the session was created, in milliseconds. */
   readonly ttlMs: number;
+  /**
+   * Most live bindings one user (issuer and id) holds, per binder. Binding one more ends that
+   * user's oldest binding (its session then answers 404); other users' bindings are never
+   * touched. Counted by this binder, so per process. Default {@link DEFAULT_SESSIONS_PER_USER}.
+   */
+  readonly maxPerUser?: number;
   /** HTTP status of a `store_unavailable` refusal. Default 503. */
   readonly storeErrorStatus?: number;
   /** Told when a binding could not be recorded or removed (the session then answers 404). */
   readonly onError?: (error: unknown) => void;
+  /** Current time in milliseconds. Default `Date.now`. */
+  readonly clock?: () => number;
 }
+
+type SessionUser = Pick<UserContext, 'id' | 'issuer'>;
 
 /** Binds sessions to users and checks requests against the bindings. */
 export interface SessionBinder {
@@ -75,11 +84,16 @@ export interface SessionBinder {
    * Resolves when `sessionId` is bound to `user`.
    * @throws IdentityError `session_not_found` (unknown session, or another user's) or `store_unavailable`.
    */
-  check(sessionId: string, user: Pick<UserContext, 'id' | 'issuer'>): Promise<void>;
-  /** Binds a session the upstream just created to the user whose request created it. Never throws. */
-  bind(sessionId: string, user: Pick<UserContext, 'id' | 'issuer'>): void;
-  /** Ends a binding (the session was deleted). Never throws. */
-  end(sessionId: string): void;
+  check(sessionId: string, user: SessionUser): Promise<void>;
+  /**
+   * Binds a session the upstream just created to the user whose request created it, ending
+   * that user's oldest binding when the user holds `maxPerUser` already.
+   * @throws IdentityError `store_unavailable` when a synchronous store (a full `MemoryStore`)
+   * refuses the binding; an asynchronous store's failure goes to `onError`.
+   */
+  bind(sessionId: string, user: SessionUser): void;
+  /** Ends a binding (the session was deleted, or the upstream no longer knows it). Never throws. */
+  end(sessionId: string, user?: SessionUser): void;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
@@ -91,29 +105,70 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  * value {@link sessionSubject}. A binding is written once, with `setIfAbsent`, and lives
  * `ttlMs` from the session's creation. Writes still in flight in this process are awaited
  * by `check`, so a client that uses its new session at once is not refused for being fast.
+ *
+ * Per-user bound: the binder keeps, per subject, the session ids it bound (oldest first) with
+ * their expiry. A user at `maxPerUser` live bindings who creates another loses the oldest
+ * one, so one user's flood of `initialize` can only evict that user's own sessions and never
+ * fills the store for everyone else.
  */
 export function createSessionBinder(options: SessionBinderOptions): SessionBinder {
   const { store, audience, ttlMs, storeErrorStatus, onError } = options;
+  const maxPerUser = options.maxPerUser ?? DEFAULT_SESSIONS_PER_USER;
+  if (!Number.isSafeInteger(maxPerUser) || maxPerUser <= 0) throw new TypeError('maxPerUser must be a positive integer');
+  const clock = options.clock ?? Date.now;
   const keyOf = (sessionId: string): string => `session:${audience}:${sessionId}`;
   const inFlight = new Map<string, Promise<void>>();
+  // subject -> (session id -> expiry in ms), both in insertion order: oldest first.
+  const bySubject = new Map<string, Map<string, number>>();
+
+  function report(error: unknown): void {
+    try {
+      onError?.(error);
+    } catch {
+      // A failing logger must not break the request that triggered it.
+    }
+  }
 
   function track(key: string, run: () => unknown): void {
     let result: unknown;
     try {
       result = run();
     } catch (error) {
-      onError?.(error);
+      report(error);
       return;
     }
     if (!isPromiseLike(result)) return;
     const settled = Promise.resolve(result).then(
       () => undefined,
-      (error: unknown) => onError?.(error),
+      (error: unknown) => report(error),
     );
     inFlight.set(key, settled);
     void settled.then(() => {
       if (inFlight.get(key) === settled) inFlight.delete(key);
     });
+  }
+
+  function pruneExpired(sessions: Map<string, number>, now: number): void {
+    for (const [sessionId, expiry] of sessions) if (expiry <= now) sessions.delete(sessionId);
+  }
+
+  // A few subjects from the front (least recently bound) are pruned on each bind, so users
+  // who never come back do not keep their index entries after their bindings expired.
+  function sweepSubjects(now: number): void {
+    let budget = 2;
+    for (const [subject, sessions] of bySubject) {
+      if (budget-- === 0) return;
+      pruneExpired(sessions, now);
+      if (sessions.size === 0) bySubject.delete(subject);
+    }
+  }
+
+  function forget(sessionId: string, user: SessionUser | undefined): void {
+    if (user !== undefined) {
+      bySubject.get(sessionSubject(user))?.delete(sessionId);
+      return;
+    }
+    for (const sessions of bySubject.values()) if (sessions.delete(sessionId)) return;
   }
 
   return {
@@ -129,10 +184,32 @@ export function createSessionBinder(options: SessionBinderOptions): SessionBinde
       if (bound !== sessionSubject(user)) throw notFound();
     },
     bind(sessionId, user) {
+      const now = clock();
+      const subject = sessionSubject(user);
+      sweepSubjects(now);
+      const sessions = bySubject.get(subject) ?? new Map<string, number>();
+      bySubject.delete(subject);
+      bySubject.set(subject, sessions);
+      pruneExpired(sessions, now);
+      for (const oldest of sessions.keys()) {
+        if (sessions.size < maxPerUser) break;
+        sessions.delete(oldest);
+        const oldKey = keyOf(oldest);
+        track(oldKey, () => store.delete(oldKey));
+      }
       const key = keyOf(sessionId);
-      track(key, () => store.setIfAbsent(key, sessionSubject(user), ttlMs));
+      let result: unknown;
+      try {
+        result = store.setIfAbsent(key, subject, ttlMs);
+      } catch (cause) {
+        report(cause);
+        throw storeUnavailable(cause, 'the session store is unavailable', storeErrorStatus);
+      }
+      sessions.set(sessionId, now + ttlMs);
+      track(key, () => result);
     },
-    end(sessionId) {
+    end(sessionId, user) {
+      forget(sessionId, user);
       const key = keyOf(sessionId);
       track(key, () => store.delete(key));
     },

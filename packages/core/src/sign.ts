@@ -33,13 +33,20 @@ export interface SignedAssertion {
   readonly exp: number;
 }
 
+/** Optional claims of one assertion. */
+export interface AssertionExtras {
+  /** The ids of the gateway policy's rules that allowed each message with a `method`, in body order: the `policy_rules` claim. */
+  readonly policyRules?: readonly string[];
+}
+
 /** Signs assertions; build one per upstream at start-up. */
 export interface AssertionSigner {
   readonly alg: ImportedSigningKey['alg'];
   readonly kid: string | undefined;
   /** Public keys to publish (never a secret). */
   readonly publicJwks: readonly PublicJwk[];
-  sign(user: UserContext, binding: RequestBinding): SignedAssertion;
+  /** Signs `user` for one request; `extra.policyRules` adds the `policy_rules` claim (the gateway policy's rule ids). */
+  sign(user: UserContext, binding: RequestBinding, extra?: AssertionExtras): SignedAssertion;
 }
 
 /** Validates a `ttlSeconds`-like option: a positive safe integer. */
@@ -77,13 +84,14 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
     alg: keys.active.alg,
     kid: keys.active.kid,
     publicJwks: keys.all.flatMap((key) => (key.publicJwk === undefined ? [] : [key.publicJwk])),
-    sign(user, binding) {
+    sign(user, binding, extra) {
       const iat = Math.floor(clock() / 1000);
       const exp = iat + ttlSeconds;
       const jti = randomId();
       const userJson = JSON.stringify(userToClaims(user));
       const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
-      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}}`;
+      const rules = extra?.policyRules === undefined ? '' : `,"policy_rules":${JSON.stringify(extra.policyRules)}`;
+      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}}`;
       return { token: signJws(payload), jti, iat, exp };
     },
   };

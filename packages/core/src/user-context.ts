@@ -176,7 +176,8 @@ function optionalString(value: unknown, field: string): string | undefined {
 function optionalList(value: unknown, field: string, max: number = limits.maxListLength): readonly string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) throw invalid(`${field} must be an array of strings`);
-  if (value.length > max) throw invalid(`${field} has more than ${max} entries`);
+  // A valid user the limits cannot carry: a code that says so, not "invalid credentials".
+  if (value.length > max) throw new IdentityError('claims_limit_exceeded', `${field} has more than ${max} entries`);
   return Object.freeze(value.map((entry, index) => requiredString(entry, `${field}[${index}]`)));
 }
 

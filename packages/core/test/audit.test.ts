@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
@@ -190,6 +191,28 @@ describe('createJsonLineAuditSink', () => {
   ])('throws a TypeError naming the logger for %s', (_case, logger) => {
     expect(() => createJsonLineAuditSink(logger as any)).toThrow(TypeError);
     expect(() => createJsonLineAuditSink(logger as any)).toThrow(/logger/);
+  });
+});
+
+describe('defaultAuditSink', () => {
+  it('writes one pino-format JSON line per event to standard output without pino', () => {
+    const lines: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      void defaultAuditSink(event);
+    } finally {
+      spy.mockRestore();
+    }
+
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.endsWith('\n') && !lines[0]!.slice(0, -1).includes('\n')).toBe(true);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ level: 30, pid: process.pid, name: 'mcp-identity', msg: AUDIT_MESSAGE, audit: event });
+    expect(typeof line.time).toBe('number');
+    expect(typeof line.hostname).toBe('string');
   });
 });
 

@@ -426,12 +426,12 @@ describe('createRemoteKeySet', () => {
     });
 
     it.each([...failures.map(([behaviour]) => behaviour), 'is not listening' as const])(
-      'rejects with 503 keys_unavailable when the set was never fetched (the endpoint %s), and tries again on the next lookup',
+      'rejects with 503 keys_unavailable when the set was never fetched (the endpoint %s), and tries again after the cool-down',
       async (behaviour) => {
         const endpoint = await startEndpoint();
         const url = behaviour === 'is not listening' ? await closedPortUrl('/jwks') : endpoint.url;
         if (behaviour !== 'is not listening') endpoint.behaviour = behaviour;
-        const { set, errors, started } = subject(url, timeoutFor(behaviour));
+        const { set, errors, started, at } = subject(url, timeoutFor(behaviour));
 
         const error: unknown = await set.keysFor(header('EdDSA', 'ed-1')).then(
           () => 'resolved',
@@ -441,6 +441,7 @@ describe('createRemoteKeySet', () => {
         expect(error).toBeInstanceOf(IdentityError);
         expect(error).toMatchObject({ code: 'keys_unavailable', status: 503 });
         expect(errors.errors).toHaveLength(1);
+        at(COOLDOWN);
         if (behaviour === 'is not listening') {
           await expect(set.keysFor(header('EdDSA', 'ed-1'))).rejects.toMatchObject({ code: 'keys_unavailable' });
         } else {
@@ -450,6 +451,27 @@ describe('createRemoteKeySet', () => {
         expect(started()).toBe(2);
       },
     );
+
+    it('fetches a failing endpoint once for 100 forged lookups before the first success, warns once, and answers each 503 keys_unavailable', async () => {
+      const endpoint = await startEndpoint();
+      endpoint.behaviour = 'answers 500';
+      const { set, errors, started, at } = subject(endpoint.url);
+
+      const outcomes = await Promise.allSettled(Array.from({ length: 100 }, () => set.keysFor(header('EdDSA', 'forged'))));
+      for (let i = 0; i < 100; i++)
+        await expect(set.keysFor(header('EdDSA', 'forged'))).rejects.toMatchObject({ code: 'keys_unavailable' });
+      at(COOLDOWN - 1);
+      await expect(set.keysFor(header('EdDSA', 'forged'))).rejects.toMatchObject({ code: 'keys_unavailable', status: 503 });
+
+      expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+      expect(started()).toBe(1);
+      expect(endpoint.fetches()).toBe(1);
+      expect(errors.errors).toHaveLength(1);
+      endpoint.behaviour = 'serve';
+      at(COOLDOWN);
+      expect(kidsOf(await set.keysFor(header('EdDSA', 'ed-1')))).toEqual(['ed-1']);
+      expect(started()).toBe(2);
+    });
 
     it('does not follow a redirect, even to a path of the same server', async () => {
       const endpoint = await startEndpoint();

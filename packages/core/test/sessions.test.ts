@@ -88,7 +88,7 @@ describe('createSessionBinder', () => {
     await expect(sessions.check('s1', alice)).rejects.toMatchObject({ code: 'store_unavailable', status: 500, cause });
   });
 
-  it('reports write failures to onError and never throws from bind or end', () => {
+  it('reports write failures to onError, throws store_unavailable from bind for a synchronous store, and never throws from end', () => {
     const errors: unknown[] = [];
     const store: IdentityStore = {
       setIfAbsent: () => {
@@ -101,10 +101,45 @@ describe('createSessionBinder', () => {
     };
     const sessions = createSessionBinder({ store, audience: 'a', ttlMs: 1000, onError: (error) => errors.push(error) });
 
-    sessions.bind('s1', alice);
+    expect(() => sessions.bind('s1', alice)).toThrow(expect.objectContaining({ code: 'store_unavailable', status: 503 }));
     sessions.end('s1');
 
     expect(errors).toEqual([new Error('full'), new Error('gone')]);
+  });
+
+  it("ends the user's own oldest binding at maxPerUser and never another user's", () => {
+    const store = new MemoryStore();
+    const sessions = createSessionBinder({ store, audience: 'a', ttlMs: 60_000, maxPerUser: 2 });
+    const bob = { id: 'bob', issuer: 'https://idp.example' };
+
+    sessions.bind('alice-1', alice);
+    for (let i = 1; i <= 5; i++) sessions.bind(`bob-${i}`, bob);
+
+    expect(store.get('session:a:alice-1')).toBeDefined();
+    expect(['bob-1', 'bob-2', 'bob-3', 'bob-4', 'bob-5'].map((id) => store.get(`session:a:${id}`) !== undefined)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(store.size).toBe(3);
+  });
+
+  it('counts only live bindings against maxPerUser: expired ones free their place', () => {
+    let now = 0;
+    const store = new MemoryStore({ clock: () => now });
+    const sessions = createSessionBinder({ store, audience: 'a', ttlMs: 10_000, maxPerUser: 1, clock: () => now });
+
+    sessions.bind('old', alice);
+    now += 60_000;
+    sessions.bind('new', alice);
+
+    expect(store.get('session:a:new')).toBeDefined();
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('throws a TypeError naming maxPerUser for %p', (maxPerUser) => {
+    expect(() => createSessionBinder({ store: new MemoryStore(), audience: 'a', ttlMs: 1000, maxPerUser })).toThrow(/maxPerUser/);
   });
 });
 

@@ -176,10 +176,8 @@ describe('normalizeUserContext', () => {
     ['groups as a string', { id: 'u', groups: 'eng' }, /groups/],
     ['groups with a number', { id: 'u', groups: ['eng', 1] }, /groups\[1\]/],
     ['groups with an empty entry', { id: 'u', groups: [''] }, /groups\[0\]/],
-    ['groups over the list limit', { id: 'u', groups: list(limits.maxListLength + 1) }, /groups/],
     ['teams as an object', { id: 'u', teams: { 0: 'a' } }, /teams/],
     ['roles with null', { id: 'u', roles: [null] }, /roles\[0\]/],
-    ['a delegation chain over the depth limit', { id: 'u', delegationChain: list(limits.maxDelegationDepth + 1) }, /delegationChain/],
     ['a delegation chain entry that is empty', { id: 'u', delegationChain: ['a', ''] }, /delegationChain\[1\]/],
     ['a numeric serviceAccount', { id: 'u', serviceAccount: 5 }, /serviceAccount/],
     ['a numeric email', { id: 'u', email: 5 }, /email/],
@@ -201,6 +199,15 @@ describe('normalizeUserContext', () => {
     const error = thrownBy(() => normalizeUserContext(input));
     expect(error).toBeInstanceOf(IdentityError);
     expect(error).toMatchObject({ code: 'user_context_invalid', status: 500, message: expect.stringMatching(field) });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['groups over the list limit', { id: 'u', groups: list(limits.maxListLength + 1) }, /^groups has more than 256 entries$/],
+    ['a delegation chain over the depth limit', { id: 'u', delegationChain: list(limits.maxDelegationDepth + 1) }, /delegationChain/],
+  ])('refuses %s with 403 claims_limit_exceeded naming the field', (_label, input, field) => {
+    const error = thrownBy(() => normalizeUserContext(input));
+    expect(error).toBeInstanceOf(IdentityError);
+    expect(error).toMatchObject({ code: 'claims_limit_exceeded', status: 403, message: expect.stringMatching(field) });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { auditPath, auditUserFields, isRecord, normalizeUserContext, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
-import type { AuditEvent, EmitAudit, IdentityErrorCode, UserContext } from '@mcp-identity/core';
+import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, UserContext } from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
 import type { IdentityProxyParts } from './plugin.js';
@@ -36,6 +36,13 @@ interface EventParts {
   readonly jti?: string | undefined;
   readonly upstreamStatus?: number | undefined;
   readonly latencyMs?: number;
+  readonly policy?: readonly PolicyAuditRecord[] | undefined;
+}
+
+/** What the audit needs of the policy guard. */
+export interface AuditedPolicy {
+  records(req: IncomingMessage): readonly PolicyAuditRecord[] | undefined;
+  refused(req: IncomingMessage): boolean;
 }
 
 /** Builds an event, its fields in the documented order. */
@@ -55,6 +62,7 @@ function gatewayEvent(req: Request, res: Response, clock: () => number, parts: E
     ...(parts.jti === undefined ? {} : { jti: parts.jti }),
     ...(parts.upstreamStatus === undefined ? {} : { upstreamStatus: parts.upstreamStatus }),
     ...(parts.latencyMs === undefined ? {} : { latencyMs: parts.latencyMs }),
+    ...(parts.policy === undefined ? {} : { policy: parts.policy }),
   };
 }
 
@@ -78,7 +86,13 @@ export interface ProxyAudit {
 }
 
 /** Builds the audit of one upstream. */
-export function createProxyAudit(audience: string, parts: IdentityProxyParts, emit: EmitAudit, clock: () => number): ProxyAudit {
+export function createProxyAudit(
+  audience: string,
+  parts: IdentityProxyParts,
+  emit: EmitAudit,
+  clock: () => number,
+  policy?: AuditedPolicy,
+): ProxyAudit {
   const upstreamStatus = new WeakMap<IncomingMessage, number>();
 
   const plugin: Plugin = function mcpIdentityAuditPlugin(proxyServer) {
@@ -93,7 +107,8 @@ export function createProxyAudit(audience: string, parts: IdentityProxyParts, em
     req.headers['x-request-id'] = requestIdOf(req);
     res.once('close', () => {
       const prepared = parts.prepared.get(req);
-      const reason = refusalOf(res);
+      // A request the policy denied whole was answered by the gateway: refused, `forbidden`.
+      const reason = refusalOf(res) ?? (policy?.refused(req) === true ? 'forbidden' : undefined);
       const jti = parts.signed.get(req);
       emit(
         gatewayEvent(req, res, clock, {
@@ -105,6 +120,7 @@ export function createProxyAudit(audience: string, parts: IdentityProxyParts, em
           jti,
           upstreamStatus: upstreamStatus.get(req),
           latencyMs: Math.max(0, clock() - start),
+          policy: policy?.records(req),
         }),
       );
     });

@@ -188,6 +188,10 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
         try {
           principal = normalizeUserContext({ ...strategy.normalize(outcome.user, outcome.info, req), authMethod: strategy.method });
         } catch (error) {
+          if (isIdentityError(error) && error.code === 'claims_limit_exceeded') {
+            refuse(req, res, error);
+            return;
+          }
           const cause =
             isIdentityError(error) && error.code === 'unauthenticated' ? error.message : 'the credentials do not identify a valid user';
           refuse(req, res, new IdentityError('unauthenticated', cause, { cause: error, headers: { 'www-authenticate': bearer } }));

@@ -109,7 +109,7 @@ export async function applyDelegation(actor: UserContext, req: Request, config: 
   const allowed: unknown = await config.isAllowed(actor, req);
   if (allowed !== true) throw forbidden('this principal is not allowed to act for other users');
   const raw = singleHeader(req, header);
-  if (raw === undefined) throw forbidden(`the ${header} header must be sent once`);
+  if (raw === undefined) throw forbidden(`the ${header} header must be sent once, spelled with hyphens`);
   const subjectId = headerText(raw).trim();
   if (subjectId.length === 0 || subjectId.length > limits.maxStringLength || !subjectId.isWellFormed() || CONTROL.test(subjectId)) {
     throw forbidden(`the ${header} header does not name a valid subject`);

@@ -10,6 +10,21 @@ export type { AuthenticateOptions, StrategyRef, StrategySpec, PassportLike } fro
 export { propagateIdentity } from './propagate.js';
 export type { PropagateIdentityOptions, ExtraProxyOptions } from './propagate.js';
 
+export { loadPolicy } from './policy/load.js';
+export type { FilePolicy, LoadPolicyOptions } from './policy/load.js';
+export { createPolicy } from '@mcp-identity/core';
+export type {
+  Policy,
+  PolicyConfig,
+  PolicyRule,
+  PolicyDecision,
+  PolicyEffect,
+  PolicyHook,
+  PatternList,
+  McpOperation,
+  PolicyAuditRecord,
+} from '@mcp-identity/core';
+
 export type { DelegationOptions, AllowedActors, ResolveSubject } from './delegation.js';
 
 export { identityPlugin } from './plugin.js';
@@ -36,6 +51,7 @@ export {
   createJsonLineAuditSink,
   defaultAuditSink,
   REQUESTS_METRIC,
+  POLICY_DENIALS_METRIC,
 } from '@mcp-identity/core';
 export type {
   UserContext,

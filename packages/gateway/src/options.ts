@@ -75,7 +75,7 @@ export interface IdentityOptions {
    * secret is the one the ContextForge deployment already uses. Default: off.
    */
   readonly contextforge?: { readonly secret: string | Uint8Array };
-  /** Receives start-up warnings (a short ContextForge secret). Default `console`. */
+  /** Receives warnings: start-up ones (a short ContextForge secret) and session-store failures. Default `console`. Never given a token. */
   readonly logger?: { warn(message: string): void };
   /**
    * Where MCP sessions are bound to their users: a `MemoryStore` (one gateway instance) or a
@@ -89,8 +89,13 @@ export interface IdentityOptions {
    * `identity_too_large` instead of being sent. Default 16 384 (Node's `--max-http-header-size`).
    */
   readonly maxHeaderBytes?: number;
-  /** How long a session stays bound from its creation, in seconds; then it answers 404 and the client re-initializes. Default 86 400. */
+  /** How long a session stays bound from its creation, in seconds; then it answers 404 and the client re-initializes. Default 28 800 (8 hours). */
   readonly sessionTtlSeconds?: number;
+  /**
+   * Most live sessions one user (issuer and id) holds at this upstream, per gateway process;
+   * creating one more ends that user's oldest session binding (it then answers 404). Default 100.
+   */
+  readonly maxSessionsPerUser?: number;
 }
 
 /** Default extra identity headers stripped from client requests. */
@@ -169,6 +174,8 @@ function resolveContextforge(options: IdentityOptions, headers: boolean): Buffer
 /** Validates {@link IdentityOptions}; throws a `TypeError` naming the first bad option. */
 export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const logger = options.logger ?? console;
+  if (typeof logger?.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
   if (options.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
   const signer = createAssertionSigner({
     signing: options.signing,
@@ -218,6 +225,6 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
       stringList(options.credentialQueryParams, 'credentialQueryParams', defaultCredentialQueryParams).map((p) => p.toLowerCase()),
     ),
     contextforgeSecret: resolveContextforge(options, carriers.includes('headers')),
-    sessions: resolveSessionOptions(options),
+    sessions: resolveSessionOptions(options, logger),
   });
 }

@@ -19,6 +19,7 @@ import { checkAssertionSize, checkHeadSize } from './budget.js';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
+import { checkRequestPath } from './path.js';
 import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';
 import type { GatewayConfig, IdentityOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
@@ -66,9 +67,15 @@ function setIdentity(
   config: GatewayConfig,
 ): { readonly body: Buffer | undefined; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
+  // The final path, after any pathRewrite, obeys the same rule as the client's.
+  checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
-  const { token, jti } = config.signer.sign(prepared.user, { method: proxyReq.method, path, bodySha256: prepared.bodySha256 });
+  const { token, jti } = config.signer.sign(
+    prepared.user,
+    { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
+    prepared.policyRules === undefined ? undefined : { policyRules: prepared.policyRules },
+  );
   checkAssertionSize(token);
   // The stateless revision has no sessions: a session id on a modern request is dropped, so no
   // server that classifies by session can read it as part of one (the gateway never checked it).
@@ -173,8 +180,26 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     );
   }
 
-  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage): void {
-    sessions?.onResponse(proxyRes, req);
+  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
+    try {
+      sessions?.onResponse(proxyRes, req);
+    } catch (error) {
+      // A new session that could not be bound: the client gets 503, not a session id that answers 404.
+      refused.add(req);
+      proxyRes.resume();
+      refuse(
+        res,
+        isIdentityError(error) ? error : new IdentityError('store_unavailable', 'the session store is unavailable', { cause: error }),
+      );
+      return;
+    }
+    // After the head, the body is piped to the client. An upstream that dies mid-body (a reset
+    // mid-SSE) would leave that body unterminated and the client waiting for ever: the client
+    // response is cut too, and audited as refused with `upstream_aborted`.
+    proxyRes.once('close', () => {
+      if (proxyRes.complete || res.writableEnded || res.destroyed) return;
+      writeIdentityError(res, new IdentityError('upstream_aborted', 'the upstream ended its response early'));
+    });
     // Hop-by-hop: without these, http-proxy would hand the client the upstream's
     // `Connection: keep-alive` even when the client asked to close.
     delete proxyRes.headers.connection;
@@ -183,11 +208,6 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
 
   function onError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse | Socket): void {
     if (refused.has(req)) return;
-    // A refusal raised while setting the identity (identity_too_large): nothing was sent.
-    if (isIdentityError(error)) {
-      refuse(res, error);
-      return;
-    }
     if (error.code === WRITTEN_EARLY) {
       refuse(
         res,
@@ -195,6 +215,11 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
           cause: error,
         }),
       );
+      return;
+    }
+    // A refusal raised while setting the identity (path_invalid, identity_too_large): nothing was sent.
+    if (isIdentityError(error)) {
+      refuse(res, error);
       return;
     }
     const timeout = error.code === TIMEOUT;

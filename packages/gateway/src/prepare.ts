@@ -29,6 +29,7 @@ import {
 } from '@mcp-identity/core';
 import type { JsonRpcBody, JsonRpcMessage, McpEra, UserContext } from '@mcp-identity/core';
 import type { GatewayConfig } from './options.js';
+import { checkRequestPath } from './path.js';
 
 /** A request ready to forward. */
 export interface PreparedRequest {
@@ -45,7 +46,15 @@ export interface PreparedRequest {
   readonly era: McpEra;
   /** The messages whose `params._meta` carries the gateway's identity (the assertion is added when signed). */
   readonly metaMessages: readonly JsonRpcMessage[];
+  /** The gateway policy's rule ids for the forwarded messages (the `policy_rules` claim); undefined without a policy. */
+  readonly policyRules?: readonly string[];
 }
+
+/**
+ * Decides a parsed body before it is rewritten: returns the body to forward (maybe a reduced
+ * batch), or undefined when nothing is left to forward.
+ */
+export type AuthorizeBody = (rpc: JsonRpcBody) => JsonRpcBody | undefined;
 
 /** The request as the gateway sees it: Express adds `body` and `userContext`. */
 export type GatewayRequest = IncomingMessage & { userContext?: UserContext; body?: unknown };
@@ -65,6 +74,9 @@ function checkContentType(req: IncomingMessage): void {
 }
 
 function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
+  // Before anything else is read: a path that could leave the upstream's mount is never forwarded.
+  checkRequestPath((req as { originalUrl?: string }).originalUrl ?? req.url);
+  checkRequestPath(req.url);
   if (req.userContext === undefined) throw new IdentityError('unauthenticated', 'the request is not authenticated');
   // Normalized once: later steps (the session check) find the frozen, normalized object.
   const user = normalizeUserContext(req.userContext);
@@ -123,16 +135,19 @@ function digestOf(rpc: JsonRpcBody): string {
 function finish(
   req: IncomingMessage,
   user: UserContext,
-  rpc: JsonRpcBody | undefined,
+  parsed: JsonRpcBody | undefined,
   bytes: Buffer | undefined,
   decoded: boolean,
   config: GatewayConfig,
+  authorize?: AuthorizeBody,
 ): PreparedRequest {
   // Before anything is rewritten: the era and the header checks read the body as the client sent it.
-  const era = inspectMcpRequest(rpc?.value, req.rawHeaders);
+  const era = inspectMcpRequest(parsed?.value, req.rawHeaders);
+  const rpc = parsed === undefined || authorize === undefined ? parsed : authorize(parsed);
   if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded, era, metaMessages: [] };
   const { changed, metaMessages } = rewrite(req, rpc, user, era, config);
-  return { user, rpc, original: changed || decoded ? undefined : bytes, bodySha256: digestOf(rpc), decoded, era, metaMessages };
+  const original = changed || rpc !== parsed || decoded ? undefined : bytes;
+  return { user, rpc, original, bodySha256: digestOf(rpc), decoded, era, metaMessages };
 }
 
 function noBody(req: IncomingMessage): void {
@@ -146,7 +161,7 @@ function noBody(req: IncomingMessage): void {
  * Prepares a request whose body is absent or already consumed by a body parser
  * (`express.json()` leaves the parsed value in `req.body`). Used by `identityPlugin`.
  */
-export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): PreparedRequest {
+export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig, authorize?: AuthorizeBody): PreparedRequest {
   const user = userOf(req, config);
   if (!isBodyConsumed(req)) {
     if (hasRequestBody(req)) checkContentType(req);
@@ -166,14 +181,14 @@ export function prepareRequestSync(req: GatewayRequest, config: GatewayConfig): 
   }
   checkContentType(req);
   // A parser that ran before us also decoded any Content-Encoding: the bytes forwarded are ours.
-  if (Buffer.isBuffer(body)) return finish(req, user, parseJsonRpcBody(body), undefined, true, config);
-  if (typeof body === 'string') return finish(req, user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config);
-  return finish(req, user, checkJsonRpcValue(body), undefined, true, config);
+  if (Buffer.isBuffer(body)) return finish(req, user, parseJsonRpcBody(body), undefined, true, config, authorize);
+  if (typeof body === 'string') return finish(req, user, parseJsonRpcBody(Buffer.from(body)), undefined, true, config, authorize);
+  return finish(req, user, checkJsonRpcValue(body), undefined, true, config, authorize);
 }
 
 /** Prepares a request, reading its body from the stream when nobody has yet. */
-export async function prepareRequest(req: GatewayRequest, config: GatewayConfig): Promise<PreparedRequest> {
-  if (isBodyConsumed(req) || !hasRequestBody(req)) return prepareRequestSync(req, config);
+export async function prepareRequest(req: GatewayRequest, config: GatewayConfig, authorize?: AuthorizeBody): Promise<PreparedRequest> {
+  if (isBodyConsumed(req) || !hasRequestBody(req)) return prepareRequestSync(req, config, authorize);
   const user = userOf(req, config);
   checkContentType(req);
   const { bytes, decoded } = await readRequestBody(req, { limit: config.bodyLimit });
@@ -181,7 +196,7 @@ export async function prepareRequest(req: GatewayRequest, config: GatewayConfig)
     noBody(req);
     return finish(req, user, undefined, undefined, decoded, config);
   }
-  return finish(req, user, parseJsonRpcBody(bytes), bytes, decoded, config);
+  return finish(req, user, parseJsonRpcBody(bytes), bytes, decoded, config, authorize);
 }
 
 /** The body bytes to forward, with the assertion added to `_meta` when that carrier is on. */

@@ -3,8 +3,8 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
-import type { AuditOptions } from '@mcp-identity/core';
+import { createAuditEmitter, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
+import type { AuditOptions, JsonRpcBody, Policy, PolicyConfig } from '@mcp-identity/core';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -12,7 +12,10 @@ import { createProxyAudit } from './audit.js';
 import { resolveIdentityOptions } from './options.js';
 import { createIdentityProxyParts } from './plugin.js';
 import { prepareRequest } from './prepare.js';
+import { createPolicyGuard, policyOption } from './policy/guard.js';
+import type { PolicyOutcome } from './policy/enforce.js';
 import type { IdentityOptions } from './options.js';
+import type { AuthorizeBody, GatewayRequest } from './prepare.js';
 
 /** Extra http-proxy-middleware options; those the gateway must control are left out. */
 export type ExtraProxyOptions = Readonly<
@@ -25,6 +28,14 @@ export interface PropagateIdentityOptions extends IdentityOptions, AuditOptions 
   readonly target: string | URL;
   /** Extra http-proxy-middleware options (`pathRewrite`, `changeOrigin`, `agent`, `on`, ...). */
   readonly proxy?: ExtraProxyOptions;
+  /**
+   * Tool-level authorization for this upstream: a {@link Policy} (`createPolicy`, `loadPolicy`)
+   * or its configuration `{ rules, default?, decide? }`, validated now. Denied calls are answered
+   * here with -32003 `forbidden`; list results keep only what the user may call. Default: none.
+   */
+  readonly policy?: Policy | PolicyConfig;
+  /** Largest list response (JSON body, or one SSE event) read to filter it, in bytes; beyond it, 502 `response_too_large`. Default 4 MiB. */
+  readonly listResponseLimit?: number;
 }
 
 function parseTarget(value: unknown): URL {
@@ -77,7 +88,16 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
     if (forbidden in extra) throw new TypeError(`proxy.${forbidden} is set by propagateIdentity and cannot be overridden`);
   }
   const parts = createIdentityProxyParts(config);
-  const audit = createProxyAudit(config.audience, parts, createAuditEmitter(options), options.clock ?? Date.now);
+  const guard =
+    options.policy === undefined
+      ? undefined
+      : createPolicyGuard(policyOption(options.policy), {
+          audience: config.audience,
+          limit: options.listResponseLimit,
+          metrics: options.metrics,
+        });
+  if (guard === undefined && options.listResponseLimit !== undefined) throw new TypeError('listResponseLimit needs a policy');
+  const audit = createProxyAudit(config.audience, parts, createAuditEmitter(options), options.clock ?? Date.now, guard);
   const agent: unknown =
     extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
   const proxy = createProxyMiddleware({
@@ -88,20 +108,44 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
     ws: false,
     ejectPlugins: true,
     // Our plugin comes after the app's `on` handlers and plugins, so the gateway's headers are set last.
-    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin, ...(extra.plugins ?? []), mountRootPlugin(target), parts.plugin, audit.plugin],
+    plugins: [
+      debugProxyErrorsPlugin,
+      proxyEventsPlugin,
+      ...(extra.plugins ?? []),
+      mountRootPlugin(target),
+      parts.plugin,
+      ...(guard === undefined ? [] : [guard.plugin]),
+      audit.plugin,
+    ],
   });
 
   return async function propagateIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     audit.begin(req, res);
+    let outcome: PolicyOutcome | undefined;
     try {
-      const prepared = await prepareRequest(req, config);
-      parts.prepared.set(req, prepared);
+      let authorize: AuthorizeBody | undefined;
+      if (guard !== undefined) {
+        // The gateway reads list responses to filter them: they must come uncompressed.
+        delete req.headers['accept-encoding'];
+        authorize = (rpc: JsonRpcBody) => {
+          // The whole user, not the fields this upstream is sent: rules may name any of them.
+          outcome = guard.authorize(req, normalizeUserContext((req as GatewayRequest).userContext), rpc);
+          return outcome.rpc;
+        };
+      }
+      const prepared = await prepareRequest(req, config, authorize);
+      parts.prepared.set(req, outcome === undefined ? prepared : { ...prepared, policyRules: outcome.rules });
       // Before anything is forwarded: another user's session id is answered 404 here.
       const pending = parts.sessions?.check(req, prepared.era);
       if (pending !== undefined) await pending;
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);
+      return;
+    }
+    if (guard !== undefined && outcome !== undefined && outcome.rpc === undefined) {
+      // Every message was denied: answered here, nothing reaches the upstream.
+      guard.answer(res, outcome);
       return;
     }
     await proxy(req, res, next);

@@ -6,6 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import {
   createSessionBinder,
+  DEFAULT_SESSION_TTL_SECONDS,
+  DEFAULT_SESSIONS_PER_USER,
   IdentityError,
   isRecord,
   isSessionId,
@@ -23,12 +25,24 @@ export interface SessionOptions {
   readonly audience: string;
   readonly sessionStore?: IdentityStore | false;
   readonly sessionTtlSeconds?: number;
+  readonly maxSessionsPerUser?: number;
   readonly clock?: () => number;
 }
 
+/** The message logged for a session-store failure: the error's message, never a session id or token. */
+function storeWarning(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message.slice(0, 200)}` : '';
+  const message = error instanceof Error ? error.message.slice(0, 200) : 'unknown error';
+  return `mcp-identity: the session store failed (${message}${cause}); the session will answer 404`;
+}
+
 /** Validates the session options: a binder, or `undefined` when `sessionStore` is `false`. */
-export function resolveSessionOptions(options: SessionOptions): SessionBinder | undefined {
-  const ttlSeconds = positiveInteger(options.sessionTtlSeconds, 'sessionTtlSeconds', 86_400);
+export function resolveSessionOptions(
+  options: SessionOptions,
+  logger: { warn(message: string): void } = console,
+): SessionBinder | undefined {
+  const ttlSeconds = positiveInteger(options.sessionTtlSeconds, 'sessionTtlSeconds', DEFAULT_SESSION_TTL_SECONDS);
+  const maxPerUser = positiveInteger(options.maxSessionsPerUser, 'maxSessionsPerUser', DEFAULT_SESSIONS_PER_USER);
   if (options.sessionStore === false) return undefined;
   const store =
     options.sessionStore === undefined
@@ -36,7 +50,14 @@ export function resolveSessionOptions(options: SessionOptions): SessionBinder | 
       : options.sessionStore;
   if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
     throw new TypeError('sessionStore must implement setIfAbsent, get and delete (a MemoryStore or RedisStore), or be false');
-  return createSessionBinder({ store, audience: options.audience, ttlMs: ttlSeconds * 1000 });
+  return createSessionBinder({
+    store,
+    audience: options.audience,
+    ttlMs: ttlSeconds * 1000,
+    maxPerUser,
+    onError: (error) => logger.warn(storeWarning(error)),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
 }
 
 /** Per-request session work, for the proxy middleware and the plugin. */
@@ -50,7 +71,12 @@ export interface SessionGuard {
   check(req: GatewayRequest, era?: McpEra): Promise<void> | undefined;
   /** True once {@link SessionGuard.check} passed for the request. */
   checked(req: IncomingMessage): boolean;
-  /** On the upstream's response, before it reaches the client: binds a new session, or ends a deleted one. */
+  /**
+   * On the upstream's response, before it reaches the client: binds a new session, or ends one
+   * that was deleted (2xx to `DELETE`) or that the upstream no longer knows (404).
+   * @throws IdentityError `store_unavailable` when the new session could not be bound (a full
+   * `MemoryStore`): the response must not reach the client with a session id that cannot work.
+   */
   onResponse(proxyRes: IncomingMessage, req: IncomingMessage): void;
 }
 
@@ -92,12 +118,18 @@ export function createSessionGuard(binder: SessionBinder): SessionGuard {
     onResponse(proxyRes, req) {
       const state = requests.get(req);
       const status = proxyRes.statusCode ?? 0;
-      if (state === undefined || state.modern || status < 200 || status > 299) return;
+      if (state === undefined || state.modern) return;
+      // The check passed: the session is this user's, so only its owner can release it.
+      if (state.sessionId !== undefined && status === 404) {
+        binder.end(state.sessionId, state.user);
+        return;
+      }
+      if (status < 200 || status > 299) return;
       if (state.sessionId === undefined) {
         const created = proxyRes.headers[SESSION_HEADER];
         if (isSessionId(created)) binder.bind(created, state.user);
       } else if (req.method === 'DELETE') {
-        binder.end(state.sessionId);
+        binder.end(state.sessionId, state.user);
       }
     },
   };

@@ -1,23 +1,20 @@
 import type { IncomingMessage } from 'node:http';
-import { canonicalHeaderName, headerValueAsUtf8 } from '@mcp-identity/core';
+import { headerValueAsUtf8, readRawHeader } from '@mcp-identity/core';
+import type { RawHeaderReading } from '@mcp-identity/core';
 
 /**
- * The value of a header the request carries exactly once. Any spelling counts as the same
- * header (case, `_` for `-`), so a second copy under another spelling makes the value
- * ambiguous, and ambiguity means no value.
+ * A header the gateway trusts, read from the raw header list with core's one reader: its
+ * value, `undefined` when absent, or hostile (spelled with `_`, or sent twice under any
+ * spellings). Callers refuse a hostile reading; they never pick a copy.
  */
+export function trustedHeader(req: IncomingMessage, name: string): RawHeaderReading {
+  return readRawHeader(req.rawHeaders, name);
+}
+
+/** The value of a header sent exactly once in its canonical spelling; `undefined` when absent or hostile. */
 export function singleHeader(req: IncomingMessage, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  let value: string | undefined;
-  let count = 0;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (canonicalHeaderName(raw[i] as string) === wanted) {
-      count++;
-      value = raw[i + 1];
-    }
-  }
-  return count === 1 ? value : undefined;
+  const reading = trustedHeader(req, name);
+  return reading.ok ? reading.value : undefined;
 }
 
 /** A raw header value as UTF-8 when its bytes are UTF-8, as is otherwise. */

@@ -1,7 +1,8 @@
 import { BlockList, isIP } from 'node:net';
 import { Strategy } from 'passport-strategy';
 import type { Request } from 'express';
-import { headerText, singleHeader } from './single-header.js';
+import { readRawHeaderGroup } from '@mcp-identity/core';
+import { headerText } from './single-header.js';
 
 /** Header names an auth proxy in front sets. Defaults follow oauth2-proxy. */
 export interface TrustedProxyHeaders {
@@ -20,9 +21,14 @@ export interface TrustedProxyStrategyOptions {
   /** Addresses or CIDR ranges of the auth proxies (IPv4 or IPv6). Required, non-empty. */
   readonly trustedProxies: readonly string[];
   readonly headers?: TrustedProxyHeaders;
+  /**
+   * Allows an entry of `trustedProxies` with prefix length 0 (`0.0.0.0/0`, `::/0`), which trusts
+   * every peer to assert any identity. Refused at construction unless this is `true`. Default `false`.
+   */
+  readonly trustAnyAddress?: boolean;
 }
 
-function buildBlockList(entries: readonly string[]): BlockList {
+function buildBlockList(entries: readonly string[], trustAnyAddress: boolean): BlockList {
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new TypeError('trustedProxies must list at least one proxy address or CIDR range');
   }
@@ -40,6 +46,11 @@ function buildBlockList(entries: readonly string[]): BlockList {
     const prefix = extra === undefined && /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32))
       throw new TypeError(`trustedProxies[${index}] has a bad prefix length`);
+    // Any address: every client could then assert any identity.
+    if (prefix === 0 && !trustAnyAddress)
+      throw new TypeError(
+        `trustedProxies[${index}] trusts every address (prefix length 0); set trustAnyAddress: true if that is really meant`,
+      );
     list.addSubnet(address, prefix, type);
   });
   return list;
@@ -56,7 +67,8 @@ function peerMatches(list: BlockList, address: string | undefined): boolean {
  * A Passport strategy for a trusted authentication proxy in front of the gateway
  * (oauth2-proxy, an ingress with auth_request...), registered as `"trusted-proxy"`.
  * The proxy's headers are read **only** when the TCP peer (the socket address, never
- * `X-Forwarded-For`) is in `trustedProxies`, and only when each is sent exactly once.
+ * `X-Forwarded-For`) is in `trustedProxies`. A request carrying any of them spelled with `_`
+ * or sent twice is not authenticated (401): the proxy never sends those, a client does.
  * @example
  * passport.use(new TrustedProxyStrategy({ trustedProxies: ['10.0.0.0/8'] }));
  */
@@ -68,7 +80,9 @@ export class TrustedProxyStrategy extends Strategy {
   constructor(options: TrustedProxyStrategyOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with trustedProxies');
-    this._trusted = buildBlockList(options.trustedProxies);
+    if (options.trustAnyAddress !== undefined && typeof options.trustAnyAddress !== 'boolean')
+      throw new TypeError('trustAnyAddress must be a boolean');
+    this._trusted = buildBlockList(options.trustedProxies, options.trustAnyAddress === true);
     const headers: { -readonly [K in keyof TrustedProxyHeaders]-?: string } = {
       id: 'x-forwarded-user',
       email: 'x-forwarded-email',
@@ -90,8 +104,16 @@ export class TrustedProxyStrategy extends Strategy {
       this.fail(401);
       return;
     }
+    // One read of every header the proxy sets: a spelling with `_` or a second copy of any
+    // of them means the client added it, and the request is refused rather than half-read.
+    const names = new Set(Object.values(this._headers).map((name) => name.toLowerCase()));
+    const group = readRawHeaderGroup(req.rawHeaders, (canonical) => names.has(canonical));
+    if (!group.ok) {
+      this.fail(401);
+      return;
+    }
     const read = (name: string): string | undefined => {
-      const value = singleHeader(req, name);
+      const value = group.headers.get(name.toLowerCase());
       return value === undefined ? undefined : headerText(value).trim() || undefined;
     };
     const id = read(this._headers.id);

@@ -151,13 +151,13 @@ describe('ApiKeyStrategy', () => {
     expect(calls).toEqual([]);
   });
 
-  it('counts the underscore spelling alone as the header', async () => {
-    const { app } = await startKeyApp();
+  it('responds 401 unauthenticated to a key under the underscore spelling alone (X_Api_Key)', async () => {
+    const { app, calls } = await startKeyApp();
 
     const res = await request(app.url).get('/mcp').set('X_Api_Key', 'k-ci-0123456789');
 
-    expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({ id: 'ci-bot' });
+    expectRefusal(res, app, 401, 'unauthenticated');
+    expect(calls).toEqual([]);
   });
 
   it('responds 503 auth_unavailable, without the message, when verify throws', async () => {

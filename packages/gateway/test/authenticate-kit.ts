@@ -89,7 +89,12 @@ export async function closeApps(): Promise<void> {
   await Promise.all(running.splice(0).map((server) => server.close()));
 }
 
-const RPC_CODES: Readonly<Record<string, number>> = { unauthenticated: -32001, forbidden: -32003, auth_unavailable: -32603 };
+const RPC_CODES: Readonly<Record<string, number>> = {
+  unauthenticated: -32001,
+  forbidden: -32003,
+  auth_unavailable: -32603,
+  claims_limit_exceeded: -32003,
+};
 
 /** Asserts a refusal: status, JSON-RPC error body with the code, `no-store`, and that the handler never ran. */
 export function expectRefusal(res: Response, app: AppUnderTest, status: number, code: string): void {

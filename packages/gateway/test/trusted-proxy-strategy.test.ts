@@ -47,7 +47,7 @@ describe('TrustedProxyStrategy', () => {
       ['an IPv4-mapped IPv6 range', ['::ffff:127.0.0.0/104']],
       ['everything (0.0.0.0/0)', ['0.0.0.0/0']],
     ])('honours the headers from a 127.0.0.1 peer when trustedProxies lists %s', async (_label, trustedProxies) => {
-      const app = await startProxyApp({ trustedProxies });
+      const app = await startProxyApp({ trustedProxies, trustAnyAddress: trustedProxies.includes('0.0.0.0/0') });
 
       const res = await request(app.url).get('/mcp').set('X-Forwarded-User', 'alice');
 
@@ -93,7 +93,7 @@ describe('TrustedProxyStrategy', () => {
       ['127.0.0.1', 401],
       ['fe80::/10', 401],
     ])('matches an IPv6 loopback peer against %s', async (entry, status) => {
-      const app = await startProxyApp({ trustedProxies: [entry] }, { host: '::1' });
+      const app = await startProxyApp({ trustedProxies: [entry], trustAnyAddress: entry === '::/0' }, { host: '::1' });
 
       const res = await request(app.url).get('/mcp').set('X-Forwarded-User', 'alice');
 
@@ -201,16 +201,15 @@ describe('TrustedProxyStrategy', () => {
       expectRefusal(res, app, 401, 'unauthenticated');
     });
 
-    it('drops groups sent twice rather than merging or picking one copy', async () => {
+    it('responds 401 unauthenticated to groups sent twice rather than merging, picking or dropping a copy', async () => {
       const app = await startProxyApp({ trustedProxies: ['127.0.0.1'] });
 
       const res = await request(app.url).get('/mcp').set('X-Forwarded-User', 'alice').set('X-Forwarded-Groups', repeated('eng', 'admins'));
 
-      expect(res.status).toBe(200);
-      expect(res.body.user).toMatchObject({ id: 'alice', groups: [] });
+      expectRefusal(res, app, 401, 'unauthenticated');
     });
 
-    it('drops an email sent under two spellings', async () => {
+    it('responds 401 unauthenticated to an email sent under two spellings', async () => {
       const app = await startProxyApp({ trustedProxies: ['127.0.0.1'] });
 
       const res = await request(app.url)
@@ -219,8 +218,37 @@ describe('TrustedProxyStrategy', () => {
         .set('X-Forwarded-Email', 'alice@example.com')
         .set('X_Forwarded_Email', 'admin@example.com');
 
-      expect(res.status).toBe(200);
-      expect(res.body.user.email).toBeUndefined();
+      expectRefusal(res, app, 401, 'unauthenticated');
+    });
+
+    it('responds 401 unauthenticated when a client adds X_Forwarded_Groups next to the proxy-set user, never granting the group', async () => {
+      const app = await startProxyApp({ trustedProxies: ['127.0.0.1'] });
+
+      const res = await request(app.url).get('/mcp').set('X-Forwarded-User', 'carol').set('X_Forwarded_Groups', 'admins');
+
+      expectRefusal(res, app, 401, 'unauthenticated');
+    });
+
+    it('responds 401 unauthenticated to X_Forwarded_User alone, never logging in as the named user', async () => {
+      const app = await startProxyApp({ trustedProxies: ['127.0.0.1'] });
+
+      const res = await request(app.url).get('/mcp').set('X_Forwarded_User', 'alice');
+
+      expectRefusal(res, app, 401, 'unauthenticated');
+    });
+
+    it('responds 403 claims_limit_exceeded, not 401, to a user with 257 groups', async () => {
+      const app = await startProxyApp({ trustedProxies: ['127.0.0.1'] });
+      const groups = Array.from({ length: 257 }, (_, i) => `g${i}`).join(',');
+
+      const res = await request(app.url).get('/mcp').set('X-Forwarded-User', 'carol').set('X-Forwarded-Groups', groups);
+
+      expectRefusal(res, app, 403, 'claims_limit_exceeded');
+      expect(res.body.error.message).toBe('groups has more than 256 entries');
+    });
+
+    it.each(['0.0.0.0/0', '::/0'])('throws naming trustedProxies[0] and trustAnyAddress for %s without trustAnyAddress', (entry) => {
+      expect(() => new TrustedProxyStrategy({ trustedProxies: [entry] })).toThrow(/trustedProxies\[0\].*trustAnyAddress/);
     });
 
     it('decodes UTF-8 bytes in X-Forwarded-Preferred-Username as José', async () => {

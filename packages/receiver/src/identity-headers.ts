@@ -3,7 +3,13 @@
  * `_` for `-`, a header sent twice, or a name under the prefix that the gateway never sends.
  */
 import type { IncomingMessage } from 'node:http';
-import { ASSERTION_SUFFIX, CONTEXTFORGE_SIGNATURE_SUFFIX, IdentityError, identityHeaderSuffixes } from '@mcp-identity/core';
+import {
+  ASSERTION_SUFFIX,
+  CONTEXTFORGE_SIGNATURE_SUFFIX,
+  IdentityError,
+  identityHeaderSuffixes,
+  readRawHeaderGroup,
+} from '@mcp-identity/core';
 import type { IdentityHeaderSuffix } from '@mcp-identity/core';
 
 /** The identity headers of one request. */
@@ -18,19 +24,17 @@ const KNOWN = new Set<string>([...identityHeaderSuffixes, ASSERTION_SUFFIX, CONT
 
 /** Collects the identity headers under `prefix` (lower case, no trailing `-`). */
 export function readIdentityHeaders(req: IncomingMessage, prefix: string): IdentityHeaders {
-  const raw = req.rawHeaders;
+  const group = readRawHeaderGroup(req.rawHeaders, (canonical) => canonical.startsWith(prefix));
+  if (!group.ok) {
+    if (group.reason === 'underscore') throw new IdentityError('identity_mismatch', 'an identity header is spelled with underscores');
+    throw new IdentityError('identity_invalid', 'an identity header is repeated');
+  }
   const seen = new Map<string, string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    const canonical = lower.replaceAll('_', '-');
-    if (!canonical.startsWith(prefix)) continue;
-    if (lower !== canonical) throw new IdentityError('identity_mismatch', 'an identity header is spelled with underscores');
-    const suffix = canonical.slice(prefix.length + 1);
-    if (canonical.charAt(prefix.length) !== '-' || !KNOWN.has(suffix))
+  for (const [name, value] of group.headers) {
+    const suffix = name.slice(prefix.length + 1);
+    if (name.charAt(prefix.length) !== '-' || !KNOWN.has(suffix))
       throw new IdentityError('identity_mismatch', 'an unknown identity header is present');
-    if (seen.has(suffix)) throw new IdentityError('identity_invalid', 'an identity header is repeated');
-    seen.set(suffix, raw[i + 1] as string);
+    seen.set(suffix, value);
   }
   const plain = new Map<IdentityHeaderSuffix, string>();
   for (const suffix of identityHeaderSuffixes) {

@@ -13,7 +13,7 @@ export type { UserSource } from './get-user.js';
 export type { AuthInfo, ReceivedUser } from './auth-info.js';
 export { verifyRequest } from './verify-request.js';
 export type { VerifiedRequest, VerificationProgress } from './verify-request.js';
-export type { ReceiverPolicy, ReceiverPolicyOptions } from './policy.js';
+export type { ReceiverPolicy, ReceiverPolicyOptions, ReceiverPolicyContext, ReceivedOperation } from './policy.js';
 export { resolveReceiverOptions } from './options.js';
 export type { ReceiverConfig } from './options.js';
 

@@ -3,12 +3,30 @@
  * recorded too), an upstream may still refuse the user, delegated calls, or chains longer
  * than it accepts. A refusal is 403 `identity_forbidden`.
  */
-import { IdentityError } from '@mcp-identity/core';
-import type { UserContext } from '@mcp-identity/core';
+import { IdentityError, isRecord, operationOf } from '@mcp-identity/core';
+import type { McpOperation, UserContext } from '@mcp-identity/core';
 import type { Request } from 'express';
 
-/** Decides whether this upstream serves a verified user; anything but `true` refuses. */
-export type ReceiverPolicy = (user: UserContext, req: Request) => boolean | Promise<boolean>;
+/** One MCP operation of the request, with the gateway policy's rule that allowed it. */
+export interface ReceivedOperation extends McpOperation {
+  /** The id of the gateway policy rule that allowed it (`policy_rules` claim), when the gateway has a policy. */
+  readonly rule?: string;
+}
+
+/** What the request asks for, as the receiver's policy sees it. */
+export interface ReceiverPolicyContext {
+  /** The first operation (the only one outside legacy batches); undefined for a request without a JSON-RPC body (GET, DELETE). */
+  readonly operation: ReceivedOperation | undefined;
+  /** Every message with a `method`, in body order. */
+  readonly operations: readonly ReceivedOperation[];
+}
+
+/**
+ * Decides whether this upstream serves a verified user for this request; anything but `true`
+ * refuses. The third argument names the operation (method, tool name, resource URI) and the
+ * gateway rule that allowed it.
+ */
+export type ReceiverPolicy = (user: UserContext, req: Request, context: ReceiverPolicyContext) => boolean | Promise<boolean>;
 
 /** The policy options of `verifyIdentity`. */
 export interface ReceiverPolicyOptions {
@@ -22,7 +40,23 @@ export interface ReceiverPolicyOptions {
 }
 
 /** Checks a verified user; throws `identity_forbidden`. */
-export type CheckPolicy = (user: UserContext, req: Request) => Promise<void>;
+export type CheckPolicy = (user: UserContext, req: Request, claims?: Readonly<Record<string, unknown>>) => Promise<void>;
+
+const RULE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** The operations of a parsed body, each with its rule from the assertion's `policy_rules` claim. */
+export function operationsOf(body: unknown, claims: Readonly<Record<string, unknown>> | undefined): ReceiverPolicyContext {
+  const messages: unknown[] = Array.isArray(body) ? (body as unknown[]) : [body];
+  const rules = Array.isArray(claims?.policy_rules) ? (claims.policy_rules as unknown[]) : [];
+  const operations: ReceivedOperation[] = [];
+  for (const message of messages) {
+    const operation = isRecord(message) ? operationOf(message) : undefined;
+    if (operation === undefined) continue;
+    const rule = rules[operations.length];
+    operations.push(typeof rule === 'string' && RULE_ID.test(rule) ? { ...operation, rule } : operation);
+  }
+  return { operation: operations[0], operations };
+}
 
 /** Validates the policy options; `undefined` when there is nothing to check. */
 export function resolvePolicy(options: ReceiverPolicyOptions): CheckPolicy | undefined {
@@ -30,9 +64,10 @@ export function resolvePolicy(options: ReceiverPolicyOptions): CheckPolicy | und
   if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0)) {
     throw new TypeError('maxDelegationDepth must be a non-negative integer (0 refuses delegated calls)');
   }
-  if (policy !== undefined && typeof policy !== 'function') throw new TypeError('policy must be a function (user, req) => boolean');
+  if (policy !== undefined && typeof policy !== 'function')
+    throw new TypeError('policy must be a function (user, req, { operation, operations }) => boolean');
   if (max === undefined && policy === undefined) return undefined;
-  return async function checkPolicy(user, req) {
+  return async function checkPolicy(user, req, claims) {
     const depth = user.delegationChain?.length ?? 0;
     if (max !== undefined && depth > max) {
       throw new IdentityError(
@@ -41,7 +76,7 @@ export function resolvePolicy(options: ReceiverPolicyOptions): CheckPolicy | und
       );
     }
     // Only `true` allows: a policy returning a truthy non-boolean (a JavaScript caller) still refuses.
-    const allowed: unknown = policy === undefined ? true : await policy(user, req);
+    const allowed: unknown = policy === undefined ? true : await policy(user, req, operationsOf(req.body, claims));
     if (allowed !== true) {
       throw new IdentityError('identity_forbidden', 'this upstream does not serve this user');
     }

@@ -4,15 +4,29 @@
  * anyone else carrying its `Mcp-Session-Id` is answered 404 before the MCP server sees it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSessionBinder, isRecord, isSessionId, positiveInteger, readSessionId, SESSION_HEADER } from '@mcp-identity/core';
+import {
+  createSessionBinder,
+  DEFAULT_SESSION_TTL_SECONDS,
+  DEFAULT_SESSIONS_PER_USER,
+  isRecord,
+  isSessionId,
+  positiveInteger,
+  readSessionId,
+  SESSION_HEADER,
+} from '@mcp-identity/core';
 import type { IdentityStore, SessionBinder, UserContext } from '@mcp-identity/core';
 
 /** The `sessions` option of `verifyIdentity`. */
 export interface ReceiverSessionOptions {
   /** Where the bindings are kept: a `MemoryStore` for one instance, a `RedisStore` shared by several. Required. */
   readonly store: IdentityStore;
-  /** How long a binding lives from the session's creation, in seconds; then the session answers 404. Default 86 400. */
+  /** How long a binding lives from the session's creation, in seconds; then the session answers 404. Default 28 800 (8 hours). */
   readonly ttlSeconds?: number;
+  /**
+   * Most live sessions one user (issuer and id) holds, per process; creating one more ends
+   * that user's oldest binding (it then answers 404). Default 100.
+   */
+  readonly maxPerUser?: number;
 }
 
 /** Validates the `sessions` option; `undefined` leaves session isolation off. */
@@ -23,16 +37,17 @@ export function resolveSessionOptions(
   warn: (message: string) => void,
 ): SessionBinder | undefined {
   if (value === undefined) return undefined;
-  if (!isRecord(value)) throw new TypeError('sessions must be an object: { store, ttlSeconds? }');
+  if (!isRecord(value)) throw new TypeError('sessions must be an object: { store, ttlSeconds?, maxPerUser? }');
   const { store } = value;
   if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
     throw new TypeError('sessions.store must implement setIfAbsent, get and delete (a MemoryStore or RedisStore)');
   return createSessionBinder({
     store,
     audience,
-    ttlMs: positiveInteger(value.ttlSeconds, 'sessions.ttlSeconds', 86_400) * 1000,
+    ttlMs: positiveInteger(value.ttlSeconds, 'sessions.ttlSeconds', DEFAULT_SESSION_TTL_SECONDS) * 1000,
+    maxPerUser: positiveInteger(value.maxPerUser, 'sessions.maxPerUser', DEFAULT_SESSIONS_PER_USER),
     storeErrorStatus,
-    onError: () => warn('mcp-identity: a session binding could not be written; the session will answer 404'),
+    onError: () => warn('mcp-identity: a session binding could not be written (the session store failed); the session will answer 404'),
   });
 }
 
@@ -94,13 +109,19 @@ export function deleteSessionHeader(req: IncomingMessage): void {
 export async function guardSession(req: IncomingMessage, res: ServerResponse, user: UserContext, sessions: SessionBinder): Promise<void> {
   const sessionId = readSessionId(req.rawHeaders);
   if (sessionId === undefined) {
-    onNewSession(res, (id) => sessions.bind(id, user));
+    onNewSession(res, (id) => {
+      try {
+        sessions.bind(id, user);
+      } catch {
+        // Already reported to the logger; the MCP server's response is on its way, and the
+        // session will answer 404 (refused, never let through).
+      }
+    });
     return;
   }
   await sessions.check(sessionId, user);
-  if (req.method === 'DELETE') {
-    res.once('finish', () => {
-      if (res.statusCode >= 200 && res.statusCode < 300) sessions.end(sessionId);
-    });
-  }
+  res.once('finish', () => {
+    // The session is this user's: released when deleted, or when the MCP server no longer knows it.
+    if ((req.method === 'DELETE' && res.statusCode >= 200 && res.statusCode < 300) || res.statusCode === 404) sessions.end(sessionId, user);
+  });
 }

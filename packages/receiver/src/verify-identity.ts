@@ -33,7 +33,7 @@ export function verifyIdentity(options: VerifyIdentityOptions): RequestHandler {
     try {
       verified = await verifyRequest(req, config, progress);
       // After the replay check: a refused assertion is spent, like an accepted one.
-      await checkPolicy?.(verified.user, req);
+      await checkPolicy?.(verified.user, req, verified.assertion?.claims);
       // The stateless revision has no sessions: a modern request's session id is neither checked
       // nor passed on, and nothing its response carries is bound.
       if (verified.era === 'modern') deleteSessionHeader(req);

@@ -317,6 +317,8 @@ describe('verifyIdentity sessions', () => {
       ['a store without get and delete', { store: { setIfAbsent: () => true } }, /sessions\.store/],
       ['a zero ttlSeconds', { store: new MemoryStore(), ttlSeconds: 0 }, /sessions\.ttlSeconds/],
       ['a string ttlSeconds', { store: new MemoryStore(), ttlSeconds: '60' }, /sessions\.ttlSeconds/],
+      ['a zero maxPerUser', { store: new MemoryStore(), maxPerUser: 0 }, /sessions\.maxPerUser/],
+      ['a fractional maxPerUser', { store: new MemoryStore(), maxPerUser: 2.5 }, /sessions\.maxPerUser/],
     ])('throws a TypeError for %s', (_case, sessions, reason) => {
       expect(() => verifyIdentity(receiverOptions({ sessions: sessions as never }))).toThrow(TypeError);
       expect(() => verifyIdentity(receiverOptions({ sessions: sessions as never }))).toThrow(reason);

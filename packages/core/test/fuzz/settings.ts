@@ -9,4 +9,3 @@ export function runs(numRuns: number): fc.Parameters<unknown> {
   const seed = process.env.FUZZ_SEED;
   return { numRuns, ...(seed === undefined ? {} : { seed: Number(seed) }) };
 }
-

@@ -1,0 +1,178 @@
+/**
+ * The policy at one upstream, as `propagateIdentity` uses it: decide each request body before
+ * it is forwarded, answer what was denied, and rewrite the upstream's responses (list results
+ * filtered, denied answers merged into batch responses).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import {
+  createPolicy,
+  IdentityError,
+  isPolicy,
+  normalizeUserContext,
+  policyDenialCounter,
+  positiveInteger,
+  writeIdentityError,
+} from '@mcp-identity/core';
+import type { JsonRpcBody, Policy, PolicyAuditRecord, PolicyConfig, UserContext } from '@mcp-identity/core';
+import type { Plugin } from 'http-proxy-middleware';
+import { enforcePolicy } from './enforce.js';
+import type { PolicyOutcome } from './enforce.js';
+import { rewriteJsonBody, SseRewriter, tooLarge } from './rewrite.js';
+import type { RewriteState } from './rewrite.js';
+
+/** The default largest list response (JSON body or SSE event) the gateway reads to filter: 4 MiB. */
+export const DEFAULT_LIST_RESPONSE_LIMIT = 4 * 1024 * 1024;
+
+/** What `propagateIdentity` keeps per request. */
+export interface PolicyGuard {
+  /** Decides a body; the outcome is kept for the response and the audit. */
+  authorize(req: IncomingMessage, user: UserContext, rpc: JsonRpcBody): PolicyOutcome;
+  /** Answers a request of which nothing is left to forward. */
+  answer(res: ServerResponse, outcome: PolicyOutcome): void;
+  /** The decisions made on a request, for its audit event. */
+  records(req: IncomingMessage): readonly PolicyAuditRecord[] | undefined;
+  /** True when every message was denied (the request was refused). */
+  refused(req: IncomingMessage): boolean;
+  /** Rewrites the responses that need it. */
+  readonly plugin: Plugin;
+}
+
+/** Validates the `policy` option: a {@link Policy} or a configuration to compile now. */
+export function policyOption(value: unknown): Policy {
+  if (isPolicy(value)) return value;
+  return createPolicy(value as PolicyConfig);
+}
+
+function userOf(req: IncomingMessage): UserContext | undefined {
+  try {
+    return normalizeUserContext((req as { userContext?: unknown }).userContext);
+  } catch {
+    return undefined;
+  }
+}
+
+function isJson(type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** Builds the guard of one upstream. */
+export function createPolicyGuard(
+  policy: Policy,
+  options: { readonly audience: string; readonly limit?: number; readonly metrics?: unknown },
+): PolicyGuard {
+  const limit = positiveInteger(options.limit, 'listResponseLimit', DEFAULT_LIST_RESPONSE_LIMIT);
+  const count = options.metrics === undefined ? undefined : policyDenialCounter(options.metrics);
+  const outcomes = new WeakMap<IncomingMessage, PolicyOutcome>();
+  const users = new WeakMap<IncomingMessage, UserContext>();
+  const { audience } = options;
+
+  function authorize(req: IncomingMessage, user: UserContext, rpc: JsonRpcBody): PolicyOutcome {
+    const outcome = enforcePolicy(policy, user, rpc, (method, tool, rule) => count?.({ audience, method, tool, rule }));
+    outcomes.set(req, outcome);
+    users.set(req, user);
+    return outcome;
+  }
+
+  function answer(res: ServerResponse, outcome: PolicyOutcome): void {
+    if (outcome.denied.length === 0) {
+      // Only notifications were sent: accepted, as an MCP server answers notifications.
+      res.statusCode = 202;
+      res.end();
+      return;
+    }
+    const body = JSON.stringify(outcome.batch ? outcome.denied : outcome.denied[0]);
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
+  }
+
+  function stateFor(req: IncomingMessage, user: UserContext): RewriteState | undefined {
+    const outcome = outcomes.get(req);
+    const allows = (operation: Parameters<Policy['allows']>[1]): boolean => policy.allows(user, operation);
+    if (outcome === undefined) {
+      // A GET stream carries no request the gateway saw; a replayed list response is known by its shape.
+      return req.method === 'GET' ? { lists: new Map(), denied: [], replay: true, allows, limit } : undefined;
+    }
+    if (outcome.lists.size === 0 && outcome.denied.length === 0) return undefined;
+    return { lists: new Map(outcome.lists), denied: outcome.denied, replay: false, allows, limit };
+  }
+
+  function pipeJson(proxyRes: IncomingMessage, res: ServerResponse, state: RewriteState): void {
+    delete proxyRes.headers['content-length'];
+    proxyRes.pipe = function pipeFilteredJson<T extends NodeJS.WritableStream>(destination: T): T {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      proxyRes.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          proxyRes.destroy();
+          if (!res.writableEnded) writeIdentityError(res, tooLarge());
+          return;
+        }
+        chunks.push(chunk);
+      });
+      proxyRes.on('end', () => {
+        if (size > limit) return;
+        const body = rewriteJsonBody(Buffer.concat(chunks).toString('utf8'), state);
+        if (!res.headersSent) res.setHeader('content-length', Buffer.byteLength(body));
+        destination.end(body);
+      });
+      return destination;
+    };
+  }
+
+  function pipeSse(proxyRes: IncomingMessage, state: RewriteState): void {
+    delete proxyRes.headers['content-length'];
+    const rewriter = new SseRewriter(state);
+    rewriter.once('overflow', () => {
+      proxyRes.unpipe(rewriter);
+      proxyRes.destroy();
+      rewriter.end();
+    });
+    proxyRes.pipe = function pipeFilteredSse<T extends NodeJS.WritableStream>(destination: T): T {
+      Readable.prototype.pipe.call(proxyRes, rewriter);
+      return rewriter.pipe(destination);
+    };
+  }
+
+  function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
+    const user = users.get(req) ?? userOf(req);
+    const state = user === undefined ? undefined : stateFor(req, user);
+    if (state === undefined) return;
+    const status = proxyRes.statusCode ?? 0;
+    const type = (proxyRes.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+    const encoding = (proxyRes.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (status === 202 && state.denied.length > 0) {
+      // The allowed part were notifications: the client still needs the answers to its denied requests.
+      proxyRes.resume();
+      answer(res, { rpc: undefined, denied: state.denied, rules: [], lists: new Map(), records: [], batch: true });
+      return;
+    }
+    if (status !== 200) return;
+    const filterable = type === 'text/event-stream' || isJson(type);
+    if (!filterable || encoding !== 'identity') {
+      if (state.replay && type !== 'text/event-stream') return;
+      // A list response the gateway cannot read is never passed on unfiltered.
+      proxyRes.resume();
+      writeIdentityError(res, new IdentityError('upstream_unavailable', 'the upstream response could not be filtered'));
+      return;
+    }
+    if (type === 'text/event-stream') pipeSse(proxyRes, state);
+    else if (!state.replay) pipeJson(proxyRes, res, state);
+  }
+
+  const plugin: Plugin = function mcpIdentityPolicyPlugin(proxyServer) {
+    proxyServer.on('proxyRes', onProxyRes);
+  };
+
+  return {
+    authorize,
+    answer,
+    records: (req) => outcomes.get(req)?.records,
+    refused: (req) => outcomes.get(req)?.rpc === undefined && outcomes.has(req),
+    plugin,
+  };
+}
