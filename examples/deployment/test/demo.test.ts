@@ -94,7 +94,7 @@ describe('the example deployment', () => {
       .filter((event) => event.component === 'receiver' && event.rpcMethod === 'tools/call' && event.actingAs === 'mail-agent')
       .map(formatAuditEvent);
     expect(line).toEqual([
-      expect.stringMatching(/^receiver accepted +POST \/mcp\/ tools\/call whoami {2}jose \(jwt\) via assistant > mail-agent$/),
+      expect.stringMatching(/^receiver accepted +POST \/mcp tools\/call whoami {2}jose \(jwt\) via assistant > mail-agent$/),
     ]);
     expect(summarizeAudit(audit.events)).toMatch(/^\d+ events \(/);
   });

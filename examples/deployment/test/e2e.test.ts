@@ -52,7 +52,13 @@ async function startStack(options: { dropIdentityHeaders?: boolean } = {}): Prom
       issuer: ISSUER,
       signing: { secret },
       upstreams: [
-        { name: 'notes', target: `${tap.url}/mcp`, audience: 'urn:test:notes' },
+        // A hop that drops identity headers needs the identity in _meta on every request, initialize included.
+        {
+          name: 'notes',
+          target: `${tap.url}/mcp`,
+          audience: 'urn:test:notes',
+          ...(options.dropIdentityHeaders === true ? { metaCreation: 'always' as const } : {}),
+        },
         { name: 'reports', target: `${reports.url}/mcp`, audience: 'urn:test:reports' },
       ],
       jwt: idp,

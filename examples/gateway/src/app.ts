@@ -11,7 +11,7 @@ import { BasicStrategy } from 'passport-http';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { ApiKeyStrategy, authenticate, jwks, propagateIdentity, safeEqual } from '@mcp-identity/gateway';
 import type { Express } from 'express';
-import type { AuditSink, SigningKey } from '@mcp-identity/gateway';
+import type { AuditSink, MetaCreation, SigningKey } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
 
@@ -20,6 +20,8 @@ export interface UpstreamConfig {
   readonly name: string;
   readonly target: string;
   readonly audience: string;
+  /** `propagateIdentity`'s `metaCreation`: `"always"` when something on the way drops identity headers. Default `"preserve-era"`. */
+  readonly metaCreation?: MetaCreation;
 }
 
 /** Options of {@link createApp}. */
@@ -125,6 +127,7 @@ export function createApp(options: GatewayAppOptions): Express {
         audience: upstream.audience,
         issuer: options.issuer,
         signing: options.signing,
+        ...(upstream.metaCreation === undefined ? {} : { metaCreation: upstream.metaCreation }),
         audit,
         metrics,
       }),

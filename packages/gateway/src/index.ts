@@ -31,7 +31,7 @@ export { identityPlugin } from './plugin.js';
 export { jwks } from './jwks.js';
 export type { JwksOptions } from './jwks.js';
 export { defaultStripHeaders, defaultCredentialQueryParams } from './options.js';
-export type { IdentityOptions, Carrier } from './options.js';
+export type { IdentityOptions, Carrier, MetaCreation } from './options.js';
 
 export { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
 export type { Normalizer, NormalizerOptions, ClaimPaths, ClaimPath, UserContextInput } from './normalizers.js';

@@ -227,7 +227,7 @@ describe('propagateIdentity with modern (2026-07-28) requests', () => {
     const res = await post(gateway, { jsonrpc: '2.0', id: 3, result: {} }, [
       'Content-Type',
       'application/json',
-      'a mismatched MCP-Protocol-Version',
+      'MCP-Protocol-Version',
       MODERN,
     ]);
     expectRefused(res, gateway, 'mcp_message_refused', -32600);
