@@ -2,9 +2,8 @@
  * Path handling (fuzz): whatever path a client sends under the gateway's mount, the upstream
  * either receives nothing (a 4xx JSON-RPC refusal) or a path inside the target's mount.
  * Real HTTP on loopback: raw request lines, so no client library normalizes them first.
- * Checked here: the raw prefix. Dot-segments that a normalizing upstream resolves outside the
- * mount are refused by branch issue-11 (part A); once merged, this property should also check
- * `new URL(url, 'http://x').pathname`.
+ * Checked: the raw prefix, and the path as a WHATWG-normalizing upstream (Hono, Next.js)
+ * would route it, so dot-segments in any spelling cannot leave the mount.
  */
 import fc from 'fast-check';
 import { runs } from '../../../core/test/fuzz/settings.js';
@@ -31,7 +30,7 @@ describe('gateway paths (fuzz)', () => {
 
   afterAll(closeAll);
 
-  it('never forwards a path outside the target mount (raw prefix), and refuses with a JSON-RPC 4xx when it forwards nothing', async () => {
+  it('never forwards a path outside the target mount (raw or normalized), and refuses with a JSON-RPC 4xx when it forwards nothing', async () => {
     await fc.assert(
       fc.asyncProperty(path, async (requested) => {
         const before = gateway.upstream.received.length;
@@ -45,6 +44,8 @@ describe('gateway paths (fuzz)', () => {
         expect(received).toHaveLength(1);
         const url = received[0]!.url;
         expect(url === '/mcp' || url.startsWith('/mcp/') || url.startsWith('/mcp?')).toBe(true);
+        const routed = new URL(url, 'http://upstream.invalid').pathname;
+        expect(routed === '/mcp' || routed.startsWith('/mcp/')).toBe(true);
       }),
       runs(60),
     );
