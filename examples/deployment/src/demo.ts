@@ -6,8 +6,10 @@
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { demoJwtClaims } from '@mcp-identity/example-gateway';
 import type { Deployment } from './deployment.js';
+import { connectWithOAuth, DemoOAuthProvider, signIn } from './oauth-client.js';
 
 /** One step of the demo and what came back. */
 export interface DemoStep {
@@ -16,8 +18,8 @@ export interface DemoStep {
   readonly whoami?: Record<string, unknown> | null;
   /** The text of `admin_report`, when called. */
   readonly adminReport?: { readonly isError: boolean; readonly text: string };
-  /** For a request the deployment refused: HTTP status and error code. */
-  readonly refused?: { readonly status: number; readonly code: string | undefined };
+  /** For a request the deployment refused: HTTP status and error code (and the Bearer challenge, when OAuth is on). */
+  readonly refused?: { readonly status: number; readonly code: string | undefined; readonly challenge?: string };
 }
 
 async function connect(url: string, headers: Record<string, string>): Promise<Client> {
@@ -66,12 +68,58 @@ async function refusedStatus(title: string, url: string, headers: Record<string,
     body: initialize,
   });
   const body = (await response.json().catch(() => ({}))) as { error?: { data?: { code?: string } } };
-  return { title, refused: { status: response.status, code: body.error?.data?.code } };
+  const challenge = response.headers.get('www-authenticate') ?? '';
+  return {
+    title,
+    refused: { status: response.status, code: body.error?.data?.code, ...(challenge.includes('resource_metadata') ? { challenge } : {}) },
+  };
+}
+
+/**
+ * The OAuth steps (when the deployment runs its authorization server): an MCP SDK client given
+ * only the gateway's MCP URL logs alice in and calls whoami; her notes token is refused at
+ * reports (another resource); a token for reports without `reports:read` gets the 403 step-up.
+ */
+async function runOAuthDemo(deployment: Deployment): Promise<DemoStep[]> {
+  const alice = deployment.users[0]!;
+  const notes = `${deployment.gatewayUrl}/mcp/notes`;
+  const reports = `${deployment.gatewayUrl}/mcp/reports`;
+  const { client, provider } = await connectWithOAuth(notes, alice.username, alice.password);
+  let whoami: DemoStep['whoami'];
+  try {
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    whoami = (result.structuredContent as { user: Record<string, unknown> | null } | undefined)?.user ?? null;
+  } finally {
+    await client.close();
+  }
+  const notesToken = provider.tokens()?.access_token ?? '';
+
+  // A client that asked for less than reports requires: the real flow, with scope reports:list only.
+  const narrow = new DemoOAuthProvider();
+  if ((await auth(narrow, { serverUrl: reports, scope: 'reports:list' })) !== 'REDIRECT' || narrow.authorizationUrl === undefined)
+    throw new Error('the authorization server did not ask the user to sign in');
+  const code = await signIn(narrow.authorizationUrl, alice.username, alice.password);
+  await auth(narrow, { serverUrl: reports, authorizationCode: code });
+
+  return [
+    {
+      title: 'An MCP SDK client given only the gateway URL logs alice in with OAuth (discovery, registration, PKCE) and calls notes/whoami',
+      whoami,
+    },
+    await refusedStatus("alice's token for notes is sent to reports (another resource)", reports, {
+      authorization: `Bearer ${notesToken}`,
+    }),
+    await refusedStatus('A token for reports with scope reports:list only (reports requires reports:read)', reports, {
+      authorization: `Bearer ${narrow.tokens()?.access_token ?? ''}`,
+    }),
+  ];
 }
 
 /** Runs every step against a running deployment. */
 export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
-  const token = await deployment.issuer.sign({ ...demoJwtClaims });
+  // The demo issuer's tokens carry scopes like any access token; reports requires reports:read when OAuth is on.
+  const scope = 'notes:read reports:read';
+  const token = await deployment.issuer.sign({ ...demoJwtClaims, scope });
   const bearer = { authorization: `Bearer ${token}` };
   const alice = deployment.users[0]!;
   const basic = { authorization: `Basic ${Buffer.from(`${alice.username}:${alice.password}`).toString('base64')}` };
@@ -80,7 +128,7 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
   const forged = { 'X-Forwarded-User-Admin': 'true', 'X-Forwarded-User-Id': 'root', 'X-Forwarded-User-Groups': 'admins' };
   const apiKey = { 'x-api-key': deployment.apiClient.key };
   // RFC 8693: the outermost act is the current actor (mail-agent), acting through the assistant.
-  const agentToken = await deployment.issuer.sign({ ...demoJwtClaims, act: { sub: 'mail-agent', act: { sub: 'assistant' } } });
+  const agentToken = await deployment.issuer.sign({ ...demoJwtClaims, scope, act: { sub: 'mail-agent', act: { sub: 'assistant' } } });
   const bob = deployment.users[1]!;
   const bobBasic = { authorization: `Basic ${Buffer.from(`${bob.username}:${bob.password}`).toString('base64')}` };
 
@@ -123,6 +171,7 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
       ...bobBasic,
       'x-act-as': 'alice',
     }),
+    ...(deployment.authorizationServer === undefined ? [] : await runOAuthDemo(deployment)),
   ];
 }
 
@@ -135,6 +184,7 @@ export function formatDemo(steps: readonly DemoStep[]): string {
     if (step.adminReport !== undefined)
       lines.push(`   admin_report: ${step.adminReport.isError ? 'refused' : 'allowed'} (${step.adminReport.text})`);
     if (step.refused !== undefined) lines.push(`   refused: HTTP ${step.refused.status} ${step.refused.code ?? ''}`.trimEnd());
+    if (step.refused?.challenge !== undefined) lines.push(`   WWW-Authenticate: ${step.refused.challenge}`);
   }
   return lines.join('\n');
 }

@@ -13,6 +13,8 @@ import { createApp as createMcpServerApp } from '@mcp-identity/example-mcp-serve
 import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
 import type { AuditSink } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
+import { startAuthorizationServer } from './authorization-server.js';
+import type { AuthorizationServer } from './authorization-server.js';
 
 /** Where to listen. Port 0 picks a free port. */
 export interface DeploymentOptions {
@@ -26,6 +28,14 @@ export interface DeploymentOptions {
   readonly audit?: AuditSink;
   /** Counts the requests of every component; the gateway serves it at `/metrics`. */
   readonly metrics?: Registry;
+  /**
+   * Also start the OAuth authorization server (oidc-provider) and make each MCP mount an OAuth
+   * protected resource, so MCP clients can log in with only the gateway URL. Default `false`;
+   * `npm start` turns it on.
+   */
+  readonly oauth?: boolean;
+  /** Port of the authorization server. Default 0. */
+  readonly authorizationServerPort?: number;
 }
 
 /** A running deployment. */
@@ -36,8 +46,13 @@ export interface Deployment {
   readonly issuer: DemoIssuer;
   readonly users: readonly DemoUser[];
   readonly apiClient: DemoApiClient;
+  /** With `oauth: true`: the running authorization server. */
+  readonly authorizationServer?: AuthorizationServer;
   close(): Promise<void>;
 }
+
+/** Scopes each MCP server offers (`<name>:read`), and which one `reports` requires. */
+export const OAUTH_REQUIRED_SCOPES = { reports: ['reports:read'] } as const;
 
 export const GATEWAY_ISSUER = 'urn:example:gateway';
 export const AUDIENCES = { notes: 'urn:example:mcp:notes', reports: 'urn:example:mcp:reports' } as const;
@@ -75,6 +90,16 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
   const { privateKey } = generateKeyPairSync('ed25519');
   const signing = [{ alg: 'EdDSA' as const, privateKey, active: true }];
 
+  const authorizationServer =
+    options.oauth === true
+      ? await startAuthorizationServer({
+          host,
+          port: options.authorizationServerPort ?? 0,
+          users: demoUsers,
+          resources: { [`${gateway.url}/mcp/notes`]: ['notes:read'], [`${gateway.url}/mcp/reports`]: ['reports:read', 'reports:list'] },
+        })
+      : undefined;
+
   const jwksUrl = `${gateway.url}${JWKS_PATH}`;
   const logger = options.logger ?? console;
   const { audit, metrics } = options;
@@ -104,6 +129,15 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
       actors: [apiClient.id],
       audit,
       metrics,
+      ...(authorizationServer === undefined
+        ? {}
+        : {
+            oauth: {
+              publicUrl: gateway.url,
+              authorizationServer: authorizationServer.issuer,
+              requiredScopes: OAUTH_REQUIRED_SCOPES,
+            },
+          }),
     }),
   );
 
@@ -113,8 +147,9 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     issuer,
     users: demoUsers,
     apiClient,
+    ...(authorizationServer === undefined ? {} : { authorizationServer }),
     async close() {
-      await Promise.all([notesApp.close(), reportsApp.close()]);
+      await Promise.all([notesApp.close(), reportsApp.close(), authorizationServer?.close()]);
       await Promise.all([closeServer(gateway.server), closeServer(notes.server), closeServer(reports.server)]);
     },
   };

@@ -1,4 +1,8 @@
-export { startDeployment, GATEWAY_ISSUER, AUDIENCES } from './deployment.js';
+export { startDeployment, GATEWAY_ISSUER, AUDIENCES, OAUTH_REQUIRED_SCOPES } from './deployment.js';
+export { startAuthorizationServer } from './authorization-server.js';
+export type { AuthorizationServer, AuthorizationServerOptions } from './authorization-server.js';
+export { connectWithOAuth, signIn, DemoOAuthProvider, DEMO_REDIRECT_URI } from './oauth-client.js';
+export type { OAuthConnection } from './oauth-client.js';
 export type { Deployment, DeploymentOptions } from './deployment.js';
 export { runDemo, formatDemo } from './demo.js';
 export type { DemoStep } from './demo.js';

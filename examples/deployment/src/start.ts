@@ -25,12 +25,16 @@ const deployment = await startDeployment({
   reportsPort: port('REPORTS_PORT', 4002),
   audit,
   metrics: new Registry(),
+  oauth: true,
+  authorizationServerPort: port('AUTHORIZATION_SERVER_PORT', 3001),
 });
 
 process.stdout.write(`mcp-identity example deployment
   gateway          ${deployment.gatewayUrl}  (MCP at /mcp/notes and /mcp/reports, JWKS at /.well-known/mcp-identity/jwks.json, metrics at /metrics)
   notes upstream   ${deployment.upstreams.notes}
   reports upstream ${deployment.upstreams.reports}
+  authorization server ${deployment.authorizationServer?.issuer ?? '(off)'}  (oidc-provider; demo users alice and bob)
+  MCP clients (Claude, VS Code, the Inspector): give them ${deployment.gatewayUrl}/mcp/notes
 
 Demo:
 `);

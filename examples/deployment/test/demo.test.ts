@@ -31,6 +31,7 @@ describe('the example deployment', () => {
       isAdmin: false,
       authMethod: 'jwt',
       issuer: 'urn:example:demo-idp',
+      scopes: ['notes:read', 'reports:read'],
     });
   });
 

@@ -9,7 +9,16 @@ import express from 'express';
 import { Passport } from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
-import { ApiKeyStrategy, authenticate, jwks, propagateIdentity, safeEqual } from '@mcp-identity/gateway';
+import {
+  ApiKeyStrategy,
+  authenticate,
+  jwks,
+  OAuthTokenStrategy,
+  propagateIdentity,
+  protectedResource,
+  protectedResourceMetadata,
+  safeEqual,
+} from '@mcp-identity/gateway';
 import type { Express } from 'express';
 import type { AuditSink, MetaCreation, SigningKey } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
@@ -41,6 +50,18 @@ export interface GatewayAppOptions {
   readonly audit?: AuditSink;
   /** Counts requests by decision and reason; served at `/metrics` when given. */
   readonly metrics?: Registry;
+  /** Lets MCP clients log in with OAuth: each upstream becomes a protected resource. Default: off. */
+  readonly oauth?: GatewayOAuthOptions;
+}
+
+/** The gateway as an OAuth protected resource (RFC 9728) for MCP clients. */
+export interface GatewayOAuthOptions {
+  /** The gateway's public URL; each upstream's resource is `<publicUrl>/mcp/<name>`. */
+  readonly publicUrl: string;
+  /** The authorization server's issuer identifier; its JWKS is found through its metadata. */
+  readonly authorizationServer: string;
+  /** Scopes a token must carry, by upstream name. Default none. Each upstream offers `<name>:read`. */
+  readonly requiredScopes?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The Basic users as the subjects a delegate may act for: found by username, with their groups and roles. */
@@ -112,16 +133,42 @@ export function createApp(options: GatewayAppOptions): Express {
     });
   }
 
-  const login = authenticate(['jwt', 'basic', 'api-key'], {
-    passport,
-    delegation: { allowedActors: options.actors ?? [], resolveSubject: (id) => demoSubject(options.users, id) },
-    audit,
-    metrics,
-  });
+  const { oauth } = options;
+  const resources = new Map(
+    options.upstreams.map((upstream) => [
+      upstream.name,
+      oauth === undefined
+        ? undefined
+        : protectedResource({
+            publicUrl: oauth.publicUrl,
+            path: `/mcp/${upstream.name}`,
+            authorizationServers: [oauth.authorizationServer],
+            scopesSupported: [`${upstream.name}:read`],
+            requiredScopes: oauth.requiredScopes?.[upstream.name] ?? [],
+            resourceName: `Example MCP server "${upstream.name}"`,
+            // The demo JWT issuer's tokens name the whole gateway as their audience.
+            acceptedAudiences: [options.jwt.audience],
+          }),
+    ]),
+  );
+  const protectedResources = [...resources.values()].filter((resource) => resource !== undefined);
+  if (oauth !== undefined) {
+    passport.use(new OAuthTokenStrategy({ issuers: [{ issuer: oauth.authorizationServer }], audience: protectedResources }));
+    app.use(protectedResourceMetadata(protectedResources));
+  }
+  const strategies = oauth === undefined ? ['jwt', 'basic', 'api-key'] : ['oauth-bearer', 'jwt', 'basic', 'api-key'];
+  const loginFor = (resource: ReturnType<typeof protectedResource> | undefined) =>
+    authenticate(strategies, {
+      passport,
+      delegation: { allowedActors: options.actors ?? [], resolveSubject: (id) => demoSubject(options.users, id) },
+      audit,
+      metrics,
+      ...(resource === undefined ? {} : { protectedResource: resource }),
+    });
   for (const upstream of options.upstreams) {
     app.use(
       `/mcp/${upstream.name}`,
-      login,
+      loginFor(resources.get(upstream.name)),
       propagateIdentity({
         target: upstream.target,
         audience: upstream.audience,

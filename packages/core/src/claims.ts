@@ -11,6 +11,9 @@
  * | delegationChain / serviceAccount | `act` (RFC 8693, nested; outermost = current actor) |
  * | issuer           | `idp`         |
  * | attributes       | `attrs`       |
+ * | scopes           | `scope` (space-separated string, as in RFC 8693 / RFC 9068) |
+ * | clientId         | `client_id` (RFC 8693 / RFC 9068) |
+ * | resource         | `resource` (the RFC 8707 resource the access token was for) |
  */
 import { IdentityError } from './errors.js';
 import { isRecord, limits, normalizeUserContext, userContextFields } from './user-context.js';
@@ -38,6 +41,9 @@ export interface UserClaims {
   readonly act?: ActorClaim;
   readonly idp?: string;
   readonly attrs?: Readonly<Record<string, string>>;
+  readonly scope?: string;
+  readonly client_id?: string;
+  readonly resource?: string;
 }
 
 /** Default deny-list for `attributes`: names containing any of these (case-insensitive) are never sent. */
@@ -95,6 +101,9 @@ export function selectUserFields(
     if (kept.length > 0)
       out.attributes = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(kept)));
   }
+  if (fields.has('scopes') && user.scopes !== undefined) out.scopes = user.scopes;
+  if (fields.has('clientId') && user.clientId !== undefined) out.clientId = user.clientId;
+  if (fields.has('resource') && user.resource !== undefined) out.resource = user.resource;
   return Object.freeze(out);
 }
 
@@ -127,6 +136,10 @@ export function userToClaims(user: UserContext): UserClaims {
   if (user.delegationChain !== undefined && user.delegationChain.length > 0) claims.act = chainToActor(user.delegationChain);
   if (user.issuer !== undefined) claims.idp = user.issuer;
   if (user.attributes !== undefined) claims.attrs = user.attributes;
+  // An empty scope list is sent as "": the token had a scope claim, with no scope in it.
+  if (user.scopes !== undefined) claims.scope = user.scopes.join(' ');
+  if (user.clientId !== undefined) claims.client_id = user.clientId;
+  if (user.resource !== undefined) claims.resource = user.resource;
   return claims;
 }
 
@@ -163,6 +176,8 @@ export function claimsToUser(claims: Record<string, unknown>): UserContext {
   if (claims.admin !== undefined && typeof claims.admin !== 'boolean')
     throw new IdentityError('identity_invalid', 'the assertion admin claim is not a boolean');
   if (typeof claims.auth_method !== 'string') throw new IdentityError('identity_invalid', 'the assertion has no auth_method claim');
+  if (claims.scope !== undefined && typeof claims.scope !== 'string')
+    throw new IdentityError('identity_invalid', 'the assertion scope claim is not a string');
   try {
     return normalizeUserContext({
       id: claims.sub,
@@ -176,6 +191,9 @@ export function claimsToUser(claims: Record<string, unknown>): UserContext {
       delegationChain: chain,
       issuer: claims.idp,
       attributes: claims.attrs,
+      scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter((scope) => scope.length > 0) : undefined,
+      clientId: claims.client_id,
+      resource: claims.resource,
     });
   } catch (cause) {
     throw new IdentityError('identity_invalid', 'the assertion does not describe a valid user', { cause });

@@ -9,6 +9,7 @@ const CODES = {
   // Gateway: authentication and authorization
   unauthenticated: [401, -32001],
   forbidden: [403, -32003],
+  insufficient_scope: [403, -32003],
   auth_unavailable: [503, -32603],
   user_context_invalid: [500, -32603],
   // Gateway: request body
@@ -26,11 +27,11 @@ const CODES = {
   upstream_aborted: [502, -32603],
   session_not_found: [404, -32001],
   identity_too_large: [431, -32001],
+  path_invalid: [400, -32600],
+  claims_limit_exceeded: [403, -32003],
   // Gateway and receiver: MCP 2026-07-28 request checks (-32020 is the spec's HeaderMismatch)
   mcp_header_mismatch: [400, -32020],
   mcp_message_refused: [400, -32600],
-  path_invalid: [400, -32600],
-  claims_limit_exceeded: [403, -32003],
   // Receiver: assertion verification
   identity_missing: [401, -32001],
   identity_invalid: [401, -32001],

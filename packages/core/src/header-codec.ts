@@ -110,6 +110,9 @@ export const identityHeaderSuffixes = Object.freeze([
   'auth-method',
   'service-account',
   'delegation-chain',
+  'scopes',
+  'client-id',
+  'resource',
 ] as const);
 
 /** One of {@link identityHeaderSuffixes}. */
@@ -152,6 +155,9 @@ export function userToHeaders(user: UserContext, prefix: string): Record<string,
   if (user.delegationChain !== undefined && user.delegationChain.length > 0) {
     h[`${prefix}-delegation-chain`] = encodeHeaderList(user.delegationChain);
   }
+  if (user.scopes !== undefined && user.scopes.length > 0) h[`${prefix}-scopes`] = encodeHeaderList(user.scopes);
+  if (user.clientId !== undefined) h[`${prefix}-client-id`] = encodeHeaderValue(user.clientId);
+  if (user.resource !== undefined) h[`${prefix}-resource`] = encodeHeaderValue(user.resource);
   return h;
 }
 
@@ -181,6 +187,12 @@ export function headerAgreesWithUser(suffix: IdentityHeaderSuffix, value: string
       return user.serviceAccount !== undefined && decodeHeaderValue(value) === user.serviceAccount;
     case 'delegation-chain':
       return listEquals(decodeHeaderList(value), user.delegationChain ?? []);
+    case 'scopes':
+      return listEquals(decodeHeaderList(value), user.scopes ?? []);
+    case 'client-id':
+      return user.clientId !== undefined && decodeHeaderValue(value) === user.clientId;
+    case 'resource':
+      return user.resource !== undefined && decodeHeaderValue(value) === user.resource;
   }
 }
 

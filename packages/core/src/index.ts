@@ -94,6 +94,16 @@ export type { RedisStoreOptions, RedisClientLike } from './redis-store.js';
 export { storeUnavailable } from './store.js';
 export type { IdentityStore } from './store.js';
 export {
+  SESSION_HEADER,
+  MAX_SESSION_ID_LENGTH,
+  DEFAULT_SESSIONS_PER_USER,
+  DEFAULT_SESSION_TTL_SECONDS,
+  isSessionId,
+  readSessionId,
+  sessionSubject,
+  createSessionBinder,
+} from './sessions.js';
+export {
   PROTOCOL_VERSION_META_KEY,
   FIRST_MODERN_PROTOCOL_VERSION,
   MCP_PROTOCOL_VERSION_HEADER,
@@ -109,16 +119,6 @@ export {
   inspectMcpRequest,
 } from './mcp-era.js';
 export type { McpEra, McpRequestHeaders } from './mcp-era.js';
-export {
-  SESSION_HEADER,
-  MAX_SESSION_ID_LENGTH,
-  DEFAULT_SESSIONS_PER_USER,
-  DEFAULT_SESSION_TTL_SECONDS,
-  isSessionId,
-  readSessionId,
-  sessionSubject,
-  createSessionBinder,
-} from './sessions.js';
 export type { SessionBinder, SessionBinderOptions } from './sessions.js';
 
 export { readRawHeader, readRawHeaderGroup } from './raw-headers.js';

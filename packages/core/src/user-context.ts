@@ -25,10 +25,17 @@ export interface UserContext {
   /** Who authenticated the user (the identity provider), not the gateway. */
   readonly issuer?: string;
   readonly attributes?: Readonly<Record<string, string>>;
+  /** OAuth logins: the access token's scopes (`scope`/`scp`). Absent for other logins. */
+  readonly scopes?: readonly string[];
+  /** OAuth logins: the client the token was issued to (`client_id`, else `azp`). */
+  readonly clientId?: string;
+  /** OAuth logins: the protected resource (RFC 8707) the token was accepted for. */
+  readonly resource?: string;
 }
 
 /** The optional fields of a {@link UserContext} that an upstream's `claims` allow-list can select. */
-export type UserContextField = 'email' | 'name' | 'groups' | 'teams' | 'roles' | 'isAdmin' | 'issuer' | 'attributes';
+export type UserContextField =
+  'email' | 'name' | 'groups' | 'teams' | 'roles' | 'isAdmin' | 'issuer' | 'attributes' | 'scopes' | 'clientId' | 'resource';
 
 /** All selectable fields, in wire order. `id`, `authMethod` and delegation are always sent. */
 export const userContextFields: readonly UserContextField[] = Object.freeze([
@@ -40,6 +47,9 @@ export const userContextFields: readonly UserContextField[] = Object.freeze([
   'isAdmin',
   'issuer',
   'attributes',
+  'scopes',
+  'clientId',
+  'resource',
 ]);
 
 /** Bounds that keep an assertion small enough for one HTTP header. */
@@ -52,6 +62,8 @@ export const limits = Object.freeze({
 });
 
 const AUTH_METHOD = /^[A-Za-z0-9_.:-]{1,64}$/;
+// RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 // Shared by every user without a list: frozen, so no one can add a group to a normalized user.
 const EMPTY_LIST: readonly string[] = Object.freeze([]);
 // Objects this module produced: normalizing one again returns it as is.
@@ -86,6 +98,10 @@ export function normalizeUserContext(input: unknown): UserContext {
   const name = optionalString(fields.name, 'name');
   const issuer = optionalString(fields.issuer, 'issuer');
   const attributes = optionalAttributes(fields.attributes);
+  const scopes = optionalList(fields.scopes, 'scopes');
+  if (scopes?.some((scope) => !SCOPE_TOKEN.test(scope))) throw invalid('scopes must be RFC 6749 scope tokens (no spaces or quotes)');
+  const clientId = optionalString(fields.clientId, 'clientId');
+  const resource = optionalString(fields.resource, 'resource');
   // Built in reading order: JSON output lists id, email, name, lists, flags, then the rest.
   const user: { -readonly [K in keyof UserContext]: UserContext[K] } = {
     id,
@@ -103,6 +119,9 @@ export function normalizeUserContext(input: unknown): UserContext {
   }
   if (issuer !== undefined) user.issuer = issuer;
   if (attributes !== undefined) user.attributes = attributes;
+  if (scopes !== undefined) user.scopes = scopes;
+  if (clientId !== undefined) user.clientId = clientId;
+  if (resource !== undefined) user.resource = resource;
   Object.freeze(user);
   normalized.add(user);
   return user;
@@ -138,6 +157,9 @@ export const userContextSchema = Object.freeze({
       propertyNames: { minLength: 1, maxLength: limits.maxAttributeNameLength },
       additionalProperties: { type: 'string', maxLength: limits.maxStringLength },
     },
+    scopes: { $ref: '#/$defs/list' },
+    clientId: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
+    resource: { type: 'string', minLength: 1, maxLength: limits.maxStringLength },
   },
   $defs: {
     list: {

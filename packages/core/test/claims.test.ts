@@ -29,6 +29,42 @@ const fullUser = normalizeUserContext({
   attributes: { department: 'R&D', password_hint: 'first pet', 'X-Api-Key': 'k', cost_center: '42' },
 });
 
+describe('the OAuth claims', () => {
+  it('writes scopes as a space-separated scope, clientId as client_id and resource as resource, and reads them back', () => {
+    const user = normalizeUserContext({
+      id: 'u',
+      authMethod: 'oauth',
+      scopes: ['notes:read', 'profile'],
+      clientId: 'c-1',
+      resource: 'https://mcp.example/mcp',
+    });
+    const claims = userToClaims(user);
+    expect(claims).toMatchObject({ scope: 'notes:read profile', client_id: 'c-1', resource: 'https://mcp.example/mcp' });
+    expect(claimsToUser({ ...claims })).toEqual(user);
+  });
+
+  it('refuses a scope claim that is not a string', () => {
+    expect(() => claimsToUser({ sub: 'u', auth_method: 'oauth', scope: ['a'] })).toThrow(
+      expect.objectContaining({ code: 'identity_invalid' }),
+    );
+  });
+
+  it('refuses a scope with a quote, which would break a challenge', () => {
+    expect(() => normalizeUserContext({ id: 'u', scopes: ['a"b'] })).toThrow(/scopes/);
+  });
+
+  it('keeps the OAuth fields only when the allow-list names them', () => {
+    const user = normalizeUserContext({ id: 'u', authMethod: 'oauth', scopes: ['s'], clientId: 'c', resource: 'https://r.example' });
+    const isSensitive = sensitiveAttributeMatcher(defaultSensitiveAttributes);
+    expect(selectUserFields(user, new Set<UserContextField>(['email']), isSensitive)).not.toHaveProperty('scopes');
+    expect(selectUserFields(user, new Set<UserContextField>(['scopes', 'clientId', 'resource']), isSensitive)).toMatchObject({
+      scopes: ['s'],
+      clientId: 'c',
+      resource: 'https://r.example',
+    });
+  });
+});
+
 describe('userToClaims', () => {
   it('writes every field under its claim name, the chain as nested act with the current actor outermost', () => {
     expect(userToClaims(fullUser)).toEqual({
@@ -82,7 +118,7 @@ describe('claimsToUser', () => {
   });
 
   it('returns a frozen, normalized user and drops unknown claims', () => {
-    const user = claimsToUser({ sub: 'u', auth_method: 'jwt', iss: 'x', scope: 'admin', is_admin: true });
+    const user = claimsToUser({ sub: 'u', auth_method: 'jwt', iss: 'x', permissions: 'admin', is_admin: true });
     expect(Object.isFrozen(user)).toBe(true);
     expect(user).toStrictEqual({ id: 'u', groups: [], teams: [], roles: [], isAdmin: false, authMethod: 'jwt' });
   });

@@ -7,6 +7,7 @@ import type { IdentityErrorCode } from '../src/index.js';
 const documented: Record<IdentityErrorCode, readonly [status: number, rpcCode: number]> = {
   unauthenticated: [401, -32001],
   forbidden: [403, -32003],
+  insufficient_scope: [403, -32003],
   auth_unavailable: [503, -32603],
   user_context_invalid: [500, -32603],
   body_too_large: [413, -32600],

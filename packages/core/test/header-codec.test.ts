@@ -131,6 +131,9 @@ const fullUser = normalizeUserContext({
   delegationChain: ['agent one', 'agent-2'],
   issuer: 'https://idp.example',
   attributes: { department: 'R&D' },
+  scopes: ['notes:read', 'profile'],
+  clientId: 'client 1',
+  resource: 'https://mcp.example/mcp',
 });
 const minimalUser = normalizeUserContext({ id: 'u-1', authMethod: 'api_key' });
 
@@ -147,7 +150,30 @@ describe('userToHeaders', () => {
       'x-forwarded-user-auth-method': 'sso',
       'x-forwarded-user-service-account': 'agent-2',
       'x-forwarded-user-delegation-chain': 'agent%20one,agent-2',
+      'x-forwarded-user-scopes': 'notes:read,profile',
+      'x-forwarded-user-client-id': 'client%201',
+      'x-forwarded-user-resource': 'https://mcp.example/mcp',
     });
+  });
+
+  it("writes an OAuth login's scopes, client and resource", () => {
+    const user = normalizeUserContext({
+      id: 'u',
+      authMethod: 'oauth',
+      scopes: ['notes:read', 'a,b'],
+      clientId: 'vs code',
+      resource: 'https://mcp.example/mcp',
+    });
+    expect(userToHeaders(user, 'x')).toMatchObject({
+      'x-scopes': 'notes:read,a%2Cb',
+      'x-client-id': 'vs%20code',
+      'x-resource': 'https://mcp.example/mcp',
+    });
+    expect(headerAgreesWithUser('scopes', 'notes:read,a%2Cb', user)).toBe(true);
+    expect(headerAgreesWithUser('scopes', 'notes:read', user)).toBe(false);
+    expect(headerAgreesWithUser('client-id', 'vs%20code', user)).toBe(true);
+    expect(headerAgreesWithUser('client-id', 'other', user)).toBe(false);
+    expect(headerAgreesWithUser('resource', 'https://mcp.example/other', user)).toBe(false);
   });
 
   it('writes only id, admin and auth-method for a minimal user', () => {
@@ -159,7 +185,8 @@ describe('userToHeaders', () => {
   });
 
   it('produces exactly the documented suffixes for a full user', () => {
-    expect(Object.keys(userToHeaders(fullUser, 'p')).sort()).toEqual(identityHeaderSuffixes.map((suffix) => `p-${suffix}`).sort());
+    const oauthUser = normalizeUserContext({ ...fullUser, scopes: ['notes:read'], clientId: 'c-1', resource: 'https://mcp.example/mcp' });
+    expect(Object.keys(userToHeaders(oauthUser, 'p')).sort()).toEqual(identityHeaderSuffixes.map((suffix) => `p-${suffix}`).sort());
   });
 
   it('never puts CR, LF or a non-ASCII byte in a value', () => {

@@ -12,6 +12,8 @@ import { applyDelegation, resolveDelegation } from './delegation.js';
 import type { DelegationOptions } from './delegation.js';
 import { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
 import type { Normalizer, NormalizerOptions } from './normalizers.js';
+import { resourceChallenges } from './protected-resource.js';
+import type { ProtectedResource } from './protected-resource.js';
 
 /** What `authenticate` needs of Passport: the `passport` singleton or a `new Passport()` both fit. */
 export interface PassportLike {
@@ -46,12 +48,22 @@ export interface AuthenticateOptions extends AuditOptions {
   readonly delegation?: DelegationOptions;
   /** Current time in milliseconds, for audit events. Default `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * The OAuth protected resource this mount is (from `protectedResource()`). When set, 401
+   * challenges carry `resource_metadata` and `scope` (and `error="invalid_token"` for a refused
+   * bearer token) instead of `realm`; every access-token login (`jwt` and `oauth` strategies)
+   * must have this resource in its `aud`, and the resource's `requiredScopes`, else 401 / 403
+   * `insufficient_scope`. Default: none.
+   */
+  readonly protectedResource?: ProtectedResource;
 }
 
 interface ResolvedStrategy {
   readonly name: string;
   readonly method: AuthMethod;
   readonly normalize: Normalizer;
+  /** Verifies access tokens: audience and scopes are checked against the protected resource. */
+  readonly accessToken: boolean;
 }
 
 type Outcome =
@@ -63,6 +75,7 @@ type Outcome =
 /** Strategy names as the strategies call themselves, mapped to UserContext auth methods. */
 const METHODS: Readonly<Record<string, AuthMethod>> = {
   jwt: 'jwt',
+  'oauth-bearer': 'oauth',
   basic: 'basic',
   'api-key': 'api_key',
   apikey: 'api_key',
@@ -85,7 +98,7 @@ function methodOf(passport: PassportLike, name: string): AuthMethod {
 }
 
 function defaultNormalizer(method: AuthMethod, options: NormalizerOptions): Normalizer {
-  if (method === 'jwt') return jwtNormalizer(options);
+  if (method === 'jwt' || method === 'oauth') return jwtNormalizer(options);
   if (method === 'sso') return profileNormalizer(options);
   return userObjectNormalizer(options);
 }
@@ -112,7 +125,8 @@ function resolveStrategies(strategies: readonly StrategyRef[], passport: Passpor
       throw new TypeError(`strategies[${index}].method must be 1-64 characters of A-Z a-z 0-9 _ . : -; set it when the name is not one`);
     // The shipped normalizer follows what the strategy yields; `method` relabels a known kind without changing how it is read.
     const readAs = Object.values(METHODS).includes(kind) ? kind : method;
-    return { name: spec.name, method, normalize: spec.normalize ?? defaultNormalizer(readAs, options) };
+    const accessToken = [kind, method].some((entry) => entry === 'jwt' || entry === 'oauth');
+    return { name: spec.name, method, normalize: spec.normalize ?? defaultNormalizer(readAs, options), accessToken };
   });
 }
 
@@ -163,7 +177,11 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
   if (typeof realm !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes('\\'))
     throw new TypeError('realm must be 1-64 printable ASCII characters without quotes or backslashes');
   const resolved = resolveStrategies(strategies, passport, options.normalizers ?? {});
-  const bearer = `Bearer realm="${realm}"`;
+  const resource = options.protectedResource;
+  if (resource !== undefined && (typeof resource !== 'object' || resource === null || !Array.isArray(resource.audiences)))
+    throw new TypeError('protectedResource must be built by protectedResource()');
+  const challenge = resource === undefined ? undefined : resourceChallenges(resource);
+  const bearer = challenge?.missing ?? `Bearer realm="${realm}"`;
   const delegation = resolveDelegation(options.delegation);
   const clock = options.clock ?? Date.now;
   if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
@@ -172,6 +190,29 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
   function refuse(req: Request, res: Response, error: IdentityError, principal?: UserContext): void {
     writeIdentityError(res, error);
     emit(authenticationRefusal(req, res, error.code, clock, principal));
+  }
+
+  /** The challenge for a refused bearer token: `error="invalid_token"` once a token was presented. */
+  function bearerChallenge(req: Request): string {
+    return challenge !== undefined && presentsBearer(req) ? challenge.invalidToken : bearer;
+  }
+
+  /** Checks an access-token login against the protected resource; returns the refusal, if any. */
+  function checkResource(input: Readonly<Record<string, unknown>>): IdentityError | undefined {
+    if (resource === undefined || challenge === undefined) return undefined;
+    const audience = audienceOf(input.audience);
+    if (!audience.some((entry) => resource.audiences.includes(entry))) {
+      return new IdentityError('unauthenticated', 'the access token was not issued for this resource', {
+        headers: { 'www-authenticate': challenge.invalidToken },
+      });
+    }
+    const granted = Array.isArray(input.scopes) ? (input.scopes as unknown[]) : [];
+    if (resource.requiredScopes.some((scope) => !granted.includes(scope))) {
+      return new IdentityError('insufficient_scope', 'the access token lacks a scope this resource requires', {
+        headers: { 'www-authenticate': challenge.insufficientScope },
+      });
+    }
+    return undefined;
   }
 
   return async function authenticateMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -185,8 +226,14 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
       }
       if (outcome.kind === 'success') {
         let principal: UserContext;
+        let refusal: IdentityError | undefined;
         try {
-          principal = normalizeUserContext({ ...strategy.normalize(outcome.user, outcome.info, req), authMethod: strategy.method });
+          let input = strategy.normalize(outcome.user, outcome.info, req);
+          if (strategy.accessToken && resource !== undefined) {
+            refusal = checkResource(input);
+            input = { ...input, resource: resource.resource };
+          }
+          principal = normalizeUserContext({ ...input, authMethod: strategy.method });
         } catch (error) {
           if (isIdentityError(error) && error.code === 'claims_limit_exceeded') {
             refuse(req, res, error);
@@ -194,7 +241,15 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
           }
           const cause =
             isIdentityError(error) && error.code === 'unauthenticated' ? error.message : 'the credentials do not identify a valid user';
-          refuse(req, res, new IdentityError('unauthenticated', cause, { cause: error, headers: { 'www-authenticate': bearer } }));
+          refuse(
+            req,
+            res,
+            new IdentityError('unauthenticated', cause, { cause: error, headers: { 'www-authenticate': bearerChallenge(req) } }),
+          );
+          return;
+        }
+        if (refusal !== undefined) {
+          refuse(req, res, refusal, principal);
           return;
         }
         try {
@@ -210,9 +265,20 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
         return;
       }
       if (typeof outcome.challenge === 'string' && /^[\x20-\x7e]+$/.test(outcome.challenge)) challenges.add(outcome.challenge);
-      if (strategy.method === 'jwt' || strategy.method === 'sso') challenges.add(bearer);
+      if (strategy.accessToken || strategy.method === 'sso') challenges.add(bearerChallenge(req));
     }
-    if (challenges.size === 0) challenges.add(bearer);
+    if (challenges.size === 0) challenges.add(bearerChallenge(req));
     refuse(req, res, new IdentityError('unauthenticated', 'authentication required', { headers: { 'www-authenticate': [...challenges] } }));
   };
+}
+
+/** Whether the request carries an `Authorization: Bearer …` credential (any case of the scheme). */
+function presentsBearer(req: Request): boolean {
+  const header = req.headers.authorization;
+  return typeof header === 'string' && /^bearer(\s|$)/i.test(header);
+}
+
+function audienceOf(value: unknown): readonly string[] {
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
 }

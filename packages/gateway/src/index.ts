@@ -38,6 +38,10 @@ export type { Normalizer, NormalizerOptions, ClaimPaths, ClaimPath, UserContextI
 
 export { ApiKeyStrategy } from './api-key-strategy.js';
 export type { ApiKeyStrategyOptions, ApiKeyVerify } from './api-key-strategy.js';
+export { OAuthTokenStrategy } from './oauth-strategy.js';
+export type { OAuthTokenStrategyOptions, OAuthIssuer, OAuthIntrospection } from './oauth-strategy.js';
+export { protectedResource, protectedResourceMetadata, PROTECTED_RESOURCE_WELL_KNOWN } from './protected-resource.js';
+export type { ProtectedResource, ProtectedResourceOptions, ProtectedResourceMetadata } from './protected-resource.js';
 export { TrustedProxyStrategy } from './trusted-proxy-strategy.js';
 export type { TrustedProxyStrategyOptions, TrustedProxyHeaders } from './trusted-proxy-strategy.js';
 

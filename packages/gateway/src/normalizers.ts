@@ -123,15 +123,33 @@ function fromClaims(claims: Record<string, unknown>, options: NormalizerOptions)
 }
 
 /**
- * For passport-jwt: the `user` is the verified payload (pass it to `done` as is).
- * Reads `sub`, `email`, `name`, `groups`, `roles`, an admin flag and a nested `act`
+ * For passport-jwt and `OAuthTokenStrategy`: the `user` is the verified payload (pass it to `done` as is).
+ * Reads `sub`, `email`, `name`, `groups`, `roles`, an admin flag, the token's scopes, client
+ * (`client_id`/`azp`) and audience, and a nested `act`
  * (RFC 8693 delegation), at configurable claim paths (Keycloak `realm_access.roles`,
  * Azure `roles`/`groups`, Cognito `cognito:groups`).
  */
 export function jwtNormalizer(options: NormalizerOptions = {}): Normalizer {
   return function normalizeJwt(user) {
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the token payload is not an object');
-    return fromClaims(user, options);
+    return { ...fromClaims(user, options), ...accessTokenFields(user) };
+  };
+}
+
+/**
+ * The OAuth part of an access token (RFC 9068, RFC 7662): `scope` (space-separated) or `scp`
+ * (Entra ID, Okta: a list or a string) as `scopes`, `client_id` else `azp` as `clientId`, and
+ * `aud` as `audience` (checked by `authenticate` against the protected resource, not kept).
+ */
+function accessTokenFields(claims: Record<string, unknown>): Record<string, unknown> {
+  const raw = claims.scope ?? claims.scp;
+  const scopes =
+    typeof raw === 'string' ? raw.split(' ').filter((scope) => scope.length > 0) : Array.isArray(raw) ? asList(raw) : undefined;
+  const audience = asList(claims.aud);
+  return {
+    ...(scopes === undefined ? {} : { scopes }),
+    clientId: asString(claims.client_id) ?? asString(claims.azp),
+    ...(audience.length === 0 ? {} : { audience }),
   };
 }
 

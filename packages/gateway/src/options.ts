@@ -57,7 +57,11 @@ export interface IdentityOptions {
   readonly metaCreation?: MetaCreation;
   /** Largest request body accepted, in bytes (before and after decoding). Default 4 MiB. */
   readonly bodyLimit?: number;
-  /** Client credential headers to forward anyway (e.g. `["cookie"]`). Default none: no token passthrough. */
+  /**
+   * Stripped headers to forward anyway (e.g. `["remote-user"]`). Default none. `Authorization`,
+   * `Proxy-Authorization`, `Cookie` and the API-key header are refused at start-up: the MCP
+   * authorization spec forbids token passthrough.
+   */
   readonly forwardCredentials?: readonly string[];
   /** Header carrying API keys, stripped before forwarding. Default `"x-api-key"`. */
   readonly apiKeyHeader?: string;
@@ -197,10 +201,15 @@ export function resolveIdentityOptions(options: IdentityOptions): GatewayConfig 
     throw new TypeError('sensitiveAttributes must be an array of strings and RegExps');
   }
   const forward = new Set(stringList(options.forwardCredentials, 'forwardCredentials', []).map(canonicalHeaderName));
+  const apiKeyHeader = canonicalHeaderName(headerName(options.apiKeyHeader, 'apiKeyHeader', 'x-api-key'));
   for (const name of forward) {
     if (name.startsWith(prefix)) throw new TypeError(`forwardCredentials cannot keep an identity header (${name})`);
+    if (CREDENTIAL_HEADERS.includes(name) || name === apiKeyHeader || name === 'x-api-key')
+      throw new TypeError(
+        `forwardCredentials cannot keep ${name}: the MCP authorization spec forbids token passthrough ` +
+          '("the MCP server MUST NOT pass through the token it received from the MCP client")',
+      );
   }
-  const apiKeyHeader = canonicalHeaderName(headerName(options.apiKeyHeader, 'apiKeyHeader', 'x-api-key'));
   const extra = stringList(options.stripHeaders, 'stripHeaders', defaultStripHeaders).map(canonicalHeaderName);
   const stripExact = new Set(
     [...CREDENTIAL_HEADERS, apiKeyHeader, ...extra.filter((name) => !name.endsWith('-'))].filter((name) => !forward.has(name)),

@@ -42,12 +42,12 @@ export interface PreparedRequest {
   readonly bodySha256: string;
   /** True when the client sent a Content-Encoding that was decoded. */
   readonly decoded: boolean;
+  /** The gateway policy's rule ids for the forwarded messages (the `policy_rules` claim); undefined without a policy. */
+  readonly policyRules?: readonly string[];
   /** The request's MCP protocol era: sessions and `Mcp-Session-Id` exist only in the legacy one. */
   readonly era: McpEra;
   /** The messages whose `params._meta` carries the gateway's identity (the assertion is added when signed). */
   readonly metaMessages: readonly JsonRpcMessage[];
-  /** The gateway policy's rule ids for the forwarded messages (the `policy_rules` claim); undefined without a policy. */
-  readonly policyRules?: readonly string[];
 }
 
 /**
@@ -141,13 +141,20 @@ function finish(
   config: GatewayConfig,
   authorize?: AuthorizeBody,
 ): PreparedRequest {
-  // Before anything is rewritten: the era and the header checks read the body as the client sent it.
+  // Before anything is rewritten or authorized: the era and the header checks read the body as the client sent it.
   const era = inspectMcpRequest(parsed?.value, req.rawHeaders);
   const rpc = parsed === undefined || authorize === undefined ? parsed : authorize(parsed);
   if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded, era, metaMessages: [] };
   const { changed, metaMessages } = rewrite(req, rpc, user, era, config);
-  const original = changed || rpc !== parsed || decoded ? undefined : bytes;
-  return { user, rpc, original, bodySha256: digestOf(rpc), decoded, era, metaMessages };
+  return {
+    user,
+    rpc,
+    original: changed || rpc !== parsed || decoded ? undefined : bytes,
+    bodySha256: digestOf(rpc),
+    decoded,
+    era,
+    metaMessages,
+  };
 }
 
 function noBody(req: IncomingMessage): void {

@@ -75,7 +75,18 @@ describe('jwtNormalizer', () => {
         issuer: 'https://idp.example.com',
         delegationChain: undefined,
         attributes: {},
+        audience: ['gateway'],
       });
+    });
+
+    it("reads the access token's scope (or scp), client_id (or azp) and aud", () => {
+      expect(jwt({ sub: 'u', scope: 'a b', client_id: 'c', azp: 'ignored', aud: ['r1', 'r2'] })).toMatchObject({
+        scopes: ['a', 'b'],
+        clientId: 'c',
+        audience: ['r1', 'r2'],
+      });
+      expect(jwt({ sub: 'u', scp: ['x'], azp: 'vscode' })).toMatchObject({ scopes: ['x'], clientId: 'vscode' });
+      expect(jwt({ sub: 'u' })).not.toHaveProperty('scopes');
     });
 
     it('falls back to preferred_username when there is no name', () => {

@@ -47,6 +47,23 @@ describe('propagateIdentity construction', () => {
     ['apiKeyHeader with a colon', withOption('apiKeyHeader', 'x-api:key'), /apiKeyHeader/],
     ['forwardCredentials keeping an identity header', withOption('forwardCredentials', ['X_Forwarded_User_Admin']), /forwardCredentials/],
     ['forwardCredentials not strings', withOption('forwardCredentials', [1]), /forwardCredentials/],
+    [
+      'forwardCredentials keeping Authorization',
+      withOption('forwardCredentials', ['authorization']),
+      /forwardCredentials.*authorization.*MUST NOT pass through/,
+    ],
+    [
+      'forwardCredentials keeping Proxy_Authorization',
+      withOption('forwardCredentials', ['Proxy_Authorization']),
+      /forwardCredentials.*proxy-authorization.*passthrough/,
+    ],
+    ['forwardCredentials keeping Cookie', withOption('forwardCredentials', ['Cookie']), /forwardCredentials.*cookie.*passthrough/],
+    ['forwardCredentials keeping X-API-Key', withOption('forwardCredentials', ['X-API-Key']), /forwardCredentials.*x-api-key.*passthrough/],
+    [
+      'forwardCredentials keeping the apiKeyHeader',
+      { ...withOption('forwardCredentials', ['x-service-key']), apiKeyHeader: 'X-Service-Key' },
+      /forwardCredentials.*x-service-key/,
+    ],
     ['stripHeaders with an empty name', withOption('stripHeaders', ['']), /stripHeaders/],
     ['credentialQueryParams not an array', withOption('credentialQueryParams', 'token'), /credentialQueryParams/],
     ['sensitiveAttributes with a number', withOption('sensitiveAttributes', [1]), /sensitiveAttributes/],

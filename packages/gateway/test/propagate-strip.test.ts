@@ -191,13 +191,13 @@ describe('propagateIdentity never forwards client credentials', () => {
     expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
   });
 
-  it('keeps only the cookie with forwardCredentials: ["cookie"]', async () => {
-    const gateway = await startGateway({ options: { forwardCredentials: ['cookie'] } });
-    const received = await post(gateway, credentials);
+  it('keeps a stripped header named in forwardCredentials and still removes every credential', async () => {
+    const gateway = await startGateway({ options: { forwardCredentials: ['Remote-User'] } });
+    const received = await post(gateway, [...credentials, 'Remote-User', 'proxy-user']);
     const pairs = headerPairs(received);
-    expect(pairs.filter(([name]) => name === 'cookie')).toEqual([['cookie', 'sid=client-session']]);
+    expect(pairs.filter(([name]) => name === 'remote-user')).toEqual([['remote-user', 'proxy-user']]);
     const names = pairs.map(([name]) => name);
-    for (const name of ['authorization', 'proxy-authorization', 'x-api-key']) expect(names).not.toContain(name);
+    for (const name of ['authorization', 'cookie', 'proxy-authorization', 'x-api-key']) expect(names).not.toContain(name);
   });
 
   it('removes the header named by apiKeyHeader in every spelling', async () => {

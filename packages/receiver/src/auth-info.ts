@@ -6,15 +6,24 @@ import type { UserContext } from '@mcp-identity/core';
  * as `extra.authInfo`.
  */
 export interface AuthInfo {
-  /** The verified assertion. */
+  /** The verified assertion (never the client's access token: the gateway does not pass it through). */
   token: string;
-  /** The gateway that signed it (`iss`). */
+  /**
+   * The OAuth client the user's access token was issued to (`client_id`/`azp`). For logins
+   * without one (Basic, API keys, a JWT without those claims) the gateway that signed the
+   * assertion (`iss`), as before.
+   */
   clientId: string;
-  /** The user's roles. */
+  /**
+   * The access token's scopes. For logins without an OAuth scope claim: the user's roles, as
+   * before (kept for compatibility; read `extra.user.roles` for roles).
+   */
   scopes: string[];
-  /** Seconds since the epoch. */
+  /** When the assertion expires, in seconds since the epoch. */
   expiresAt?: number;
+  /** The protected resource (RFC 8707) the access token was accepted for at the gateway. */
   resource?: URL;
+  /** `user`: the verified UserContext (roles, groups, delegation, the token's `resource` as a string). */
   extra?: Record<string, unknown>;
 }
 
@@ -29,11 +38,15 @@ const issued = new WeakSet<object>();
 
 /** Builds the `req.auth` for a verified user. */
 export function createAuthInfo(token: string, issuer: string, expiresAt: number | undefined, user: ReceivedUser): AuthInfo {
+  // An OAuth login carries the token's client, scopes and resource; other logins keep the old mapping.
+  const oauth = user.scopes !== undefined || user.clientId !== undefined || user.resource !== undefined;
+  const resource = user.resource === undefined || !URL.canParse(user.resource) ? undefined : new URL(user.resource);
   const auth: AuthInfo = {
     token,
-    clientId: issuer,
-    scopes: [...user.roles],
+    clientId: user.clientId ?? issuer,
+    scopes: [...(user.scopes ?? (oauth ? [] : user.roles))],
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(resource === undefined ? {} : { resource }),
     extra: { user },
   };
   issued.add(auth);
