@@ -26,6 +26,7 @@ const CODES = {
   response_too_large: [502, -32603],
   upstream_aborted: [502, -32603],
   session_not_found: [404, -32001],
+  identity_too_large: [431, -32001],
   path_invalid: [400, -32600],
   claims_limit_exceeded: [403, -32003],
   // Gateway and receiver: MCP 2026-07-28 request checks (-32020 is the spec's HeaderMismatch)

@@ -16,6 +16,8 @@ export interface JsonRpcBody {
   /** The parsed JSON value, to serialize again. */
   readonly value: JsonRpcMessage | JsonRpcMessage[];
   readonly messages: readonly JsonRpcMessage[];
+  /** The text it was parsed from, when known: `serializeJsonRpcBody` splices changes into it. */
+  readonly text?: string;
 }
 
 const FORBIDDEN_KEYS = ['__proto__', 'constructor'] as const;
@@ -78,7 +80,7 @@ export function parseJsonRpcBody(bytes: Uint8Array): JsonRpcBody {
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) throw new IdentityError('invalid_request', 'the JSON-RPC message repeats a key');
-  return checkJsonRpcValue(value);
+  return { ...checkJsonRpcValue(value), text };
 }
 
 function metaOf(container: unknown): Record<string, unknown> | undefined {

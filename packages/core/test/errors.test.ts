@@ -24,6 +24,7 @@ const documented: Record<IdentityErrorCode, readonly [status: number, rpcCode: n
   path_invalid: [400, -32600],
   claims_limit_exceeded: [403, -32003],
   session_not_found: [404, -32001],
+  identity_too_large: [431, -32001],
   mcp_header_mismatch: [400, -32020],
   mcp_message_refused: [400, -32600],
   identity_missing: [401, -32001],

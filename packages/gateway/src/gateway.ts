@@ -94,6 +94,11 @@ export interface LimitOptions {
   readonly bodyBytes?: number;
   /** Time to wait for the upstream's response headers, in milliseconds; then 504. Default 60 000. */
   readonly timeoutMs?: number;
+  /**
+   * Largest upstream request head when the identity travels in headers, in bytes; a user whose
+   * identity would exceed it is refused with 431 `identity_too_large`. Default 16 384 (Node's).
+   */
+  readonly headerBytes?: number;
   /** Largest list response read to filter it by `policy`, in bytes (needs `policy`). Default 4 MiB. */
   readonly listResponseBytes?: number;
 }
@@ -158,7 +163,7 @@ const PLUGIN_OPTIONS = ['audience', 'fields', 'carry', 'strip', 'limits', 'sessi
 const UPSTREAM_OPTIONS = [...PLUGIN_OPTIONS, 'target', 'policy', 'proxy'] as const;
 const CARRY = ['headers', 'meta', 'headerPrefix', 'contextforge'] as const;
 const STRIP = ['headers', 'queryParams', 'apiKeyHeader', 'except'] as const;
-const PLUGIN_LIMITS = ['bodyBytes', 'timeoutMs'] as const;
+const PLUGIN_LIMITS = ['bodyBytes', 'timeoutMs', 'headerBytes'] as const;
 const LIMITS = [...PLUGIN_LIMITS, 'listResponseBytes'] as const;
 const SESSIONS = ['store', 'ttlSeconds', 'maxPerUser'] as const;
 
@@ -174,6 +179,7 @@ const MOVED: Readonly<Record<string, string>> = {
   forwardCredentials: 'strip.except',
   bodyLimit: 'limits.bodyBytes',
   timeoutMs: 'limits.timeoutMs',
+  maxHeaderBytes: 'limits.headerBytes',
   listResponseLimit: 'limits.listResponseBytes',
   sessionStore: 'sessions.store',
   sessionTtlSeconds: 'sessions.ttlSeconds',
@@ -193,6 +199,7 @@ const NAMES: OptionNames = {
   forwardCredentials: 'strip.except',
   bodyLimit: 'limits.bodyBytes',
   timeoutMs: 'limits.timeoutMs',
+  maxHeaderBytes: 'limits.headerBytes',
   listResponseLimit: 'limits.listResponseBytes',
   sessionStore: 'sessions.store',
   sessionTtlSeconds: 'sessions.ttlSeconds',
@@ -292,6 +299,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         forwardCredentials: strip.except as readonly string[] | undefined,
         bodyLimit: limits.bodyBytes as number | undefined,
         timeoutMs: limits.timeoutMs as number | undefined,
+        maxHeaderBytes: limits.headerBytes as number | undefined,
         sessionStore: store,
         sessionTtlSeconds: session === false ? undefined : session.ttlSeconds,
         maxSessionsPerUser: session === false ? undefined : session.maxPerUser,

@@ -16,6 +16,7 @@ export type RenamedOption =
   | 'credentialQueryParams'
   | 'bodyLimit'
   | 'timeoutMs'
+  | 'maxHeaderBytes'
   | 'listResponseLimit'
   | 'sessionStore'
   | 'sessionTtlSeconds'

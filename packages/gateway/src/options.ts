@@ -16,6 +16,7 @@ import {
 import type { AssertionSigner, IdentityStore, ImportedSigningKeys, SessionBinder, SigningKey, UserContextField } from '@mcp-identity/core';
 import { optionName } from './option-names.js';
 import type { OptionNames, RenamedOption } from './option-names.js';
+import { DEFAULT_MAX_HEADER_BYTES } from './budget.js';
 import { resolveSessionOptions } from './sessions.js';
 
 /** Where the gateway puts the identity: HTTP headers, JSON-RPC `params._meta`, or both. */
@@ -88,6 +89,12 @@ export interface IdentityOptions {
    * Default: a new `MemoryStore` for this middleware.
    */
   readonly sessionStore?: IdentityStore | false;
+  /**
+   * Largest upstream request head (request line and headers, identity headers included), in
+   * bytes, when the identity travels in headers; a bigger one is refused with 431
+   * `identity_too_large` instead of being sent. Default 16 384 (Node's `--max-http-header-size`).
+   */
+  readonly maxHeaderBytes?: number;
   /** How long a session stays bound from its creation, in seconds; then it answers 404 and the client re-initializes. Default 28 800 (8 hours). */
   readonly sessionTtlSeconds?: number;
   /**
@@ -132,6 +139,7 @@ export interface GatewayConfig {
   readonly metaAlways: boolean;
   readonly bodyLimit: number;
   readonly timeoutMs: number;
+  readonly maxHeaderBytes: number;
   /** Lower-case, `_` read as `-`: exact names removed from every forwarded request. */
   readonly stripExact: ReadonlySet<string>;
   /** Lower-case prefixes removed from every forwarded request (the identity prefix among them). */
@@ -237,6 +245,7 @@ export function resolveIdentityOptions(options: IdentityOptions, context: Resolv
     metaAlways: carriers.includes('meta') && metaCreation === 'always',
     bodyLimit: positiveInteger(options.bodyLimit, name('bodyLimit'), DEFAULT_BODY_LIMIT),
     timeoutMs: positiveInteger(options.timeoutMs, name('timeoutMs'), 60_000),
+    maxHeaderBytes: positiveInteger(options.maxHeaderBytes, name('maxHeaderBytes'), DEFAULT_MAX_HEADER_BYTES),
     stripExact,
     // The default family is stripped whatever the prefix: upstreams written for ContextForge read it.
     stripPrefixes: [...new Set([prefix, 'x-forwarded-user', ...extra.filter((name) => name.endsWith('-'))])],

@@ -15,6 +15,7 @@ import {
   writeIdentityError,
 } from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
+import { checkAssertionSize, checkHeadSize } from './budget.js';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
@@ -75,6 +76,7 @@ function setIdentity(
     { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
     prepared.policyRules === undefined ? undefined : { policyRules: prepared.policyRules },
   );
+  checkAssertionSize(token);
   // The stateless revision has no sessions: a session id on a modern request is dropped, so no
   // server that classifies by session can read it as part of one (the gateway never checked it).
   if (prepared.era === 'modern') for (const name of SESSION_HEADER_SPELLINGS) proxyReq.removeHeader(name);
@@ -93,6 +95,7 @@ function setIdentity(
       );
       proxyReq.setHeader(`${config.prefix}-${CONTEXTFORGE_SIGNATURE_SUFFIX}`, signature);
     }
+    checkHeadSize(proxyReq, config.maxHeaderBytes);
   }
   const body = serializeBody(prepared, token);
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');
@@ -214,6 +217,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
       );
       return;
     }
+    // A refusal raised while setting the identity (path_invalid, identity_too_large): nothing was sent.
     if (isIdentityError(error)) {
       refuse(res, error);
       return;

@@ -22,6 +22,7 @@ import {
   parseJsonRpcBody,
   readRequestBody,
   selectUserFields,
+  serializeJsonRpcBody,
   SESSION_HEADER,
   setIdentityMeta,
   stripIdentityMeta,
@@ -214,5 +215,6 @@ export function serializeBody(prepared: PreparedRequest, token: string): Buffer 
   } else if (prepared.original !== undefined) {
     return prepared.original;
   }
-  return Buffer.from(JSON.stringify(rpc.value));
+  // The client's bytes with only the changed `_meta` spliced in (number lexemes survive).
+  return serializeJsonRpcBody(rpc);
 }

@@ -285,6 +285,34 @@ describe('propagateIdentity forwards accepted bodies', () => {
     expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
   });
 
+  describe('number lexemes', () => {
+    const BIG =
+      '{"jsonrpc":"2.0","id":12345678901234567890123,"method":"tools/call","params":{"name":"echo",' +
+      '"arguments":{"n":12345678901234567890123,"f":1.0,"e":1e2},"_meta":{"mcp-identity/user":{"id":"mallory"}}}}';
+    const untilMeta = BIG.slice(0, BIG.indexOf('{"mcp-identity/user"'));
+
+    it.each([
+      ['both carriers', ['headers', 'meta'] as const, false],
+      ['the headers carrier', ['headers'] as const, false],
+      ['a gzip body', ['headers', 'meta'] as const, true],
+    ])(
+      'forwards an id and arguments of 12345678901234567890123 byte for byte with %s, bound to what arrived',
+      async (_name, carriers, gzip) => {
+        const gateway = await startGateway({ options: { carriers } });
+        const res = await rawRequest(gateway.url, gzip ? withJson(gzipSync(BIG), ['Content-Encoding', 'gzip']) : withJson(BIG));
+        expect(res.status).toBe(200);
+        const received = only(gateway.upstream);
+        const wire = received.body.toString('utf8');
+        expect(wire.startsWith(untilMeta)).toBe(true);
+        expect(wire).not.toContain('mallory');
+        expect(jsonOf(received).params._meta['mcp-identity/user']?.id).toBe(
+          (carriers as readonly string[]).includes('meta') ? 'alice@corp' : undefined,
+        );
+        expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
+      },
+    );
+  });
+
   it('works behind express.json(), re-serializing req.body', async () => {
     const gateway = await startGateway({ before: [express.json()], options: { metaCreation: 'always' } });
     await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);

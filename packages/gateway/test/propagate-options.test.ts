@@ -41,6 +41,8 @@ describe('propagateIdentity construction', () => {
     ['ttlSeconds zero', withOption('ttlSeconds', 0), /ttlSeconds/],
     ['bodyLimit negative', withOption('bodyLimit', -1), /bodyLimit/],
     ['timeoutMs fractional', withOption('timeoutMs', 1.5), /timeoutMs/],
+    ['maxHeaderBytes zero', withOption('maxHeaderBytes', 0), /maxHeaderBytes/],
+    ['maxHeaderBytes a string', withOption('maxHeaderBytes', '16k'), /maxHeaderBytes/],
     ['headerPrefix with a space', withOption('headerPrefix', 'X Forwarded'), /headerPrefix/],
     ['apiKeyHeader with a colon', withOption('apiKeyHeader', 'x-api:key'), /apiKeyHeader/],
     ['forwardCredentials keeping an identity header', withOption('forwardCredentials', ['X_Forwarded_User_Admin']), /forwardCredentials/],

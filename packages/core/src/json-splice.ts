@@ -1,0 +1,237 @@
+/**
+ * Lossless forwarding of JSON-RPC bodies: the gateway changes only the identity members of
+ * `params._meta` and `result._meta`, so it serializes a body by splicing those changes into
+ * the client's text instead of `JSON.stringify` of the parsed value. Every byte outside a
+ * changed `_meta` (number lexemes such as `12345678901234567890123` or `1.0`, key order,
+ * whitespace, escapes) reaches the upstream as the client sent it.
+ *
+ * Only three levels are ever looked into: each message's envelope, its `params` and
+ * `result`, and their `_meta`. A changed `_meta` is rebuilt from the raw text of every
+ * non-identity member the parsed value still holds, then the identity members the parsed
+ * value holds, written by `JSON.stringify`. Client text under an identity key is never
+ * copied. The result parses to exactly the parsed value (the tests check this by property).
+ *
+ * The text must be JSON that `JSON.parse` accepted, without duplicate keys at these levels
+ * (what {@link parseJsonRpcBody} guarantees); the scanner is iterative, so deep nesting
+ * costs no stack.
+ */
+import { isIdentityMetaKey } from './meta-keys.js';
+import { isRecord } from './user-context.js';
+import type { JsonRpcBody } from './json-rpc.js';
+
+/** Where an object and its members are in the text. */
+interface ObjectSpan {
+  /** Index of `{`. */
+  readonly open: number;
+  /** Index of the matching `}`. */
+  readonly close: number;
+  readonly members: readonly MemberSpan[];
+}
+
+interface MemberSpan {
+  /** The decoded key. */
+  readonly key: string;
+  /** Index of the key's opening quote. */
+  readonly start: number;
+  /** Index of the value's first character. */
+  readonly valueStart: number;
+  /** Index just after the value. */
+  readonly end: number;
+  /** The value's layout, when it is an object on a level looked into. */
+  readonly object: ObjectSpan | undefined;
+}
+
+type Level = 'envelope' | 'container' | 'meta';
+
+/** Members looked into, per level. */
+function childLevel(level: Level, key: string): Level | undefined {
+  if (level === 'envelope') return key === 'params' || key === 'result' ? 'container' : undefined;
+  if (level === 'container') return key === '_meta' ? 'meta' : undefined;
+  return undefined;
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/** Index of the quote closing the string that opens at `start`. */
+function stringEnd(text: string, start: number): number {
+  let i = start + 1;
+  for (;;) {
+    const quote = text.indexOf('"', i);
+    if (quote === -1) throw new SyntaxError('unterminated string');
+    let backslashes = 0;
+    for (let j = quote - 1; text.charCodeAt(j) === 0x5c; j--) backslashes++;
+    if (backslashes % 2 === 0) return quote;
+    i = quote + 1;
+  }
+}
+
+/** Index just after the value that starts at `i`; iterative, whatever the nesting. */
+function skipValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 0x22) return stringEnd(text, i) + 1;
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text.charCodeAt(j);
+      if (d === 0x22) j = stringEnd(text, j);
+      else if (d === 0x7b || d === 0x5b) depth++;
+      else if (d === 0x7d || d === 0x5d) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    throw new SyntaxError('unterminated value');
+  }
+  // A number or a literal: up to the next delimiter.
+  let j = i;
+  while (j < text.length) {
+    const d = text.charCodeAt(j);
+    if (d === 0x2c || d === 0x7d || d === 0x5d || isSpace(d)) break;
+    j++;
+  }
+  return j;
+}
+
+function readObject(text: string, open: number, level: Level): ObjectSpan {
+  const members: MemberSpan[] = [];
+  let i = skipSpace(text, open + 1);
+  if (text.charCodeAt(i) === 0x7d) return { open, close: i, members };
+  for (;;) {
+    const start = i;
+    const keyEnd = stringEnd(text, start);
+    const raw = text.slice(start + 1, keyEnd);
+    const key = raw.includes('\\') ? (JSON.parse(text.slice(start, keyEnd + 1)) as string) : raw;
+    i = skipSpace(text, keyEnd + 1); // at ':'
+    const valueStart = skipSpace(text, i + 1);
+    const next = childLevel(level, key);
+    let object: ObjectSpan | undefined;
+    let end: number;
+    if (next !== undefined && text.charCodeAt(valueStart) === 0x7b) {
+      object = readObject(text, valueStart, next);
+      end = object.close + 1;
+    } else {
+      end = skipValue(text, valueStart);
+    }
+    members.push({ key, start, valueStart, end, object });
+    i = skipSpace(text, end);
+    if (text.charCodeAt(i) === 0x7d) return { open, close: i, members };
+    i = skipSpace(text, i + 1); // after ','
+  }
+}
+
+/** The layout of each message of a body, in order. */
+function layoutMessages(text: string): ObjectSpan[] {
+  const i = skipSpace(text, 0);
+  if (text.charCodeAt(i) === 0x7b) return [readObject(text, i, 'envelope')];
+  const spans: ObjectSpan[] = [];
+  let j = skipSpace(text, i + 1);
+  if (text.charCodeAt(j) === 0x5d) return spans;
+  for (;;) {
+    let end: number;
+    if (text.charCodeAt(j) === 0x7b) {
+      const span = readObject(text, j, 'envelope');
+      spans.push(span);
+      end = span.close + 1;
+    } else {
+      end = skipValue(text, j);
+    }
+    j = skipSpace(text, end);
+    if (text.charCodeAt(j) !== 0x2c) return spans;
+    j = skipSpace(text, j + 1);
+  }
+}
+
+function member(key: string, value: unknown): string {
+  return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+}
+
+/** A `_meta` rebuilt when its identity members differ from the text, else undefined. */
+function renderMeta(text: string, value: Record<string, unknown>, span: ObjectSpan): string | undefined {
+  const inText = new Set(span.members.map((m) => m.key));
+  const changed =
+    span.members.some((m) => isIdentityMetaKey(m.key) || !Object.hasOwn(value, m.key)) ||
+    Object.keys(value).some((key) => isIdentityMetaKey(key) || !inText.has(key));
+  if (!changed) return undefined;
+  const parts: string[] = [];
+  for (const m of span.members) {
+    if (!isIdentityMetaKey(m.key) && Object.hasOwn(value, m.key)) parts.push(text.slice(m.start, m.end));
+  }
+  for (const key of Object.keys(value)) {
+    if (isIdentityMetaKey(key) || !inText.has(key)) parts.push(member(key, value[key]));
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** An envelope or a `params`/`result` with its changes spliced in, else undefined when unchanged. */
+function renderObject(text: string, value: Record<string, unknown>, span: ObjectSpan, level: Level): string | undefined {
+  if (level === 'meta') return renderMeta(text, value, span);
+  const inText = new Set(span.members.map((m) => m.key));
+  const added = Object.keys(value).filter((key) => !inText.has(key));
+  const removed = span.members.some((m) => !Object.hasOwn(value, m.key));
+  // Each member's new value text, for the members looked into that changed.
+  const replaced = new Map<MemberSpan, string>();
+  for (const m of span.members) {
+    const next = childLevel(level, m.key);
+    const child = value[m.key];
+    if (next === undefined || !Object.hasOwn(value, m.key) || !isRecord(child)) continue;
+    const rendered = m.object === undefined ? JSON.stringify(child) : renderObject(text, child, m.object, next);
+    if (rendered !== undefined) replaced.set(m, rendered);
+  }
+  if (added.length === 0 && !removed && replaced.size === 0) return undefined;
+  // A `params` or `_meta` created here holds only what the gateway put in it.
+  const addedText = added.map((key) => member(key, value[key]));
+  if (removed) {
+    // Rare (the gateway only adds and replaces): rebuilt from the raw members kept.
+    const parts = span.members
+      .filter((m) => Object.hasOwn(value, m.key))
+      .map((m) => {
+        const rendered = replaced.get(m);
+        return rendered === undefined ? text.slice(m.start, m.end) : text.slice(m.start, m.valueStart) + rendered;
+      });
+    return `{${[...parts, ...addedText].join(',')}}`;
+  }
+  // Splice: changed values in place, new members after the last one; all other bytes kept.
+  let out = '{';
+  let at = span.open + 1;
+  for (const [m, rendered] of replaced) {
+    out += text.slice(at, m.valueStart) + rendered;
+    at = m.end;
+  }
+  if (addedText.length > 0) {
+    const last = span.members.at(-1);
+    const insertAt = last === undefined ? span.open + 1 : last.end;
+    out += text.slice(at, insertAt) + (last === undefined ? '' : ',') + addedText.join(',');
+    at = insertAt;
+  }
+  return out + text.slice(at, span.close + 1);
+}
+
+/**
+ * The bytes to forward for a parsed (and possibly rewritten) body: the client's text with
+ * only the changed `_meta` objects (and any `params`/`_meta` created to hold them) spliced
+ * in. A body that came without its text (parsed by `express.json()`) is written by
+ * `JSON.stringify`, which keeps values but not number spellings.
+ */
+export function serializeJsonRpcBody(body: JsonRpcBody): Buffer {
+  const { text } = body;
+  if (text === undefined) return Buffer.from(JSON.stringify(body.value));
+  const spans = layoutMessages(text);
+  if (spans.length !== body.messages.length) throw new Error('the body text does not match its parsed messages');
+  let out = '';
+  let at = 0;
+  body.messages.forEach((message, index) => {
+    const span = spans[index] as ObjectSpan;
+    const rendered = renderObject(text, message, span, 'envelope');
+    if (rendered === undefined) return;
+    out += text.slice(at, span.open) + rendered;
+    at = span.close + 1;
+  });
+  return Buffer.from(at === 0 ? text : out + text.slice(at), 'utf8');
+}
