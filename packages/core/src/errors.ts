@@ -57,6 +57,8 @@ export interface IdentityErrorOptions {
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   /** An HTTP status (400–599) replacing the code's own, when a deployment configured another (the receiver's `storeErrorStatus`). */
   readonly status?: number;
+  /** The id of the JSON-RPC request refused, when the refusal is about one known request. Default: `null` in the body. */
+  readonly rpcId?: string | number;
 }
 
 /**
@@ -71,6 +73,8 @@ export class IdentityError extends Error {
   /** Express's final handler reads `expose` and `statusCode`; the message is safe to show. */
   readonly expose = true;
   readonly headers: Readonly<Record<string, string | readonly string[]>> | undefined;
+  /** The refused JSON-RPC request's id, echoed in the error body; undefined when not known. */
+  readonly rpcId: string | number | undefined;
 
   constructor(code: IdentityErrorCode, message: string, options: IdentityErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -82,6 +86,7 @@ export class IdentityError extends Error {
     this.status = options.status ?? status;
     this.rpcCode = rpcCode;
     this.headers = options.headers;
+    this.rpcId = options.rpcId;
   }
 
   /** Alias of `status` for Express's final handler and http-errors conventions. */
@@ -101,7 +106,7 @@ export function isIdentityError(value: unknown): value is IdentityError {
 /** The JSON-RPC error body every refusal is answered with. */
 export interface JsonRpcErrorBody {
   readonly jsonrpc: '2.0';
-  readonly id: null;
+  readonly id: string | number | null;
   readonly error: {
     readonly code: number;
     readonly message: string;
@@ -111,7 +116,7 @@ export interface JsonRpcErrorBody {
 
 /** Builds the JSON-RPC error body for an error; the message never carries secrets or tokens. */
 export function toJsonRpcError(error: IdentityError): JsonRpcErrorBody {
-  return { jsonrpc: '2.0', id: null, error: { code: error.rpcCode, message: error.message, data: { code: error.code } } };
+  return { jsonrpc: '2.0', id: error.rpcId ?? null, error: { code: error.rpcCode, message: error.message, data: { code: error.code } } };
 }
 
 /** The HTTP status and JSON-RPC code of every error code, for documentation and tests. */

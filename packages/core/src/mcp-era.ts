@@ -49,8 +49,8 @@ export interface McpRequestHeaders {
   readonly params: ReadonlyMap<string, string>;
 }
 
-function mismatch(message: string): IdentityError {
-  return new IdentityError('mcp_header_mismatch', message);
+function mismatch(message: string, rpcId?: string | number): IdentityError {
+  return new IdentityError('mcp_header_mismatch', message, rpcId === undefined ? {} : { rpcId });
 }
 
 // Optional whitespace around a field value is not part of it (RFC 9110 5.5).
@@ -156,20 +156,20 @@ function primitiveStrings(value: unknown, out: Set<string>, numbers: number[]): 
   }
 }
 
-function checkParamHeaders(message: Record<string, unknown>, headers: McpRequestHeaders): void {
+function checkParamHeaders(message: Record<string, unknown>, headers: McpRequestHeaders, refuse: (message: string) => IdentityError): void {
   if (headers.params.size === 0) return;
   const params = isRecord(message.params) ? message.params : undefined;
   if (message.method !== 'tools/call' || params === undefined || !isRecord(params.arguments)) {
-    throw mismatch('Mcp-Param-* headers are sent, but the body has no tool arguments for them to mirror');
+    throw refuse('Mcp-Param-* headers are sent, but the body has no tool arguments for them to mirror');
   }
   const values = new Set<string>();
   const numbers: number[] = [];
   primitiveStrings(params.arguments, values, numbers);
   for (const [name, raw] of headers.params) {
     const decoded = decodeMcpHeaderValue(raw);
-    if (decoded === undefined) throw mismatch(`the Mcp-Param-${name} header carries an invalid Base64 value`);
+    if (decoded === undefined) throw refuse(`the Mcp-Param-${name} header carries an invalid Base64 value`);
     const matches = values.has(decoded) || (CANONICAL_DECIMAL.test(decoded) && numbers.includes(Number(decoded)));
-    if (!matches) throw mismatch(`the Mcp-Param-${name} header names a value the tool arguments do not carry`);
+    if (!matches) throw refuse(`the Mcp-Param-${name} header names a value the tool arguments do not carry`);
   }
 }
 
@@ -193,32 +193,35 @@ export function checkModernRequest(body: unknown, headers: McpRequestHeaders): v
     throw new IdentityError('mcp_message_refused', 'a modern MCP client must not send JSON-RPC responses');
   const method = body.method;
   const isRequest = Object.hasOwn(body, 'id');
+  // The error answers this request: it carries the request's id (the 2026-07-28 schema requires it).
+  const rpcId = typeof body.id === 'string' || typeof body.id === 'number' ? body.id : undefined;
+  const refuse = (message: string): IdentityError => mismatch(message, rpcId);
   const { claimed, version } = envelopeVersion(body);
   if (headers.protocolVersion === undefined) {
-    if (isRequest) throw mismatch('the MCP-Protocol-Version header is missing');
+    if (isRequest) throw refuse('the MCP-Protocol-Version header is missing');
   } else if (claimed && headers.protocolVersion !== version) {
-    throw mismatch('the MCP-Protocol-Version header does not match the request body');
+    throw refuse('the MCP-Protocol-Version header does not match the request body');
   }
   if (headers.method === undefined) {
-    if (isRequest) throw mismatch('the Mcp-Method header is missing');
+    if (isRequest) throw refuse('the Mcp-Method header is missing');
   } else if (headers.method !== method) {
-    throw mismatch('the Mcp-Method header does not match the request body');
+    throw refuse('the Mcp-Method header does not match the request body');
   }
   const source = typeof method === 'string' && Object.hasOwn(NAME_SOURCE, method) ? NAME_SOURCE[method] : undefined;
   if (source === undefined) {
-    if (headers.name !== undefined) throw mismatch(`the Mcp-Name header is sent with a method that has no name`);
+    if (headers.name !== undefined) throw refuse(`the Mcp-Name header is sent with a method that has no name`);
   } else {
     const params = isRecord(body.params) ? body.params : undefined;
     const bodyValue = params?.[source.field];
     if (headers.name === undefined) {
-      if (isRequest && source.required && typeof bodyValue === 'string') throw mismatch('the Mcp-Name header is missing');
+      if (isRequest && source.required && typeof bodyValue === 'string') throw refuse('the Mcp-Name header is missing');
     } else {
       const decoded = decodeMcpHeaderValue(headers.name);
-      if (decoded === undefined) throw mismatch('the Mcp-Name header carries an invalid Base64 value');
-      if (decoded !== bodyValue) throw mismatch('the Mcp-Name header does not match the request body');
+      if (decoded === undefined) throw refuse('the Mcp-Name header carries an invalid Base64 value');
+      if (decoded !== bodyValue) throw refuse('the Mcp-Name header does not match the request body');
     }
   }
-  checkParamHeaders(body, headers);
+  checkParamHeaders(body, headers, refuse);
 }
 
 /**

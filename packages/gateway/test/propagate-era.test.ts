@@ -178,6 +178,16 @@ describe('propagateIdentity with modern (2026-07-28) requests', () => {
     expectRefused(await post(gateway, body, headers), gateway, 'mcp_header_mismatch', -32020);
   });
 
+  it.each([
+    ['a number', 7],
+    ['a string', 'call-7'],
+  ])('answers a header mismatch with the request id when the id is %s (the 2026-07-28 schema requires it)', async (_case, id) => {
+    const gateway = await startGateway();
+    const res = await post(gateway, { ...modernCall(), id }, modernHeaders('delete_everything'));
+    expectRefused(res, gateway, 'mcp_header_mismatch', -32020);
+    expect((res.json as { id?: unknown }).id).toBe(id);
+  });
+
   it.each<[string, Record<string, unknown>, string[]]>([
     [
       'a Base64 Mcp-Name',
