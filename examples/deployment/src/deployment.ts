@@ -106,12 +106,20 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
   const { audit, metrics } = options;
   const notesApp = createMcpServerApp({
     name: 'notes',
-    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.notes, jwksUrl, logger, audit, metrics },
+    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.notes, keys: { jwksUrl }, logger, audit, metrics },
   });
   const reportsApp = createV2App({
     name: 'reports',
     // The receiver's policy hook: reports serves users themselves, never someone acting for them.
-    identity: { issuer: GATEWAY_ISSUER, audience: AUDIENCES.reports, jwksUrl, logger, audit, metrics, maxDelegationDepth: 0 },
+    identity: {
+      issuer: GATEWAY_ISSUER,
+      audience: AUDIENCES.reports,
+      keys: { jwksUrl },
+      logger,
+      audit,
+      metrics,
+      policy: { maxDelegationDepth: 0 },
+    },
   });
   notes.server.on('request', notesApp.app);
   reports.server.on('request', reportsApp.app);
