@@ -7,7 +7,17 @@ import tseslint from 'typescript-eslint';
 const packages = ['core', 'gateway', 'receiver'];
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'bench/results*.json', 'test/readme-snippets/**', 'docs/api/**', 'python/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'bench/results*.json',
+      'test/readme-snippets/**',
+      'docs/api/**',
+      'python/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
