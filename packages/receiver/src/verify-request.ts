@@ -18,6 +18,7 @@ import {
   storeUnavailable,
 } from '@mcp-identity/core';
 import type { UserContext, VerifiedAssertion } from '@mcp-identity/core';
+import { checkBeforeBody } from './before-body.js';
 import { receiveBody } from './body.js';
 import { verifyContextforgeHeaders } from './contextforge.js';
 import { readIdentityHeaders } from './identity-headers.js';
@@ -129,6 +130,7 @@ export async function verifyRequest(
   progress?: VerificationProgress,
 ): Promise<VerifiedRequest> {
   const headers = readIdentityHeaders(req, config.prefix);
+  checkBeforeBody(req, headers, config);
   const body = await receiveBody(req, config.bodyLimit);
   const meta = findMeta(body);
   const token = pickToken(headers.assertion, meta);
