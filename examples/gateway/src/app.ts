@@ -10,7 +10,7 @@ import { Passport } from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { ApiKeyStrategy, authenticate, jwks, propagateIdentity, safeEqual } from '@mcp-identity/gateway';
-import type { Express } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { AuditSink, SigningKey } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
@@ -52,6 +52,17 @@ export const JWKS_PATH = '/.well-known/mcp-identity/jwks.json';
 
 function isAsymmetric(key: SigningKey): boolean {
   return key.alg === 'EdDSA' || key.alg === 'ES256';
+}
+
+/**
+ * Unmatched paths get a JSON-RPC error body (404, `error.code` -32601, `error.data.code`
+ * `"not_found"`), like every other refusal, instead of Express's HTML page.
+ */
+function notFound(_req: Request, res: Response): void {
+  res
+    .status(404)
+    .set('cache-control', 'no-store')
+    .json({ jsonrpc: '2.0', id: null, error: { code: -32601, message: 'no route serves this path', data: { code: 'not_found' } } });
 }
 
 /** Creates the example gateway app; it does not listen. */
@@ -130,5 +141,6 @@ export function createApp(options: GatewayAppOptions): Express {
       }),
     );
   }
+  app.use(notFound);
   return app;
 }
