@@ -42,10 +42,11 @@ describe('the example gateway answers unmatched paths', () => {
       },
     });
 
-    const res = await request(app)
-      [method.toLowerCase() as 'get' | 'post' | 'delete'](path)
-      .set('Content-Type', 'application/json')
-      .send(method === 'POST' ? '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' : undefined);
+    const agent = request(app);
+    const res =
+      method === 'POST'
+        ? await agent.post(path).set('Content-Type', 'application/json').send('{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
+        : await (method === 'GET' ? agent.get(path) : agent.delete(path));
 
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
