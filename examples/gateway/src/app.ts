@@ -18,7 +18,7 @@ import {
   protectedResourceMetadata,
   safeEqual,
 } from '@mcp-identity/gateway';
-import type { Express } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { AuditSink, MetaCreation, SigningKey } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
@@ -71,6 +71,17 @@ function demoSubject(users: readonly DemoUser[], id: string): Record<string, unk
 
 /** The JWKS path receivers point `jwksUrl` at. */
 export const JWKS_PATH = '/.well-known/mcp-identity/jwks.json';
+
+/**
+ * Unmatched paths get a JSON-RPC error body (404, `error.code` -32601, `error.data.code`
+ * `"not_found"`), like every other refusal, instead of Express's HTML page.
+ */
+function notFound(_req: Request, res: Response): void {
+  res
+    .status(404)
+    .set('cache-control', 'no-store')
+    .json({ jsonrpc: '2.0', id: null, error: { code: -32601, message: 'no route serves this path', data: { code: 'not_found' } } });
+}
 
 /** Creates the example gateway app; it does not listen. */
 export function createApp(options: GatewayAppOptions): Express {
@@ -171,5 +182,6 @@ export function createApp(options: GatewayAppOptions): Express {
       }),
     );
   }
+  app.use(notFound);
   return app;
 }

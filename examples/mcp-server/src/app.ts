@@ -35,6 +35,17 @@ function sessionError(res: Response, status: number, message: string): void {
   res.status(status).json({ jsonrpc: '2.0', id: null, error: { code: status === 404 ? -32001 : -32000, message } });
 }
 
+/**
+ * Unmatched paths and methods get a JSON-RPC error body (404, `error.code` -32601,
+ * `error.data.code` `"not_found"`) instead of Express's HTML page.
+ */
+function notFound(_req: Request, res: Response): void {
+  res
+    .status(404)
+    .set('cache-control', 'no-store')
+    .json({ jsonrpc: '2.0', id: null, error: { code: -32601, message: 'no route serves this path', data: { code: 'not_found' } } });
+}
+
 /** Creates the example MCP server app; it does not listen. */
 export function createApp(options: McpServerAppOptions): McpServerApp {
   const name = options.name ?? 'example-mcp-server';
@@ -73,6 +84,7 @@ export function createApp(options: McpServerAppOptions): McpServerApp {
   };
   app.get('/mcp', bySession);
   app.delete('/mcp', bySession);
+  app.use(notFound);
 
   return {
     app,

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
+import { readRawHeader } from './raw-headers.js';
 import { isRecord } from './user-context.js';
 import { randomId } from './random.js';
 import type { IdentityErrorCode } from './errors.js';
@@ -26,8 +27,18 @@ export type AuditDecision = 'forwarded' | 'refused' | 'accepted';
 export interface AuditEvent {
   /** When the event was emitted, ISO 8601 (UTC). */
   readonly time: string;
-  /** The client's `X-Request-Id` when it looks safe (1-128 of `A-Z a-z 0-9 . _ : -`), else a fresh random id. */
+  /**
+   * The request's id, never chosen by a client: the gateway generates a fresh random one per
+   * request and sends it upstream (`X-Request-Id` and the assertion's `request_id` claim); the
+   * receiver uses the `request_id` of an assertion that verified, else a fresh random id.
+   */
   readonly requestId: string;
+  /**
+   * The `X-Request-Id` the component received, sanitized (see {@link clientRequestIdOf}), when
+   * it differs from `requestId`: at the gateway, the client's; at the receiver, set only when
+   * the header is not the id the gateway signed. Never used to join or deduplicate events.
+   */
+  readonly clientRequestId?: string;
   readonly component: AuditComponent;
   readonly decision: AuditDecision;
   /** The error code of a refusal; absent for other decisions and for a refusal by an unexpected error. */
@@ -130,18 +141,57 @@ export function auditSinkOption(value: unknown, option = 'audit'): AuditSink {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const requestIds = new WeakMap<IncomingMessage, string>();
 
+/** Tells whether a value is a request id mcp-identity accepts from a signed assertion: 1-128 of `A-Z a-z 0-9 . _ : -`. */
+export function isRequestId(value: unknown): value is string {
+  return typeof value === 'string' && REQUEST_ID.test(value);
+}
+
 /**
- * The request's id: its `X-Request-Id` when that is sent once and looks safe, else a fresh
- * random id. The same request always gets the same id, whichever middleware asks first.
+ * The request's id: a fresh random id (22 base64url characters), or the one given to
+ * {@link adoptRequestId}. Never a client's `X-Request-Id` (see {@link clientRequestIdOf}).
+ * The same request always gets the same id, whichever middleware asks first.
  */
 export function requestIdOf(req: IncomingMessage): string {
   let id = requestIds.get(req);
   if (id === undefined) {
-    const header = req.headers['x-request-id'];
-    id = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomId();
+    id = randomId();
     requestIds.set(req, id);
   }
   return id;
+}
+
+/**
+ * Makes `id` the request's id from now on. The receiver calls it with the `request_id` of an
+ * assertion that verified, so its events (and handlers calling {@link requestIdOf}) use the
+ * gateway's id. Ignored unless `id` passes {@link isRequestId}.
+ */
+export function adoptRequestId(req: IncomingMessage, id: unknown): void {
+  if (isRequestId(id)) requestIds.set(req, id);
+}
+
+/** Longest client request id kept, in characters. */
+export const MAX_CLIENT_REQUEST_ID = 128;
+
+/**
+ * The `X-Request-Id` a request arrived with, for the audit field `clientRequestId` only:
+ * trimmed, cut to {@link MAX_CLIENT_REQUEST_ID} characters, every character outside
+ * `A-Z a-z 0-9 . _ : -` replaced by `_`. Undefined when absent, sent more than once or under
+ * a `_` spelling (`X_Request_Id`), or when nothing but replaced characters is left.
+ */
+export function clientRequestIdOf(req: IncomingMessage): string | undefined {
+  const reading = readRawHeader(req.rawHeaders, 'x-request-id');
+  if (!reading.ok || reading.value === undefined) return undefined;
+  const value = reading.value
+    .trim()
+    .slice(0, MAX_CLIENT_REQUEST_ID)
+    .replace(/[^A-Za-z0-9._:-]/g, '_');
+  return /[A-Za-z0-9]/.test(value) ? value : undefined;
+}
+
+/** The `clientRequestId` field of an event: the sanitized `X-Request-Id` when it differs from `requestId`. */
+export function clientRequestIdField(req: IncomingMessage, requestId: string): Pick<AuditEvent, 'clientRequestId'> {
+  const client = clientRequestIdOf(req);
+  return client === undefined || client === requestId ? {} : { clientRequestId: client };
 }
 
 const MAX_PATH = 1024;

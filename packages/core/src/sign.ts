@@ -40,6 +40,8 @@ export interface SignedAssertion {
 export interface AssertionExtras {
   /** The ids of the gateway policy's rules that allowed each message with a `method`, in body order: the `policy_rules` claim. */
   readonly policyRules?: readonly string[];
+  /** The gateway's id of the request (`requestIdOf`): the `request_id` claim, so the receiver's audit events carry the same id. */
+  readonly requestId?: string;
 }
 
 /** Signs assertions; build one per upstream at start-up. */
@@ -48,7 +50,10 @@ export interface AssertionSigner {
   readonly kid: string | undefined;
   /** Public keys to publish (never a secret). */
   readonly publicJwks: readonly PublicJwk[];
-  /** Signs `user` for one request; `extra.policyRules` adds the `policy_rules` claim (the gateway policy's rule ids). */
+  /**
+   * Signs `user` for one request; `extra.policyRules` adds the `policy_rules` claim (the gateway
+   * policy's rule ids), `extra.requestId` the `request_id` claim.
+   */
   sign(user: UserContext, binding: RequestBinding, extra?: AssertionExtras): SignedAssertion;
 }
 
@@ -97,7 +102,8 @@ export function createAssertionSigner(options: AssertionSignerOptions, imported?
       const userJson = JSON.stringify(userToClaims(user));
       const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
       const rules = extra?.policyRules === undefined ? '' : `,"policy_rules":${JSON.stringify(extra.policyRules)}`;
-      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}}`;
+      const rid = extra?.requestId === undefined ? '' : `,"request_id":${JSON.stringify(extra.requestId)}`;
+      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}${rid}}`;
       return { token: signJws(payload), jti, iat, exp };
     },
   };

@@ -14,6 +14,9 @@ import {
   defaultAuditSink,
   normalizeUserContext,
   requestIdOf,
+  adoptRequestId,
+  clientRequestIdOf,
+  clientRequestIdField,
   rpcSummaryOf,
 } from '../src/index.js';
 import type { AuditEvent } from '../src/index.js';
@@ -34,30 +37,63 @@ const event: AuditEvent = {
   authMethod: 'api_key',
 };
 
+/** A request whose raw header list is `raw` (names as spelled), as Node's parser leaves it. */
+const rawRequestOf = (raw: string[]): IncomingMessage => {
+  const req = new IncomingMessage(new Socket());
+  req.rawHeaders = raw;
+  for (let i = 0; i < raw.length; i += 2) req.headers[raw[i]!.toLowerCase()] = raw[i + 1];
+  return req;
+};
+
 describe('requestIdOf', () => {
-  it.each(['abc-123', 'A.b_c:d-e', '0'.repeat(128), '7f1c2a9e-5a1b-4c3d-9e8f-0a1b2c3d4e5f'])('keeps a safe X-Request-Id: %s', (id) => {
-    expect(requestIdOf(request({ 'x-request-id': id }))).toBe(id);
+  it.each(['abc-123', '7f1c2a9e-5a1b-4c3d-9e8f-0a1b2c3d4e5f'])('never adopts the X-Request-Id a client sends: %s', (id) => {
+    const req = rawRequestOf(['X-Request-Id', id]);
+    expect(requestIdOf(req)).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(requestIdOf(req)).not.toBe(id);
   });
 
-  it.each([
-    ['empty', ''],
-    ['too long', '0'.repeat(129)],
-    ['with a space', 'a b'],
-    ['with a comma (sent twice)', 'a, b'],
-    ['with a quote', 'a"b'],
-    ['with a slash', 'a/b'],
-    ['non-ASCII', 'réq'],
-  ])('replaces an unsafe X-Request-Id (%s) with a fresh random id', (_case, id) => {
-    expect(requestIdOf(request({ 'x-request-id': id }))).toMatch(/^[A-Za-z0-9_-]{22}$/);
-  });
-
-  it('gives a request without X-Request-Id a fresh random id, the same one every time it is asked', () => {
+  it('gives a request a fresh random id, the same one every time it is asked', () => {
     const req = request();
     const first = requestIdOf(req);
 
     expect(first).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(requestIdOf(req)).toBe(first);
     expect(requestIdOf(request())).not.toBe(first);
+  });
+
+  it('uses an adopted id from then on, and ignores one that is not a safe request id', () => {
+    const req = request();
+    adoptRequestId(req, 'gw-1');
+    expect(requestIdOf(req)).toBe('gw-1');
+    for (const bad of ['', 'a b', '0'.repeat(129), 42, undefined]) adoptRequestId(req, bad);
+    expect(requestIdOf(req)).toBe('gw-1');
+  });
+});
+
+describe('clientRequestIdOf', () => {
+  it.each([
+    ['a safe id, as sent', 'abc-123', 'abc-123'],
+    ['surrounding spaces trimmed', '  abc  ', 'abc'],
+    ['unsafe characters replaced by _', 'a b"c/d{é}', 'a_b_c_d___'],
+    ['over-long cut to 128', 'x'.repeat(1000), 'x'.repeat(128)],
+    ['only punctuation dropped', '"{}<>"', undefined],
+    ['empty dropped', '', undefined],
+  ])('keeps %s', (_case, sent, kept) => {
+    expect(clientRequestIdOf(rawRequestOf(['X-Request-Id', sent]))).toBe(kept);
+  });
+
+  it.each([
+    ['sent twice', ['X-Request-Id', 'a', 'x-request-id', 'b']],
+    ["spelled with '_'", ['X_Request_Id', 'a']],
+    ['absent', ['Host', 'a']],
+  ])('is undefined when X-Request-Id is %s', (_case, raw) => {
+    expect(clientRequestIdOf(rawRequestOf(raw))).toBeUndefined();
+  });
+
+  it('is left out of an event when it equals the request id', () => {
+    const req = rawRequestOf(['X-Request-Id', 'gw-2']);
+    expect(clientRequestIdField(req, 'gw-2')).toEqual({});
+    expect(clientRequestIdField(req, 'other')).toEqual({ clientRequestId: 'gw-2' });
   });
 });
 

@@ -4,7 +4,16 @@
  * upstream's status and the latency, or refused, with the reason).
  */
 import type { IncomingMessage } from 'node:http';
-import { auditPath, auditUserFields, isRecord, normalizeUserContext, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
+import {
+  auditPath,
+  auditUserFields,
+  clientRequestIdField,
+  isRecord,
+  normalizeUserContext,
+  refusalOf,
+  requestIdOf,
+  rpcSummaryOf,
+} from '@mcp-identity/core';
 import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, UserContext } from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
@@ -47,9 +56,11 @@ export interface AuditedPolicy {
 
 /** Builds an event, its fields in the documented order. */
 function gatewayEvent(req: Request, res: Response, clock: () => number, parts: EventParts): AuditEvent {
+  const requestId = requestIdOf(req);
   return {
     time: new Date(clock()).toISOString(),
-    requestId: requestIdOf(req),
+    requestId,
+    ...clientRequestIdField(req, requestId),
     component: 'gateway',
     decision: parts.decision,
     ...(parts.reason === undefined ? {} : { reason: parts.reason }),
@@ -103,8 +114,6 @@ export function createProxyAudit(
 
   function begin(req: Request, res: Response): void {
     const start = clock();
-    // The upstream gets the same id, so its receiver's events line up with ours.
-    req.headers['x-request-id'] = requestIdOf(req);
     res.once('close', () => {
       const prepared = parts.prepared.get(req);
       // A request the policy denied whole was answered by the gateway: refused, `forbidden`.

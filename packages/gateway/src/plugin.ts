@@ -6,11 +6,13 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import {
+  canonicalHeaderName,
   CONTEXTFORGE_SIGNATURE_SUFFIX,
   contextforgeSignatureOf,
   IdentityError,
   isIdentityError,
   SESSION_HEADER,
+  requestIdOf,
   userToHeaders,
   writeIdentityError,
 } from '@mcp-identity/core';
@@ -61,12 +63,23 @@ function refuse(res: ServerResponse | Socket, error: IdentityError): void {
   else res.destroy();
 }
 
+/**
+ * The gateway's own request id goes upstream as `X-Request-Id`, set after the stripping so
+ * that neither `Connection: x-request-id` nor a client's value (in any spelling) survives.
+ */
+function setRequestId(proxyReq: ClientRequest, requestId: string): void {
+  for (const name of proxyReq.getHeaderNames()) if (canonicalHeaderName(name) === 'x-request-id') proxyReq.removeHeader(name);
+  proxyReq.setHeader('X-Request-Id', requestId);
+}
+
 function setIdentity(
   proxyReq: ClientRequest,
   prepared: PreparedRequest,
   config: GatewayConfig,
+  requestId: string,
 ): { readonly body: Buffer | undefined; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
+  setRequestId(proxyReq, requestId);
   // The final path, after any pathRewrite, obeys the same rule as the client's.
   checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
@@ -74,7 +87,7 @@ function setIdentity(
   const { token, jti } = config.signer.sign(
     prepared.user,
     { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
-    prepared.policyRules === undefined ? undefined : { policyRules: prepared.policyRules },
+    prepared.policyRules === undefined ? { requestId } : { policyRules: prepared.policyRules, requestId },
   );
   checkAssertionSize(token);
   // The stateless revision has no sessions: a session id on a modern request is dropped, so no
@@ -149,7 +162,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     const forward = (): void => {
       let identity: ReturnType<typeof setIdentity>;
       try {
-        identity = setIdentity(proxyReq, state, config);
+        identity = setIdentity(proxyReq, state, config, requestIdOf(req));
       } catch (error) {
         proxyReq.destroy(error as Error);
         return;

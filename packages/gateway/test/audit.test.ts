@@ -55,7 +55,8 @@ describe('propagateIdentity audit events', () => {
     expect(gateway.events).toHaveLength(1);
     expect(event).toStrictEqual({
       time: '2030-01-15T12:00:00.250Z',
-      requestId: 'req-42',
+      requestId: only(upstream).headers['x-request-id'],
+      clientRequestId: 'req-42',
       component: 'gateway',
       decision: 'forwarded',
       status: 200,
@@ -88,19 +89,43 @@ describe('propagateIdentity audit events', () => {
     expect(event).not.toHaveProperty('reason');
   });
 
-  it('forwards the request id to the upstream: the client one when it looks safe, else a fresh one', async () => {
+  it("generates its own request id, sends it upstream and signs it, keeping the client's only as clientRequestId", async () => {
     const gateway = await startGateway();
 
-    await request(gateway.url).get('/mcp').set('X-Request-Id', 'abc.123').expect(200);
-    await request(gateway.url).get('/mcp').set('X-Request-Id', 'no spaces allowed').expect(200);
-    await request(gateway.url).get('/mcp').expect(200);
+    await request(gateway.url).post('/mcp').set('X-Request-Id', 'abc.123').send(toolsCall()).expect(200);
+    await request(gateway.url).post('/mcp').set('X-Request-Id', 'abc.123').send(toolsCall()).expect(200);
+    await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);
 
     const events = await gateway.waitForEvents(3);
-    const forwarded = gateway.upstream.received.map((received) => received.headers['x-request-id']);
-    expect(forwarded[0]).toBe('abc.123');
-    expect(forwarded[1]).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(forwarded[2]).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(new Set(events.map((event) => event.requestId))).toEqual(new Set(forwarded));
+    const received = gateway.upstream.received;
+    const forwarded = received.map((r) => r.headers['x-request-id']);
+    for (const id of forwarded) expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // Two clients choosing the same id do not collide.
+    expect(new Set(forwarded).size).toBe(3);
+    const claims = received.map((r) =>
+      JSON.parse(Buffer.from(String(r.headers['x-forwarded-user-assertion']).split('.')[1] ?? '', 'base64url').toString('utf8')),
+    );
+    expect(claims.map((c) => c.request_id)).toEqual(forwarded);
+    const byJti = new Map(claims.map((c, i) => [c.jti, forwarded[i]]));
+    for (const event of events) expect(event.requestId).toBe(byJti.get(event.jti));
+    expect(events.map((event) => event.clientRequestId).sort()).toEqual(['abc.123', 'abc.123', undefined]);
+  });
+
+  it.each([
+    ['over-long', 'a'.repeat(500), 'a'.repeat(128)],
+    ['with spaces and quotes', 'no spaces "allowed"', 'no_spaces__allowed_'],
+    ['only punctuation', '"<>{}"', undefined],
+    ['blank', '   ', undefined],
+  ])('keeps a client X-Request-Id that is %s only as a sanitized, length-limited clientRequestId', async (_case, sent, kept) => {
+    const gateway = await startGateway();
+
+    await request(gateway.url).post('/mcp').set('X-Request-Id', sent).send(toolsCall()).expect(200);
+
+    const [event] = await gateway.waitForEvents(1);
+    expect(event?.requestId).toBe(only(gateway.upstream).headers['x-request-id']);
+    expect(event?.requestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    if (kept === undefined) expect(event).not.toHaveProperty('clientRequestId');
+    else expect(event?.clientRequestId).toBe(kept);
   });
 
   it('names the JSON-RPC batch and its first method', async () => {
@@ -253,7 +278,8 @@ describe('authenticate audit events', () => {
     expect(app.events).toStrictEqual([
       {
         time: '2030-01-15T12:00:00.000Z',
-        requestId: 'r-9',
+        requestId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        clientRequestId: 'r-9',
         component: 'gateway',
         decision: 'refused',
         reason: 'unauthenticated',

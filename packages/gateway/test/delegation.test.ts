@@ -308,7 +308,8 @@ describe('authenticate with delegation', () => {
       expect(app.events).toEqual([
         {
           time: expect.any(String),
-          requestId: 'r-1',
+          requestId: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+          clientRequestId: 'r-1',
           component: 'gateway',
           decision: 'refused',
           reason: 'forbidden',

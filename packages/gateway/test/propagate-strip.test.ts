@@ -187,7 +187,7 @@ describe('propagateIdentity never forwards client credentials', () => {
     const names = headerPairs(received).map(([name]) => name);
     for (const name of ['authorization', 'cookie', 'proxy-authorization', 'x-api-key']) expect(names).not.toContain(name);
     expect(JSON.stringify(received.rawHeaders)).not.toMatch(/client-|cHJveHk/);
-    expect(received.headers['x-request-id']).toBe('req-1');
+    expect(received.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expectBoundTo(await verifyAssertion(received.headers['x-forwarded-user-assertion']), received);
   });
 
@@ -280,7 +280,7 @@ describe('propagateIdentity strips auth-proxy and hop-by-hop headers', () => {
     ]) {
       expect(names).not.toContain(name);
     }
-    expect(received.headers['x-request-id']).toBe('req-2');
+    expect(received.headers['x-request-id']).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
   it('removes a custom header the client lists in Connection and still sends its own assertion', async () => {
@@ -303,6 +303,28 @@ describe('propagateIdentity strips auth-proxy and hop-by-hop headers', () => {
     for (const [name, value] of headerPairs(received)) {
       if (name === 'connection') expect(value).not.toMatch(/x-forwarded-user|x-custom/i);
     }
+  });
+
+  it("sends its own X-Request-Id, signed as request_id, whatever the client sends, lists in Connection or spells with '_'", async () => {
+    const gateway = await startGateway();
+    const received = await post(gateway, [
+      'Connection',
+      'keep-alive, X-Request-Id, x_request_id',
+      'X-Request-Id',
+      'client-chosen-1',
+      'X_Request_Id',
+      'client-chosen-2',
+      'x-request-ID',
+      'client-chosen-3',
+    ]);
+    const ids = headerPairs(received).filter(([name]) => name === 'x-request-id');
+    expect(ids).toHaveLength(1);
+    expect(JSON.stringify(received.rawHeaders)).not.toMatch(/client-chosen|x_request_id/i);
+    const [[, id]] = ids as [[string, string]];
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const claims = await verifyAssertion(received.headers['x-forwarded-user-assertion']);
+    expect(claims.request_id).toBe(id);
+    expectBoundTo(claims, received);
   });
 
   it('keeps Content-Type, Content-Length and Host even when the client lists them in Connection', async () => {

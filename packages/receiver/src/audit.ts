@@ -3,7 +3,7 @@
  * `refused` with the reason code. A refusal after the signature checked out (binding,
  * replay, policy) still names the verified subject and the `jti`.
  */
-import { auditPath, auditUserFields, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
+import { auditPath, auditUserFields, clientRequestIdField, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
 import type { AuditEvent, UserContext, VerifiedAssertion } from '@mcp-identity/core';
 import type { Request, Response } from 'express';
 
@@ -25,9 +25,11 @@ export function receiverEvent(
   const { assertion, refusal } = outcome;
   const refused = refusal !== undefined;
   const error = refusal?.error;
+  const requestId = requestIdOf(req);
   return {
     time: new Date(clock()).toISOString(),
-    requestId: requestIdOf(req),
+    requestId,
+    ...clientRequestIdField(req, requestId),
     component: 'receiver',
     decision: refused ? 'refused' : 'accepted',
     ...(isIdentityError(error) ? { reason: error.code } : {}),

@@ -62,6 +62,13 @@ export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptio
   readonly bindRequest?: boolean;
   /** Prefix of the identity headers. Default `"X-Forwarded-User"`. */
   readonly headerPrefix?: string;
+  /**
+   * Where assertions are accepted: `["headers", "meta"]` (default: the header, or JSON-RPC
+   * `params._meta`) or `["headers"]` (match a gateway with `carriers: ["headers"]`): then a
+   * request without a well-formed assertion header is refused before its body is read.
+   * `"headers"` is always needed: GET and DELETE carry the assertion in the header.
+   */
+  readonly carriers?: readonly ('headers' | 'meta')[];
   /** Largest request body read, in bytes. Default 4 MiB. */
   readonly bodyLimit?: number;
   /** Current time in milliseconds. Default `Date.now`. */
@@ -114,6 +121,8 @@ export interface ReceiverOptions extends AuditOptions {
   readonly bindRequest?: boolean;
   /** Prefix of the identity headers. Default `"X-Forwarded-User"`. */
   readonly headerPrefix?: string;
+  /** Where assertions are accepted: `["headers", "meta"]` (default) or `["headers"]`; see {@link VerifyIdentityOptions.carriers}. */
+  readonly carriers?: readonly ('headers' | 'meta')[];
   /** Largest request body read, in bytes. Default 4 MiB. */
   readonly bodyLimit?: number;
   /** Current time in milliseconds. Default `Date.now`. */
@@ -138,6 +147,8 @@ export interface ReceiverConfig {
   readonly assertionHeader: string;
   readonly replayStore: IdentityStore;
   readonly bindRequest: boolean;
+  /** False with `carriers: ["headers"]`: an assertion must come in the header. */
+  readonly metaCarrier: boolean;
   readonly bodyLimit: number;
   readonly toleranceMs: number;
   readonly clock: () => number;
@@ -148,6 +159,18 @@ export interface ReceiverConfig {
 }
 
 const STORE_ERROR_STATUSES = [500, 502, 503, 504];
+
+/** Validates `carriers`; returns whether the `meta` carrier is on. */
+function metaCarrierOption(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (!Array.isArray(value) || value.length === 0 || value.some((c) => c !== 'headers' && c !== 'meta')) {
+    throw new TypeError('carriers must be a non-empty array of "headers" and "meta"');
+  }
+  if (!value.includes('headers')) {
+    throw new TypeError('carriers must include "headers": requests without a JSON-RPC body (GET, DELETE) carry the assertion header');
+  }
+  return value.includes('meta');
+}
 
 /** The key options in either form; `at` is where they sit (`''` flat, `'keys.'` grouped). */
 interface KeySpec {
@@ -265,6 +288,7 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
     assertionHeader: `${prefix}-assertion`,
     replayStore: store,
     bindRequest: options.bindRequest ?? true,
+    metaCarrier: metaCarrierOption(options.carriers),
     bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
     toleranceMs: (options.clockToleranceSeconds ?? 5) * 1000,
     contextforge: resolveContextforge(options.contextforge, logger),

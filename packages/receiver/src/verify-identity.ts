@@ -1,4 +1,4 @@
-import { createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import { adoptRequestId, createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { receiverEvent } from './audit.js';
 import { createAuthInfo } from './auth-info.js';
@@ -35,6 +35,8 @@ export function verifyIdentity(options: ReceiverOptions | VerifyIdentityOptions)
     let verified;
     try {
       verified = await verifyRequest(req, config, progress);
+      // Only a request that verified completely (signature, binding, fresh jti) takes the gateway's id.
+      adoptRequestId(req, verified.assertion?.claims.request_id);
       // After the replay check: a refused assertion is spent, like an accepted one.
       await checkPolicy?.(verified.user, req, verified.assertion?.claims);
       // The stateless revision has no sessions: a modern request's session id is neither checked

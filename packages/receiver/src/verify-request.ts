@@ -18,6 +18,7 @@ import {
   storeUnavailable,
 } from '@mcp-identity/core';
 import type { McpEra, UserContext, VerifiedAssertion } from '@mcp-identity/core';
+import { checkBeforeBody } from './before-body.js';
 import { receiveBody } from './body.js';
 import { verifyContextforgeHeaders } from './contextforge.js';
 import { readIdentityHeaders } from './identity-headers.js';
@@ -131,6 +132,7 @@ export async function verifyRequest(
   progress?: VerificationProgress,
 ): Promise<VerifiedRequest> {
   const headers = readIdentityHeaders(req, config.prefix);
+  checkBeforeBody(req, headers, config);
   const body = await receiveBody(req, config.bodyLimit);
   // A modern request's headers must say what its body says before anything else is looked at:
   // the assertion binds the body, so what the checked headers claim is covered by it too.

@@ -1,7 +1,7 @@
 import express from 'express';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { normalizeUserContext } from '@mcp-identity/core';
+import { normalizeUserContext, requestIdOf } from '@mcp-identity/core';
 import { verifyIdentity } from '../src/index.js';
 import {
   AUDIENCE,
@@ -21,7 +21,7 @@ const body = toolCall();
 describe('verifyIdentity audit events', () => {
   it('emits an accepted event with the request id, the user, the delegation and the jti', async () => {
     const { app, events } = createTestApp();
-    const { token, jti } = issueFor({ body, path: '/mcp?cursor=abc' });
+    const { token, jti } = issueFor({ body, path: '/mcp?cursor=abc' }, { extra: { requestId: 'gw-7' } });
 
     const res = await request(app).post('/mcp?cursor=abc').set(identityHeaders(token)).set('X-Request-Id', 'gw-7').send(body);
 
@@ -44,6 +44,48 @@ describe('verifyIdentity audit events', () => {
         jti,
       },
     ]);
+  });
+
+  it("takes the request id from the verified assertion's request_id claim, and hands it to the handler", async () => {
+    const seen: string[] = [];
+    const { app, events } = createTestApp({
+      respond: (req, res) => {
+        seen.push(requestIdOf(req));
+        res.json({});
+      },
+    });
+    const { token } = issueFor({ body }, { extra: { requestId: 'gw-8' } });
+
+    await request(app).post('/mcp').set(identityHeaders(token)).set('X-Request-Id', 'chosen-by-someone').send(body).expect(200);
+
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ decision: 'accepted', requestId: 'gw-8', clientRequestId: 'chosen-by-someone' });
+    expect(seen).toEqual(['gw-8']);
+  });
+
+  it('never adopts an X-Request-Id the assertion does not sign: unverified, replayed, or without request_id', async () => {
+    const { app, events } = createTestApp();
+    const { token } = issueFor({ body }, { extra: { requestId: 'gw-9' } });
+    const unsigned = signFor({ body: toolCall({ path: '/b' }) });
+
+    await request(app).post('/mcp').set('X-Request-Id', 'spoof-1').send(body).expect(401);
+    await request(app).post('/mcp').set(identityHeaders(token)).set('X-Request-Id', 'gw-9').send(body).expect(200);
+    await request(app).post('/mcp').set(identityHeaders(token)).set('X-Request-Id', 'gw-9').send(body).expect(401);
+    await request(app)
+      .post('/mcp')
+      .set(identityHeaders(unsigned))
+      .set('X-Request-Id', 'spoof-2')
+      .send(toolCall({ path: '/b' }))
+      .expect(200);
+
+    expect(events.map((event) => [event.decision, event.reason, event.clientRequestId])).toEqual([
+      ['refused', 'identity_missing', 'spoof-1'],
+      ['accepted', undefined, undefined],
+      ['refused', 'identity_replayed', 'gw-9'],
+      ['accepted', undefined, 'spoof-2'],
+    ]);
+    expect(events[1]?.requestId).toBe('gw-9');
+    for (const event of [events[0], events[2], events[3]]) expect(event?.requestId).toMatch(/^[A-Za-z0-9_-]{22}$/);
   });
 
   it('emits a refused event with the reason and no user for a request without an assertion', async () => {

@@ -20,6 +20,7 @@ import {
   userToHeaders,
 } from '@mcp-identity/core';
 import type {
+  AssertionExtras,
   AssertionSigner,
   AuditEvent,
   AssertionSignerOptions,
@@ -95,11 +96,13 @@ const defaultSigner = hsSigner();
 export interface SignOptions {
   readonly user?: UserContext;
   readonly signer?: AssertionSigner;
+  /** Optional claims (`requestId`, `policyRules`), as the gateway adds them. */
+  readonly extra?: AssertionExtras;
 }
 
 /** An assertion correctly bound to `request`, with its `jti`, `iat` and `exp`. */
-export function issueFor(request: TestRequest = {}, { user = USER, signer = defaultSigner }: SignOptions = {}): SignedAssertion {
-  return signer.sign(user, bindingOf(request));
+export function issueFor(request: TestRequest = {}, { user = USER, signer = defaultSigner, extra }: SignOptions = {}): SignedAssertion {
+  return signer.sign(user, bindingOf(request), extra);
 }
 
 /** An assertion correctly bound to `request`. */

@@ -50,6 +50,18 @@ describe('verifyIdentity options', () => {
     if (secret !== '') expect(error.message).not.toContain(secret);
   });
 
+  it.each([
+    ['an empty list', [], /^carriers must be a non-empty array/],
+    ['an unknown carrier', ['headers', 'cookie'], /^carriers must be a non-empty array/],
+    ['not an array', 'headers', /^carriers must be a non-empty array/],
+    ['meta alone', ['meta'], /^carriers must include "headers"/],
+  ])('throws a TypeError naming carriers for %s', (_case, carriers, message) => {
+    const error = thrownBy(() => create({ carriers }));
+
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(message);
+  });
+
   it('names the weak secret by its index during a rotation', () => {
     expect(() =>
       create({
