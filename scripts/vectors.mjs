@@ -414,7 +414,7 @@ const claimsAccepted = [
   ['empty strings and null read as absent', { ...baseClaims, email: '', name: null, groups: null, idp: '' }],
   ['empty lists and an empty attrs read as absent', { ...baseClaims, groups: [], teams: [], roles: [], attrs: {} }],
   ['admin false', { ...baseClaims, admin: false }],
-  ['unknown claims are ignored', { ...baseClaims, scope: 'x', extra: { a: 1 } }],
+  ['unknown claims are ignored', { ...baseClaims, x_custom: 'x', extra: { a: 1 } }],
   [
     '16 actors',
     {

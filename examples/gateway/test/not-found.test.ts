@@ -27,7 +27,7 @@ describe('the example gateway answers unmatched paths', () => {
     ['GET', '/nope'],
     ['POST', '/mcp/unknown-upstream'],
     ['DELETE', '/mcp'],
-    ['GET', '/.well-known/mcp-identity/jwks.json'],
+    ['GET', '/.well-known/unknown.json'],
   ])('responds 404 not_found with a JSON-RPC error body to %s %s, and forwards nothing', async (method, path) => {
     const events: AuditEvent[] = [];
     const app = createApp({

@@ -255,10 +255,11 @@ export function expectRefusal(
   status: number,
   code: IdentityErrorCode,
   calls: readonly HandlerCall[],
+  id: string | number | null = null,
 ): void {
   expect({ status: res.status, body: res.body as unknown }).toEqual({
     status,
-    body: { jsonrpc: '2.0', id: null, error: { code: errorCodes[code].rpcCode, message: expect.any(String), data: { code } } },
+    body: { jsonrpc: '2.0', id, error: { code: errorCodes[code].rpcCode, message: expect.any(String), data: { code } } },
   });
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(res.headers['cache-control']).toBe('no-store');

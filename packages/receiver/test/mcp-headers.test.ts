@@ -31,13 +31,13 @@ describe('verifyIdentity with modern requests', () => {
     ['Mcp-Name', { ...matching, 'Mcp-Name': 'delete' }],
     ['Mcp-Name in Base64', { ...matching, 'Mcp-Name': `=?base64?${Buffer.from('delete').toString('base64')}?=` }],
     ['Mcp-Param-Path', { ...matching, 'Mcp-Param-Path': '/etc/passwd' }],
-  ])('responds 400 mcp_header_mismatch when %s disagrees with the signed body', async (_case, headers) => {
+  ])('responds 400 mcp_header_mismatch, with the request id, when %s disagrees with the signed body', async (_case, headers) => {
     const { app, calls } = createTestApp();
     const res = await request(app)
       .post('/mcp')
       .set({ ...identityHeaders(signFor({ body })), ...headers })
       .send(body);
-    expectRefusal(res, 400, 'mcp_header_mismatch', calls);
+    expectRefusal(res, 400, 'mcp_header_mismatch', calls, body.id);
     expect(res.body.error.code).toBe(-32020);
   });
 
