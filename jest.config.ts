@@ -8,6 +8,7 @@ const config: Config = {
   extensionsToTreatAsEsm: ['.ts'],
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/examples/*/test/**/*.test.ts'],
   moduleNameMapper: {
+    '^@mcp-identity/core/internal$': '<rootDir>/packages/core/src/internal.ts',
     '^@mcp-identity/(core|gateway|receiver)$': '<rootDir>/packages/$1/src/index.ts',
     '^@mcp-identity/example-(.+)$': '<rootDir>/examples/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -17,7 +17,8 @@ function entries() {
     const dir = join(root, 'packages', name);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     for (const [subpath, target] of Object.entries(pkg.exports)) {
-      if (typeof target !== 'object' || target.types === undefined) continue;
+      // `./internal` entries are outside semver by design: they are not reported.
+      if (typeof target !== 'object' || target.types === undefined || subpath.endsWith('/internal')) continue;
       found.push({ id: `${pkg.name}${subpath === '.' ? '' : subpath.slice(1)}`, file: join(dir, target.types) });
     }
   }

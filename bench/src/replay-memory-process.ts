@@ -1,5 +1,5 @@
 /** Child process (run with --expose-gc): heap bytes per live entry of the MemoryStore at 100k jtis. */
-import { MemoryStore, randomId } from '@mcp-identity/core';
+import { MemoryStore, randomId } from '@mcp-identity/core/internal';
 
 const ENTRIES = 100_000;
 const gc = (globalThis as { gc?: () => void }).gc;

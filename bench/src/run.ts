@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import autocannon from 'autocannon';
-import { createAssertionSigner, jsonBodyDigest, normalizeUserContext, userToHeaders } from '@mcp-identity/core';
+import { createAssertionSigner, jsonBodyDigest, normalizeUserContext, userToHeaders } from '@mcp-identity/core/internal';
 import { AUDIENCE, benchUser, eddsaKeyPem, ISSUER, LARGE_BODY, SECRET, TYPICAL_BODY } from './fixtures.js';
 import { microBenchmarks } from './micro.js';
 import { policyBenchmarks } from './policy-micro.js';

@@ -34,7 +34,7 @@ export interface AuditEvent {
    */
   readonly requestId: string;
   /**
-   * The `X-Request-Id` the component received, sanitized (see {@link clientRequestIdOf}), when
+   * The `X-Request-Id` the component received, sanitized (see `clientRequestIdOf`), when
    * it differs from `requestId`: at the gateway, the client's; at the receiver, set only when
    * the header is not the id the gateway signed. Never used to join or deduplicate events.
    */
@@ -148,7 +148,7 @@ export function isRequestId(value: unknown): value is string {
 
 /**
  * The request's id: a fresh random id (22 base64url characters), or the one given to
- * {@link adoptRequestId}. Never a client's `X-Request-Id` (see {@link clientRequestIdOf}).
+ * {@link adoptRequestId}. Never a client's `X-Request-Id` (see `clientRequestIdOf`).
  * The same request always gets the same id, whichever middleware asks first.
  */
 export function requestIdOf(req: IncomingMessage): string {

@@ -115,7 +115,7 @@ export const identityHeaderSuffixes = Object.freeze([
   'resource',
 ] as const);
 
-/** One of {@link identityHeaderSuffixes}. */
+/** One of `identityHeaderSuffixes`. */
 export type IdentityHeaderSuffix = (typeof identityHeaderSuffixes)[number];
 
 /** Suffix of the signed assertion header. */

@@ -18,8 +18,8 @@ import {
   clientRequestIdOf,
   clientRequestIdField,
   rpcSummaryOf,
-} from '../src/index.js';
-import type { AuditEvent } from '../src/index.js';
+} from '../src/internal.js';
+import type { AuditEvent } from '../src/internal.js';
 
 const request = (headers: IncomingMessage['headers'] = {}): IncomingMessage =>
   Object.assign(new IncomingMessage(new Socket()), { headers });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EMPTY_BODY_SHA256, isJsonContentType, jsonBodyDigest, rawBodyDigest, sha256Base64url } from '../src/index.js';
+import { EMPTY_BODY_SHA256, isJsonContentType, jsonBodyDigest, rawBodyDigest, sha256Base64url } from '../src/internal.js';
 
 const sha256 = (text: string | Uint8Array): string => createHash('sha256').update(text).digest('base64url');
 

@@ -11,8 +11,8 @@ import {
   sensitiveAttributeMatcher,
   userContextFields,
   userToClaims,
-} from '../src/index.js';
-import type { UserContextField } from '../src/index.js';
+} from '../src/internal.js';
+import type { UserContextField } from '../src/internal.js';
 import { messageOf, thrownBy } from './fixtures.js';
 
 const fullUser = normalizeUserContext({

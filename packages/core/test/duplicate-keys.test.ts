@@ -1,4 +1,4 @@
-import { findDuplicateKey } from '../src/index.js';
+import { findDuplicateKey } from '../src/internal.js';
 
 const raw = String.raw;
 

@@ -1,5 +1,5 @@
-import { IdentityError, errorCodes, isIdentityError, safeEqual, toJsonRpcError } from '../src/index.js';
-import type { IdentityErrorCode } from '../src/index.js';
+import { IdentityError, errorCodes, isIdentityError, safeEqual, toJsonRpcError } from '../src/internal.js';
+import type { IdentityErrorCode } from '../src/internal.js';
 
 // The documented contract: HTTP semantics (RFC 9110) for the status, JSON-RPC 2.0 for the
 // code (-32700 parse error, -32600 invalid request, -32602 invalid params, -32603 internal

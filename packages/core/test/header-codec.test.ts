@@ -11,8 +11,8 @@ import {
   normalizeUserContext,
   userToHeaders,
   headerValueAsUtf8,
-} from '../src/index.js';
-import type { IdentityHeaderSuffix } from '../src/index.js';
+} from '../src/internal.js';
+import type { IdentityHeaderSuffix } from '../src/internal.js';
 
 // Expected encodings written from the rule: UTF-8, then every byte outside 0x21-0x7E, and
 // `%` and `,`, as upper-case %XX.

@@ -1,5 +1,5 @@
 import canonicalize from 'canonicalize';
-import { canonicalJson } from '../src/index.js';
+import { canonicalJson } from '../src/internal.js';
 
 // A small seeded generator, so a failure reproduces.
 function prng(seed: number): () => number {

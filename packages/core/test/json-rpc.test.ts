@@ -10,8 +10,8 @@ import {
   readIdentityMeta,
   setIdentityMeta,
   stripIdentityMeta,
-} from '../src/index.js';
-import type { JsonRpcMessage } from '../src/index.js';
+} from '../src/internal.js';
+import type { JsonRpcMessage } from '../src/internal.js';
 import { thrownBy } from './fixtures.js';
 
 const parse = (text: string | Uint8Array) => parseJsonRpcBody(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);

@@ -1,5 +1,5 @@
-import { firstKeySource, importVerificationPublicKeys, importVerificationSecrets, staticKeySource } from '../src/index.js';
-import type { ImportedKey, KeySource } from '../src/index.js';
+import { firstKeySource, importVerificationPublicKeys, importVerificationSecrets, staticKeySource } from '../src/internal.js';
+import type { ImportedKey, KeySource } from '../src/internal.js';
 import { ed25519, p256, strongSecret } from './fixtures.js';
 
 const typ = 'user-context+jwt' as const;

@@ -11,8 +11,8 @@ import {
   jwkThumbprint,
   publicJwkOf,
   weakSecretReason,
-} from '../src/index.js';
-import type { SigningKey } from '../src/index.js';
+} from '../src/internal.js';
+import type { SigningKey } from '../src/internal.js';
 import { AUDIENCE, ISSUER, ed25519, messageOf, p256, strongSecret, thrownBy } from './fixtures.js';
 
 const pemPrivate = (key: KeyObject): string => key.export({ format: 'pem', type: 'pkcs8' }).toString();

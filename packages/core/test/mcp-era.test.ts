@@ -5,7 +5,7 @@ import {
   inspectMcpRequest,
   isModernProtocolVersion,
   readMcpHeaders,
-} from '../src/index.js';
+} from '../src/internal.js';
 
 const envelope = (version: unknown): Record<string, unknown> => ({ 'io.modelcontextprotocol/protocolVersion': version });
 const call = (meta?: Record<string, unknown>, method = 'tools/call'): Record<string, unknown> => ({

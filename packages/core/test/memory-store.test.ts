@@ -1,4 +1,4 @@
-import { IdentityError, MemoryStore } from '../src/index.js';
+import { IdentityError, MemoryStore } from '../src/internal.js';
 import { thrownBy } from './fixtures.js';
 
 /** A clock the test moves by hand. */

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { OpenMetricsContentType } from 'prom-client';
-import { REQUESTS_METRIC, requestCounter } from '../src/index.js';
-import type { AuditEvent } from '../src/index.js';
+import { REQUESTS_METRIC, requestCounter } from '../src/internal.js';
+import type { AuditEvent } from '../src/internal.js';
 
 const refused: AuditEvent = {
   time: '2030-01-15T12:00:00.000Z',

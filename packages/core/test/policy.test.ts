@@ -1,5 +1,5 @@
-import { createPolicy, normalizeUserContext } from '../src/index.js';
-import type { PolicyConfig, UserContext } from '../src/index.js';
+import { createPolicy, normalizeUserContext } from '../src/internal.js';
+import type { PolicyConfig, UserContext } from '../src/internal.js';
 
 const user = (fields: Partial<UserContext> & { attributes?: Record<string, string> } = {}): UserContext =>
   normalizeUserContext({ id: 'alice', authMethod: 'jwt', groups: ['eng'], roles: ['reader'], teams: ['platform'], ...fields });

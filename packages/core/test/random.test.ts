@@ -1,4 +1,4 @@
-import { randomId } from '../src/index.js';
+import { randomId } from '../src/internal.js';
 
 describe('randomId', () => {
   it('returns 128 random bits as 22 base64url characters', () => {

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { describeRedis, freePort, startRedis } from '../../../test/redis.js';
 import type { RedisServer } from '../../../test/redis.js';
-import { IdentityError, isIdentityError, MemoryStore, RedisStore } from '../src/index.js';
-import type { RedisClientLike } from '../src/index.js';
+import { IdentityError, isIdentityError, MemoryStore, RedisStore } from '../src/internal.js';
+import type { RedisClientLike } from '../src/internal.js';
 import { storeContract } from './store-contract.js';
 
 /** Lets `ms` pass for every key under `prefix`, by shortening its TTL in Redis. */

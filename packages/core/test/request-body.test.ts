@@ -3,8 +3,15 @@ import type { IncomingMessage } from 'node:http';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
-import { DEFAULT_BODY_LIMIT, hasRequestBody, isBodyConsumed, isIdentityError, readRequestBody, writeIdentityError } from '../src/index.js';
-import type { ReadBodyOptions } from '../src/index.js';
+import {
+  DEFAULT_BODY_LIMIT,
+  hasRequestBody,
+  isBodyConsumed,
+  isIdentityError,
+  readRequestBody,
+  writeIdentityError,
+} from '../src/internal.js';
+import type { ReadBodyOptions } from '../src/internal.js';
 
 interface Reply {
   readonly status: number;

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
-import { IdentityError, refusalOf, writeIdentityError } from '../src/index.js';
+import { IdentityError, refusalOf, writeIdentityError } from '../src/internal.js';
 
 interface Reply {
   readonly status: number;

@@ -6,8 +6,8 @@ import {
   readSessionId,
   sessionSubject,
   storeUnavailable,
-} from '../src/index.js';
-import type { IdentityStore } from '../src/index.js';
+} from '../src/internal.js';
+import type { IdentityStore } from '../src/internal.js';
 import { thrownBy } from './fixtures.js';
 
 const alice = { id: 'alice', issuer: 'https://idp.example' };

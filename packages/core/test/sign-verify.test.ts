@@ -13,8 +13,8 @@ import {
   parseJws,
   staticKeySource,
   verifyJwsSignature,
-} from '../src/index.js';
-import type { Algorithm, AssertionVerifierOptions, KeySource, RequestBinding, SigningKey } from '../src/index.js';
+} from '../src/internal.js';
+import type { Algorithm, AssertionVerifierOptions, KeySource, RequestBinding, SigningKey } from '../src/internal.js';
 import { AUDIENCE, ISSUER, NOW_MS, NOW_S, b64url, clock, ed25519, hmacToken, p256, strongSecret } from './fixtures.js';
 
 const bodyDigest = createHash('sha256').update('{"jsonrpc":"2.0","id":1,"method":"tools/list"}').digest('base64url');

@@ -2,7 +2,7 @@
  * The IdentityStore contract, as behaviour tests any implementation must pass: MemoryStore
  * and RedisStore run the same ones. `elapse` moves the store's time forward.
  */
-import type { IdentityStore } from '../src/index.js';
+import type { IdentityStore } from '../src/internal.js';
 
 /** A store under test and a way to let time pass for it. */
 export interface StoreHarness {

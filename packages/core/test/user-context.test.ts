@@ -1,5 +1,5 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { IdentityError, limits, normalizeUserContext, userContextSchema } from '../src/index.js';
+import { IdentityError, limits, normalizeUserContext, userContextSchema } from '../src/internal.js';
 import { thrownBy } from './fixtures.js';
 
 const list = (n: number): string[] => Array.from({ length: n }, (_, i) => `v${i}`);

@@ -13,8 +13,8 @@ import {
   refusalOf,
   requestIdOf,
   rpcSummaryOf,
-} from '@mcp-identity/core';
-import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, UserContext } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, UserContext } from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
 import type { IdentityProxyParts } from './plugin.js';

@@ -1,4 +1,4 @@
-import type { UserContext } from '@mcp-identity/core';
+import type { UserContext } from '@mcp-identity/core/internal';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

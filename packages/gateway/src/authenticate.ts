@@ -3,9 +3,9 @@
  * `req.userContext` (or, with delegation, the subject it acts for); otherwise answers 401
  * with a JSON-RPC error and `WWW-Authenticate`. Every refusal is audited.
  */
-import { createAuditEmitter, IdentityError, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core';
+import { createAuditEmitter, IdentityError, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core/internal';
 import defaultPassport from 'passport';
-import type { AuditOptions, AuthMethod, UserContext } from '@mcp-identity/core';
+import type { AuditOptions, AuthMethod, UserContext } from '@mcp-identity/core/internal';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticationRefusal } from './audit.js';
 import { applyDelegation, resolveDelegation } from './delegation.js';

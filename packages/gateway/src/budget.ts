@@ -6,7 +6,7 @@
  * `identity_too_large`. Nothing is dropped silently: a receiver never sees a partial user.
  */
 import type { ClientRequest } from 'node:http';
-import { IdentityError, MAX_TOKEN_LENGTH } from '@mcp-identity/core';
+import { IdentityError, MAX_TOKEN_LENGTH } from '@mcp-identity/core/internal';
 
 /** Default `maxHeaderBytes`: Node's default `--max-http-header-size`. */
 export const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;

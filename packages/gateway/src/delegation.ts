@@ -4,8 +4,8 @@
  * principal recorded as the current actor (RFC 8693 `act`). Anyone else sending the
  * header is refused, and the header never reaches an upstream.
  */
-import { canonicalHeaderName, IdentityError, isIdentityError, isRecord, limits, normalizeUserContext } from '@mcp-identity/core';
-import type { UserContext } from '@mcp-identity/core';
+import { canonicalHeaderName, IdentityError, isIdentityError, isRecord, limits, normalizeUserContext } from '@mcp-identity/core/internal';
+import type { UserContext } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
 import { headerText, singleHeader } from './single-header.js';
 import type { UserContextInput } from './normalizers.js';

@@ -5,7 +5,7 @@
  * `jwks`. Each piece maps its grouped options onto the same implementation as
  * `propagateIdentity`, `identityPlugin` and `jwks`; the keys are imported here, once.
  */
-import { createAuditEmitter, importSigningKeys, isRecord, positiveInteger, requiredIdentifier } from '@mcp-identity/core';
+import { createAuditEmitter, importSigningKeys, isRecord, positiveInteger, requiredIdentifier } from '@mcp-identity/core/internal';
 import type {
   AuditOptions,
   IdentityStore,
@@ -15,7 +15,7 @@ import type {
   SessionOptions,
   SigningKey,
   UserContextField,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
 import type { RequestHandler } from 'express';
 import { authenticate } from './authenticate.js';

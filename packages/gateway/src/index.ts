@@ -23,7 +23,7 @@ export type { PropagateIdentityOptions, ExtraProxyOptions } from './propagate.js
 
 export { loadPolicy } from './policy/load.js';
 export type { FilePolicy, LoadPolicyOptions } from './policy/load.js';
-export { createPolicy } from '@mcp-identity/core';
+export { createPolicy } from '@mcp-identity/core/internal';
 export type {
   Policy,
   PolicyConfig,
@@ -34,7 +34,7 @@ export type {
   PatternList,
   McpOperation,
   PolicyAuditRecord,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 
 export type { DelegationOptions, AllowedActors, ResolveSubject } from './delegation.js';
 
@@ -67,7 +67,7 @@ export {
   defaultAuditSink,
   REQUESTS_METRIC,
   POLICY_DENIALS_METRIC,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 export type {
   UserContext,
   IdentityErrorCode,
@@ -81,4 +81,4 @@ export type {
   AuditLogger,
   AuditOptions,
   MetricsRegistry,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';

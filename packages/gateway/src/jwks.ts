@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { positiveInteger, publicJwksOf } from '@mcp-identity/core';
-import type { PublicJwk, SigningKey } from '@mcp-identity/core';
+import { positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
+import type { PublicJwk, SigningKey } from '@mcp-identity/core/internal';
 import type { Request, RequestHandler, Response } from 'express';
 
 /** Options of {@link jwks}. */

@@ -2,7 +2,7 @@
  * Normalizers turn what a Passport strategy produced into UserContext fields. One ships
  * for each kind of login; an app can replace any of them per strategy.
  */
-import { actorToChain, IdentityError, isRecord } from '@mcp-identity/core';
+import { actorToChain, IdentityError, isRecord } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
 
 /** What a normalizer returns: UserContext fields; `authMethod` is set from the strategy. */

@@ -12,8 +12,15 @@ import {
   parseFieldList,
   positiveInteger,
   sensitiveAttributeMatcher,
-} from '@mcp-identity/core';
-import type { AssertionSigner, IdentityStore, ImportedSigningKeys, SessionBinder, SigningKey, UserContextField } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type {
+  AssertionSigner,
+  IdentityStore,
+  ImportedSigningKeys,
+  SessionBinder,
+  SigningKey,
+  UserContextField,
+} from '@mcp-identity/core/internal';
 import { optionName } from './option-names.js';
 import type { OptionNames, RenamedOption } from './option-names.js';
 import { DEFAULT_MAX_HEADER_BYTES } from './budget.js';

@@ -11,7 +11,7 @@
  *
  * The query string is not part of the rule.
  */
-import { IdentityError } from '@mcp-identity/core';
+import { IdentityError } from '@mcp-identity/core/internal';
 
 const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
 

@@ -15,7 +15,7 @@ import {
   requestIdOf,
   userToHeaders,
   writeIdentityError,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
 import { checkAssertionSize, checkHeadSize } from './budget.js';
 import { resolveIdentityOptions } from './options.js';

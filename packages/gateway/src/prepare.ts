@@ -26,8 +26,8 @@ import {
   SESSION_HEADER,
   setIdentityMeta,
   stripIdentityMeta,
-} from '@mcp-identity/core';
-import type { JsonRpcBody, JsonRpcMessage, McpEra, UserContext } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { JsonRpcBody, JsonRpcMessage, McpEra, UserContext } from '@mcp-identity/core/internal';
 import type { GatewayConfig } from './options.js';
 import { checkRequestPath } from './path.js';
 

@@ -3,8 +3,14 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { createAuditEmitter, isIdentityError, normalizeUserContext, positiveInteger, writeIdentityError } from '@mcp-identity/core';
-import type { AuditOptions, EmitAudit, JsonRpcBody, Policy, PolicyConfig } from '@mcp-identity/core';
+import {
+  createAuditEmitter,
+  isIdentityError,
+  normalizeUserContext,
+  positiveInteger,
+  writeIdentityError,
+} from '@mcp-identity/core/internal';
+import type { AuditOptions, EmitAudit, JsonRpcBody, Policy, PolicyConfig } from '@mcp-identity/core/internal';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';

@@ -16,8 +16,8 @@ import {
   positiveInteger,
   readSessionId,
   SESSION_HEADER,
-} from '@mcp-identity/core';
-import type { IdentityStore, McpEra, SessionBinder, UserContext } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { IdentityStore, McpEra, SessionBinder, UserContext } from '@mcp-identity/core/internal';
 import type { GatewayRequest } from './prepare.js';
 import { optionName } from './option-names.js';
 import type { OptionNames } from './option-names.js';

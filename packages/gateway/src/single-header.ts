@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { headerValueAsUtf8, readRawHeader } from '@mcp-identity/core';
-import type { RawHeaderReading } from '@mcp-identity/core';
+import { headerValueAsUtf8, readRawHeader } from '@mcp-identity/core/internal';
+import type { RawHeaderReading } from '@mcp-identity/core/internal';
 
 /**
  * A header the gateway trusts, read from the raw header list with core's one reader: its

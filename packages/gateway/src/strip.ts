@@ -4,7 +4,7 @@
  * listed in `Connection`, and credential query parameters.
  */
 import type { ClientRequest } from 'node:http';
-import { canonicalHeaderName, SESSION_HEADER } from '@mcp-identity/core';
+import { canonicalHeaderName, SESSION_HEADER } from '@mcp-identity/core/internal';
 import type { GatewayConfig } from './options.js';
 
 const HOP_BY_HOP = new Set([

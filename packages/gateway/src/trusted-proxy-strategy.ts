@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { Strategy } from 'passport-strategy';
 import type { Request } from 'express';
-import { readRawHeaderGroup } from '@mcp-identity/core';
+import { readRawHeaderGroup } from '@mcp-identity/core/internal';
 import { headerText } from './single-header.js';
 
 /** Header names an auth proxy in front sets. Defaults follow oauth2-proxy. */

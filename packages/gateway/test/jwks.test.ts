@@ -7,7 +7,7 @@ import type { JsonWebKey, KeyObject } from 'node:crypto';
 import express from 'express';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
 import request from 'supertest';
-import { createAssertionSigner, EMPTY_BODY_SHA256, normalizeUserContext } from '@mcp-identity/core';
+import { createAssertionSigner, EMPTY_BODY_SHA256, normalizeUserContext } from '@mcp-identity/core/internal';
 import { jwks } from '../src/index.js';
 import type { JwksOptions, SigningKey } from '../src/index.js';
 

@@ -5,7 +5,7 @@
  * forwarded to the target path exactly.
  */
 import request from 'supertest';
-import { MemoryStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
 import { propagateIdentity } from '../src/index.js';
 import {
   aliceAsSent,

@@ -2,7 +2,7 @@
  * What the upstream receives about the user: the signed assertion, the plain percent-encoded
  * headers, the claims allow-list and the sensitive-attribute filter, per carrier.
  */
-import { decodeHeaderList, decodeHeaderValue, defaultSensitiveAttributes } from '@mcp-identity/core';
+import { decodeHeaderList, decodeHeaderValue, defaultSensitiveAttributes } from '@mcp-identity/core/internal';
 import request from 'supertest';
 import {
   aliceAsSent,

@@ -4,8 +4,8 @@
  * `X-Request-Id` is only ever the gateway's `clientRequestId`.
  */
 import express from 'express';
-import { requestIdOf } from '@mcp-identity/core';
-import type { AuditEvent } from '@mcp-identity/core';
+import { requestIdOf } from '@mcp-identity/core/internal';
+import type { AuditEvent } from '@mcp-identity/core/internal';
 import { verifyIdentity } from '@mcp-identity/receiver';
 import { listen } from '../../../test/kit.js';
 import { propagateIdentity } from '../src/index.js';

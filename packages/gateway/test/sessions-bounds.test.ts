@@ -5,7 +5,7 @@
  * binding is answered 503 and logged, never a session id that answers 404.
  */
 import { randomBytes } from 'node:crypto';
-import { MemoryStore, RedisStore } from '@mcp-identity/core';
+import { MemoryStore, RedisStore } from '@mcp-identity/core/internal';
 import { describeRedis, startRedis } from '../../../test/redis.js';
 import type { RedisServer } from '../../../test/redis.js';
 import { closeAll, startUpstream } from './propagate-kit.js';

@@ -5,8 +5,8 @@
 import type http from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { MemoryStore } from '@mcp-identity/core';
-import type { IdentityStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
+import type { IdentityStore } from '@mcp-identity/core/internal';
 import { listen } from '../../../test/kit.js';
 import type { Received, RecordingUpstream } from '../../../test/kit.js';
 import { identityPlugin, propagateIdentity } from '../src/index.js';

@@ -3,7 +3,7 @@
  * created through one instance is isolated on every other.
  */
 import { randomBytes } from 'node:crypto';
-import { RedisStore } from '@mcp-identity/core';
+import { RedisStore } from '@mcp-identity/core/internal';
 import { describeRedis, startRedis } from '../../../test/redis.js';
 import type { RedisServer } from '../../../test/redis.js';
 import { AUDIENCE, closeAll } from './propagate-kit.js';

@@ -2,8 +2,8 @@
  * Session isolation at the gateway: the MCP session an `initialize` creates is bound to
  * its user, and nobody else's request carrying its id reaches the upstream.
  */
-import { MemoryStore } from '@mcp-identity/core';
-import type { IdentityStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
+import type { IdentityStore } from '@mcp-identity/core/internal';
 import { propagateIdentity } from '../src/index.js';
 import { closeAll, identityOptions, AUDIENCE } from './propagate-kit.js';
 import { expectRefused, initialize, send, startSessionGateway, startSessionPluginApp, startSessionUpstream } from './sessions-kit.js';

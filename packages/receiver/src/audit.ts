@@ -3,8 +3,8 @@
  * `refused` with the reason code. A refusal after the signature checked out (binding,
  * replay, policy) still names the verified subject and the `jti`.
  */
-import { auditPath, auditUserFields, clientRequestIdField, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
-import type { AuditEvent, UserContext, VerifiedAssertion } from '@mcp-identity/core';
+import { auditPath, auditUserFields, clientRequestIdField, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core/internal';
+import type { AuditEvent, UserContext, VerifiedAssertion } from '@mcp-identity/core/internal';
 import type { Request, Response } from 'express';
 
 /** Builds the event of one request, after its answer (for a refusal) was written. */

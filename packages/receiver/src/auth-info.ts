@@ -1,4 +1,4 @@
-import type { UserContext } from '@mcp-identity/core';
+import type { UserContext } from '@mcp-identity/core/internal';
 
 /**
  * The MCP SDK's `AuthInfo`, declared structurally so the receiver does not depend on the

@@ -6,7 +6,7 @@
  * carrier is off, or the request has no unread JSON body).
  */
 import type { IncomingMessage } from 'node:http';
-import { hasRequestBody, IdentityError, isBodyConsumed, isJsonContentType, parseJws } from '@mcp-identity/core';
+import { hasRequestBody, IdentityError, isBodyConsumed, isJsonContentType, parseJws } from '@mcp-identity/core/internal';
 import type { IdentityHeaders } from './identity-headers.js';
 import type { ReceiverConfig } from './options.js';
 

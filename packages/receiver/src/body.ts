@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { hasRequestBody, isBodyConsumed, isJsonContentType, readRequestBody } from '@mcp-identity/core';
+import { hasRequestBody, isBodyConsumed, isJsonContentType, readRequestBody } from '@mcp-identity/core/internal';
 
 /** What the receiver knows of the body. */
 export interface ReceivedBody {

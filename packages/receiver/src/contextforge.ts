@@ -11,8 +11,8 @@ import {
   IdentityError,
   normalizeUserContext,
   verifyContextforgeSignature,
-} from '@mcp-identity/core';
-import type { IdentityHeaderSuffix } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { IdentityHeaderSuffix } from '@mcp-identity/core/internal';
 import type { ReceivedUser } from './auth-info.js';
 
 /** Options of the legacy mode. */

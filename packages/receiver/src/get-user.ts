@@ -1,4 +1,4 @@
-import { isRecord, META_ASSERTION } from '@mcp-identity/core';
+import { isRecord, META_ASSERTION } from '@mcp-identity/core/internal';
 import { isIssuedAuthInfo } from './auth-info.js';
 import { verifiedUser } from './verified-registry.js';
 import type { ReceivedUser } from './auth-info.js';

@@ -9,8 +9,8 @@ import {
   IdentityError,
   identityHeaderSuffixes,
   readRawHeaderGroup,
-} from '@mcp-identity/core';
-import type { IdentityHeaderSuffix } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { IdentityHeaderSuffix } from '@mcp-identity/core/internal';
 
 /** The identity headers of one request. */
 export interface IdentityHeaders {

@@ -11,11 +11,7 @@ export { getUser } from './get-user.js';
 export type { ContextforgeOptions } from './contextforge.js';
 export type { UserSource } from './get-user.js';
 export type { AuthInfo, ReceivedUser } from './auth-info.js';
-export { verifyRequest } from './verify-request.js';
-export type { VerifiedRequest, VerificationProgress } from './verify-request.js';
 export type { ReceiverPolicy, ReceiverPolicyGroup, ReceiverPolicyOptions, ReceiverPolicyContext, ReceivedOperation } from './policy.js';
-export { resolveReceiverOptions } from './options.js';
-export type { ReceiverConfig } from './options.js';
 
 export {
   MemoryStore,

@@ -14,7 +14,7 @@ import {
   MemoryStore,
   positiveInteger,
   staticKeySource,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import { resolveContextforge } from './contextforge.js';
 import type { ContextforgeConfig, ContextforgeOptions } from './contextforge.js';
 import { resolveSessionOptions } from './sessions.js';
@@ -28,7 +28,7 @@ import type {
   SessionBinder,
   VerificationPublicKey,
   VerificationSecret,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import type { ReceiverPolicy, ReceiverPolicyGroup, ReceiverPolicyOptions } from './policy.js';
 
 /** Where warnings go (JWKS fetch failures). */

@@ -3,8 +3,8 @@
  * recorded too), an upstream may still refuse the user, delegated calls, or chains longer
  * than it accepts. A refusal is 403 `identity_forbidden`.
  */
-import { IdentityError, isRecord, operationOf } from '@mcp-identity/core';
-import type { McpOperation, UserContext } from '@mcp-identity/core';
+import { IdentityError, isRecord, operationOf } from '@mcp-identity/core/internal';
+import type { McpOperation, UserContext } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
 
 /** One MCP operation of the request, with the gateway policy's rule that allowed it. */

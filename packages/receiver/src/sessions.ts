@@ -13,8 +13,8 @@ import {
   positiveInteger,
   readSessionId,
   SESSION_HEADER,
-} from '@mcp-identity/core';
-import type { IdentityStore, SessionBinder, SessionOptions, UserContext } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { IdentityStore, SessionBinder, SessionOptions, UserContext } from '@mcp-identity/core/internal';
 
 /** The `sessions` option of `verifyIdentity`: the gateway's `sessions` shape, with `store` required (off by default here). */
 export interface ReceiverSessionOptions extends SessionOptions {

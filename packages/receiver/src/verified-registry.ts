@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { UserContext } from '@mcp-identity/core';
+import type { UserContext } from '@mcp-identity/core/internal';
 
 // Assertions verified for requests still in flight, so `getUser` can trust the assertion it
 // finds in `extra._meta`. An entry lives exactly as long as its response.

@@ -1,4 +1,4 @@
-import { adoptRequestId, createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core';
+import { adoptRequestId, createAuditEmitter, isIdentityError, writeIdentityError } from '@mcp-identity/core/internal';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { receiverEvent } from './audit.js';
 import { createAuthInfo } from './auth-info.js';

@@ -16,8 +16,8 @@ import {
   readIdentityMeta,
   userToHeaders,
   storeUnavailable,
-} from '@mcp-identity/core';
-import type { McpEra, UserContext, VerifiedAssertion } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { McpEra, UserContext, VerifiedAssertion } from '@mcp-identity/core/internal';
 import { checkBeforeBody } from './before-body.js';
 import { receiveBody } from './body.js';
 import { verifyContextforgeHeaders } from './contextforge.js';

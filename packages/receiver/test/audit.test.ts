@@ -1,7 +1,7 @@
 import express from 'express';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { normalizeUserContext, requestIdOf } from '@mcp-identity/core';
+import { normalizeUserContext, requestIdOf } from '@mcp-identity/core/internal';
 import { verifyIdentity } from '../src/index.js';
 import {
   AUDIENCE,

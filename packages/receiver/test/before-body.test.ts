@@ -5,8 +5,8 @@
  */
 import net from 'node:net';
 import request from 'supertest';
-import { errorCodes } from '@mcp-identity/core';
-import type { IdentityErrorCode } from '@mcp-identity/core';
+import { errorCodes } from '@mcp-identity/core/internal';
+import type { IdentityErrorCode } from '@mcp-identity/core/internal';
 import { listen } from '../../../test/kit.js';
 import { createTestApp, expectRefusal, identityHeaders, signFor, signIntoMeta, toolCall } from './helpers.js';
 import type { TestApp } from './helpers.js';

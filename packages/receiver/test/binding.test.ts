@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { META_USER } from '@mcp-identity/core';
+import { META_USER } from '@mcp-identity/core/internal';
 import { createTestApp, expectRefusal, identityHeaders, signFor, signIntoMeta, toolCall, USER, withMeta } from './helpers.js';
 import type { TestRequest } from './helpers.js';
 

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import request from 'supertest';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { META_ASSERTION } from '@mcp-identity/core';
+import { META_ASSERTION } from '@mcp-identity/core/internal';
 import { getUser, verifyIdentity } from '../src/index.js';
 import type { ReceivedUser, UserSource } from '../src/index.js';
 import { createTestApp, identityHeaders, receiverOptions, signFor, signIntoMeta, toolCall, USER } from './helpers.js';

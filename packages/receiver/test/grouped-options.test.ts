@@ -2,7 +2,7 @@
  * `verifyIdentity` with the grouped options: one `keys` choice, `replay`, `sessions`, `policy`.
  */
 import request from 'supertest';
-import { MemoryStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
 import { verifyIdentity } from '../src/index.js';
 import type { ReceiverOptions } from '../src/index.js';
 import {

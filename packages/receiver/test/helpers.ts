@@ -18,7 +18,7 @@ import {
   rawBodyDigest,
   userToClaims,
   userToHeaders,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import type {
   AssertionExtras,
   AssertionSigner,
@@ -28,7 +28,7 @@ import type {
   RequestBinding,
   SignedAssertion,
   UserContext,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import { verifyIdentity } from '../src/index.js';
 import type { AuthInfo, VerifyIdentityOptions } from '../src/index.js';
 import { listen } from '../../../test/kit.js';

@@ -7,11 +7,11 @@ import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
-import { createAssertionSigner, publicJwkOf } from '@mcp-identity/core';
-import type { AssertionSigner } from '@mcp-identity/core';
+import { createAssertionSigner, publicJwkOf } from '@mcp-identity/core/internal';
+import type { AssertionSigner } from '@mcp-identity/core/internal';
 // The gateway's own handler serves the set, so this proves the two packages agree on the wire.
 import { jwks } from '@mcp-identity/gateway';
-import type { SigningKey } from '@mcp-identity/core';
+import type { SigningKey } from '@mcp-identity/core/internal';
 import { closedPortUrl, countingServer } from '../../../test/counting-server.js';
 import type { CountingServer } from '../../../test/counting-server.js';
 import {

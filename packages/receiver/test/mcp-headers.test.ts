@@ -3,7 +3,7 @@
  * verifies, and keeps sessions to the legacy era.
  */
 import request from 'supertest';
-import { MemoryStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
 import { createTestApp, expectRefusal, identityHeaders, signFor } from './helpers.js';
 
 const MODERN = '2026-07-28';

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { encodeHeaderList, encodeHeaderValue, META_ASSERTION, META_USER, normalizeUserContext } from '@mcp-identity/core';
+import { encodeHeaderList, encodeHeaderValue, META_ASSERTION, META_USER, normalizeUserContext } from '@mcp-identity/core/internal';
 import {
   ASSERTION_HEADER,
   createTestApp,

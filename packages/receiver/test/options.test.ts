@@ -1,4 +1,4 @@
-import { MemoryStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
 import { verifyIdentity } from '../src/index.js';
 import type { VerifyIdentityOptions } from '../src/index.js';
 import { ed25519, p256, receiverOptions } from './helpers.js';

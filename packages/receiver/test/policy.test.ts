@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { normalizeUserContext } from '@mcp-identity/core';
+import { normalizeUserContext } from '@mcp-identity/core/internal';
 import { IdentityError, verifyIdentity } from '../src/index.js';
 import type { ReceiverPolicy, UserContext } from '../src/index.js';
 import { createTestApp, expectRefusal, identityHeaders, receiverOptions, signFor, toolCall, USER } from './helpers.js';

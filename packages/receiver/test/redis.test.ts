@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { normalizeUserContext, RedisStore } from '@mcp-identity/core';
-import type { UserContext } from '@mcp-identity/core';
+import { normalizeUserContext, RedisStore } from '@mcp-identity/core/internal';
+import type { UserContext } from '@mcp-identity/core/internal';
 import { describeRedis, freePort, startRedis } from '../../../test/redis.js';
 import type { RedisServer } from '../../../test/redis.js';
 import type { VerifyIdentityOptions } from '../src/index.js';

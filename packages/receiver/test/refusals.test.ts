@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import request from 'supertest';
-import { createAssertionSigner, jwkThumbprint, META_USER, MAX_TOKEN_LENGTH } from '@mcp-identity/core';
-import type { PublicJwk } from '@mcp-identity/core';
+import { createAssertionSigner, jwkThumbprint, META_USER, MAX_TOKEN_LENGTH } from '@mcp-identity/core/internal';
+import type { PublicJwk } from '@mcp-identity/core/internal';
 import {
   ASSERTION_HEADER,
   AUDIENCE,

@@ -4,8 +4,8 @@
  */
 import type { Request, Response } from 'express';
 import request from 'supertest';
-import { MemoryStore, normalizeUserContext } from '@mcp-identity/core';
-import type { IdentityStore, UserContext } from '@mcp-identity/core';
+import { MemoryStore, normalizeUserContext } from '@mcp-identity/core/internal';
+import type { IdentityStore, UserContext } from '@mcp-identity/core/internal';
 import type { VerifyIdentityOptions } from '../src/index.js';
 import { createTestApp, expectRefusal, identityHeaders, rawRequest, receiverOptions, signFor, T0, toolCall, USER } from './helpers.js';
 import type { HandlerCall, TestApp } from './helpers.js';

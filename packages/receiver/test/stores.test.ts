@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { MemoryStore } from '@mcp-identity/core';
-import type { IdentityStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
+import type { IdentityStore } from '@mcp-identity/core/internal';
 import {
   createTestApp,
   expectRefusal,

@@ -1,7 +1,7 @@
 import express from 'express';
 import request from 'supertest';
 import { SignJWT } from 'jose';
-import { createAssertionSigner, META_USER, normalizeUserContext, userToHeaders } from '@mcp-identity/core';
+import { createAssertionSigner, META_USER, normalizeUserContext, userToHeaders } from '@mcp-identity/core/internal';
 import {
   ASSERTION_HEADER,
   AUDIENCE,

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { MemoryStore } from '@mcp-identity/core';
+import { MemoryStore } from '@mcp-identity/core/internal';
 import {
   createTestApp,
   expectRefusal,

@@ -23,7 +23,7 @@ import {
   requestBodyDigest,
   sha256Base64url,
   userToClaims,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 import type { JsonWebKey } from 'node:crypto';
 import { verifyIdentity } from '../src/index.js';
 import { listen } from '../../../test/kit.js';

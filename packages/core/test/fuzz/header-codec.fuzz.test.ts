@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decodeHeaderList, decodeHeaderValue, encodeHeaderList, encodeHeaderValue } from '../../src/index.js';
+import { decodeHeaderList, decodeHeaderValue, encodeHeaderList, encodeHeaderValue } from '../../src/internal.js';
 import { runs } from './settings.js';
 
 const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 });

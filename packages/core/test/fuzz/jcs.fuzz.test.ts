@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
-import { canonicalJson } from '../../src/index.js';
+import { canonicalJson } from '../../src/internal.js';
 import { runs } from './settings.js';
 
 describe('canonical JSON (fuzz)', () => {

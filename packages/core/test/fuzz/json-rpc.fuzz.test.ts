@@ -10,8 +10,8 @@ import {
   serializeJsonRpcBody,
   setIdentityMeta,
   stripIdentityMeta,
-} from '../../src/index.js';
-import type { JsonRpcBody } from '../../src/index.js';
+} from '../../src/internal.js';
+import type { JsonRpcBody } from '../../src/internal.js';
 import { runs } from './settings.js';
 
 const GATEWAY = { [META_USER]: { id: 'alice', groups: ['eng'] }, [META_ASSERTION]: 'header.payload.signature' };

@@ -8,8 +8,8 @@ import {
   normalizeUserContext,
   parseJws,
   staticKeySource,
-} from '../../src/index.js';
-import type { RequestBinding } from '../../src/index.js';
+} from '../../src/internal.js';
+import type { RequestBinding } from '../../src/internal.js';
 import { AUDIENCE, ISSUER, clock, strongSecret } from '../fixtures.js';
 import { runs } from './settings.js';
 

@@ -3,8 +3,8 @@
  * denied requests are answered at the gateway (-32003 `forbidden`), denied notifications
  * dropped, and only the allowed messages are forwarded.
  */
-import { operationOf, policyAuditRecord } from '@mcp-identity/core';
-import type { JsonRpcBody, JsonRpcMessage, Policy, PolicyAuditRecord, UserContext } from '@mcp-identity/core';
+import { operationOf, policyAuditRecord } from '@mcp-identity/core/internal';
+import type { JsonRpcBody, JsonRpcMessage, Policy, PolicyAuditRecord, UserContext } from '@mcp-identity/core/internal';
 
 /** The list methods whose results are filtered, and the member of the result each lists. */
 export const LIST_METHODS = {

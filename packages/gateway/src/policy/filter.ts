@@ -3,8 +3,8 @@
  * `resources/templates/list` and `prompts/list` keep only what the policy lets the user
  * call. Only the list member changes; cursors and every other field are left as they are.
  */
-import { isRecord } from '@mcp-identity/core';
-import type { JsonRpcMessage, McpOperation } from '@mcp-identity/core';
+import { isRecord } from '@mcp-identity/core/internal';
+import type { JsonRpcMessage, McpOperation } from '@mcp-identity/core/internal';
 import type { ListKind } from './enforce.js';
 
 /** Tells whether the user may call what an operation names. */

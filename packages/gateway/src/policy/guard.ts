@@ -13,8 +13,8 @@ import {
   policyDenialCounter,
   positiveInteger,
   writeIdentityError,
-} from '@mcp-identity/core';
-import type { JsonRpcBody, Policy, PolicyAuditRecord, PolicyConfig, UserContext } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { JsonRpcBody, Policy, PolicyAuditRecord, PolicyConfig, UserContext } from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
 import { enforcePolicy } from './enforce.js';
 import type { PolicyOutcome } from './enforce.js';

@@ -6,8 +6,8 @@
 import { readFileSync, watch as watchDirectory } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { createPolicy } from '@mcp-identity/core';
-import type { Policy, PolicyConfig } from '@mcp-identity/core';
+import { createPolicy } from '@mcp-identity/core/internal';
+import type { Policy, PolicyConfig } from '@mcp-identity/core/internal';
 import { parse as parseYaml } from 'yaml';
 
 /** Options of {@link loadPolicy}. */

@@ -6,8 +6,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { isRecord, toJsonRpcError, IdentityError } from '@mcp-identity/core';
-import type { JsonRpcMessage } from '@mcp-identity/core';
+import { isRecord, toJsonRpcError, IdentityError } from '@mcp-identity/core/internal';
+import type { JsonRpcMessage } from '@mcp-identity/core/internal';
 import { filterListResponse, listKindOfResult } from './filter.js';
 import type { Allows } from './filter.js';
 import type { ListKind } from './enforce.js';
