@@ -10,9 +10,7 @@ export function formatAuditEvent(event: AuditEvent): string {
   // A request the gateway policy refused whole names its operation in the policy records only.
   const decided = event.rpcMethod === undefined ? event.policy?.[0] : undefined;
   const rpc = (
-    decided === undefined
-      ? [event.rpcMethod, event.rpcName]
-      : [decided.rpcMethod, decided.tool ?? decided.prompt ?? decided.resource]
+    decided === undefined ? [event.rpcMethod, event.rpcName] : [decided.rpcMethod, decided.tool ?? decided.prompt ?? decided.resource]
   )
     .filter((part) => part !== undefined)
     .join(' ');

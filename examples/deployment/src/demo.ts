@@ -240,10 +240,12 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
     await callAs(`API key client ${deployment.apiClient.id} calls notes/whoami`, notes, { 'x-api-key': deployment.apiClient.key }, [
       'whoami',
     ]),
-    await callAs('José forges X-Forwarded-User-Admin/-Id/-Groups and calls reports/whoami and admin_report', reports, { ...bearer, ...forged }, [
-      'whoami',
-      'admin_report',
-    ]),
+    await callAs(
+      'José forges X-Forwarded-User-Admin/-Id/-Groups and calls reports/whoami and admin_report',
+      reports,
+      { ...bearer, ...forged },
+      ['whoami', 'admin_report'],
+    ),
     await refusedStatus('A client goes straight to the notes upstream with forged headers', deployment.upstreams.notes, forged),
     await refusedStatus('A wrong Basic password at the gateway', notes, {
       authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`,

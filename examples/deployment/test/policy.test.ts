@@ -130,9 +130,9 @@ describe('the example deployment: the gateway policy of reports', () => {
       // Never signed (no jti), never answered by the upstream, and the receiver has no event of it.
       expect(refusal).not.toHaveProperty('jti');
       expect(refusal).not.toHaveProperty('upstreamStatus');
-      expect(audit.events.filter((event) => event.component === 'receiver' && event.rpcName === 'admin_report' && event.subject === 'bob')).toEqual(
-        [],
-      );
+      expect(
+        audit.events.filter((event) => event.component === 'receiver' && event.rpcName === 'admin_report' && event.subject === 'bob'),
+      ).toEqual([]);
     });
 
     it('forwards alice’s admin_report call, and the tool runs and answers her', async () => {
@@ -166,7 +166,10 @@ describe('the example deployment: the gateway policy of reports', () => {
         await client.close();
       }
     };
-    const bobToo = original.replace('rules:\n', 'rules:\n  - id: bob-reports\n    effect: allow\n    users: bob\n    tools: admin_report\n');
+    const bobToo = original.replace(
+      'rules:\n',
+      'rules:\n  - id: bob-reports\n    effect: allow\n    users: bob\n    tools: admin_report\n',
+    );
     writeFileSync(policyFile, bobToo);
     expect(deployment.reportsPolicy.reload()).toBe(true);
     expect(await listAsBob()).toEqual(['whoami', 'admin_report']);
