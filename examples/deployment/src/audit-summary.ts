@@ -7,14 +7,22 @@ import type { AuditEvent } from '@mcp-identity/gateway';
 /** One line per event: who, what, and what became of it. */
 export function formatAuditEvent(event: AuditEvent): string {
   const outcome = event.reason === undefined ? event.decision : `${event.decision} ${event.reason}`;
-  const rpc = [event.rpcMethod, event.rpcName].filter((part) => part !== undefined).join(' ');
+  // A request the gateway policy refused whole names its operation in the policy records only.
+  const decided = event.rpcMethod === undefined ? event.policy?.[0] : undefined;
+  const rpc = (
+    decided === undefined ? [event.rpcMethod, event.rpcName] : [decided.rpcMethod, decided.tool ?? decided.prompt ?? decided.resource]
+  )
+    .filter((part) => part !== undefined)
+    .join(' ');
   const who =
     event.subject === undefined
       ? 'no user'
       : `${event.subject} (${event.authMethod ?? '?'})${event.actingAs === undefined ? '' : ` via ${(event.delegationChain ?? []).join(' > ')}`}`;
   const upstream = event.upstreamStatus === undefined ? '' : ` upstream ${event.upstreamStatus}`;
   const status = event.status === undefined || event.upstreamStatus !== undefined ? '' : ` HTTP ${event.status}`;
-  return `${event.component.padEnd(8)} ${outcome.padEnd(28)} ${event.method} ${event.path}${rpc === '' ? '' : ` ${rpc}`}  ${who}${upstream}${status}`;
+  const denied = (event.policy ?? []).filter((record) => record.decision === 'deny').map((record) => record.rule);
+  const rules = denied.length === 0 ? '' : ` (policy rule ${[...new Set(denied)].join(', ')})`;
+  return `${event.component.padEnd(8)} ${outcome.padEnd(28)} ${event.method} ${event.path}${rpc === '' ? '' : ` ${rpc}`}  ${who}${upstream}${status}${rules}`;
 }
 
 /** The events worth showing after the demo (the gateway's tool calls, and every refusal), and a tally of all of them. */

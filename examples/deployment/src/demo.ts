@@ -2,8 +2,10 @@
  * The scripted demo: MCP SDK clients call the MCP servers through the gateway as a JWT
  * user, a Basic user and an API-key client — each server with its own SDK's client: SDK v1
  * for `notes`, SDK v2 for `reports` (2025-era by default, and pinned to 2026-07-28 in the last step); then a client forges identity headers, and
- * another goes straight to an upstream. Last, delegation: the API-key client acts for a
- * user, an assistant's token acts for José, and two delegated calls are refused.
+ * another goes straight to an upstream. Then delegation: the API-key client acts for a
+ * user, an assistant's token acts for José, and two delegated calls are refused. Last, the
+ * gateway's tool policy for `reports` (`reports-policy.yaml`): an admin and a non-admin list
+ * the tools, and the non-admin's direct call of `admin_report` is refused at the gateway.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -20,8 +22,19 @@ export interface DemoStep {
   readonly whoami?: Record<string, unknown> | null;
   /** Which client called, and the protocol era the SDK v2 server served the call in (SDK v1 servers speak the 2025 era only). */
   readonly served?: { readonly client: DemoClient; readonly era: string };
-  /** The text of `admin_report`, when called. */
-  readonly adminReport?: { readonly isError: boolean; readonly text: string };
+  /**
+   * What `admin_report` gave, when called: its text (`isError` when the tool itself refused), or
+   * the JSON-RPC error the call was rejected with (`rpcError`, e.g. the gateway policy's -32003 `forbidden`).
+   */
+  readonly adminReport?: {
+    readonly isError: boolean;
+    readonly text: string;
+    readonly rpcError?: { readonly code: number; readonly dataCode: string | undefined };
+  };
+  /** The tool names each user's `tools/list` returned, when listed. */
+  readonly listed?: readonly { readonly user: string; readonly tools: readonly string[] }[];
+  /** How many times the upstream's tool handler ran before and after the step: equal when the call never reached it. */
+  readonly upstreamRuns?: { readonly upstream: string; readonly tool: string; readonly before: number; readonly after: number };
   /** For a request the deployment refused: HTTP status and error code (and the Bearer challenge, when OAuth is on). */
   readonly refused?: { readonly status: number; readonly code: string | undefined; readonly challenge?: string };
 }
@@ -31,6 +44,7 @@ export type DemoClient = 'sdk-v1' | 'sdk-v2' | 'sdk-v2-modern';
 
 interface ToolCaller {
   callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  listTools(): Promise<{ tools: { name: string }[] }>;
   close(): Promise<void>;
 }
 
@@ -51,6 +65,23 @@ async function connect(url: string, headers: Record<string, string>, kind: DemoC
 function textOf(result: unknown): string {
   const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
   return content.map((part) => part.text ?? '').join('');
+}
+
+/** Calls `admin_report`; a JSON-RPC error (the SDKs reject the call with it) is the result too. */
+async function adminReportOf(client: ToolCaller): Promise<NonNullable<DemoStep['adminReport']>> {
+  try {
+    const result = (await client.callTool({ name: 'admin_report', arguments: {} })) as { isError?: boolean };
+    return { isError: result.isError === true, text: textOf(result) };
+  } catch (error) {
+    const { code, message, data } = error as { code?: unknown; message?: unknown; data?: unknown };
+    if (typeof code !== 'number') throw error;
+    const dataCode = (data as { code?: unknown } | undefined)?.code;
+    return {
+      isError: true,
+      text: String(message),
+      rpcError: { code, dataCode: typeof dataCode === 'string' ? dataCode : undefined },
+    };
+  }
 }
 
 async function callAs(
@@ -77,12 +108,14 @@ async function callWith(
     let served: DemoStep['served'];
     let adminReport: DemoStep['adminReport'];
     for (const tool of tools) {
-      const result = (await client.callTool({ name: tool, arguments: {} })) as { structuredContent?: unknown; isError?: boolean };
-      if (tool === 'whoami') {
-        const structured = result.structuredContent as { user: Record<string, unknown> | null; era?: string } | undefined;
-        whoami = structured?.user ?? null;
-        served = { client: kind, era: structured?.era ?? 'legacy' };
-      } else adminReport = { isError: result.isError === true, text: textOf(result) };
+      if (tool === 'admin_report') {
+        adminReport = await adminReportOf(client);
+        continue;
+      }
+      const result = (await client.callTool({ name: tool, arguments: {} })) as { structuredContent?: unknown };
+      const structured = result.structuredContent as { user: Record<string, unknown> | null; era?: string } | undefined;
+      whoami = structured?.user ?? null;
+      served = { client: kind, era: structured?.era ?? 'legacy' };
     }
     return {
       title,
@@ -114,6 +147,34 @@ async function refusedStatus(title: string, url: string, headers: Record<string,
     title,
     refused: { status: response.status, code: body.error?.data?.code, ...(challenge.includes('resource_metadata') ? { challenge } : {}) },
   };
+}
+
+/** Lists the tools of an upstream as each user (an SDK v2 client per user). */
+async function listAs(title: string, url: string, users: readonly { user: string; headers: Record<string, string> }[]): Promise<DemoStep> {
+  const listed: { user: string; tools: string[] }[] = [];
+  for (const { user, headers } of users) {
+    const client = await connect(url, headers, 'sdk-v2');
+    try {
+      listed.push({ user, tools: (await client.listTools()).tools.map((tool) => tool.name) });
+    } finally {
+      await client.close();
+    }
+  }
+  return { title, listed };
+}
+
+/** Calls `admin_report` at reports directly (without listing first), counting the runs of its handler around the call. */
+async function adminReportAs(title: string, deployment: Deployment, headers: Record<string, string>): Promise<DemoStep> {
+  const before = deployment.toolCalls.reports.count('admin_report');
+  const client = await connect(`${deployment.gatewayUrl}/mcp/reports`, headers, 'sdk-v2');
+  let adminReport: DemoStep['adminReport'];
+  try {
+    adminReport = await adminReportOf(client);
+  } finally {
+    await client.close();
+  }
+  const after = deployment.toolCalls.reports.count('admin_report');
+  return { title, adminReport, upstreamRuns: { upstream: 'reports', tool: 'admin_report', before, after } };
 }
 
 /**
@@ -179,10 +240,12 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
     await callAs(`API key client ${deployment.apiClient.id} calls notes/whoami`, notes, { 'x-api-key': deployment.apiClient.key }, [
       'whoami',
     ]),
-    await callAs('José forges X-Forwarded-User-Admin/-Id/-Groups and calls reports/admin_report', reports, { ...bearer, ...forged }, [
-      'whoami',
-      'admin_report',
-    ]),
+    await callAs(
+      'José forges X-Forwarded-User-Admin/-Id/-Groups and calls reports/whoami and admin_report',
+      reports,
+      { ...bearer, ...forged },
+      ['whoami', 'admin_report'],
+    ),
     await refusedStatus('A client goes straight to the notes upstream with forged headers', deployment.upstreams.notes, forged),
     await refusedStatus('A wrong Basic password at the gateway', notes, {
       authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}`,
@@ -215,6 +278,11 @@ export async function runDemo(deployment: Deployment): Promise<DemoStep[]> {
     await callWith('sdk-v2-modern', 'An SDK v2 client in the 2026-07-28 (stateless) era calls reports/whoami as alice', reports, basic, [
       'whoami',
     ]),
+    await listAs('The gateway policy of reports (reports-policy.yaml): alice (group admins) and bob list its tools', reports, [
+      { user: alice.username, headers: basic },
+      { user: bob.username, headers: bobBasic },
+    ]),
+    await adminReportAs('bob calls reports/admin_report anyway (a direct tools/call, not in his list)', deployment, bobBasic),
     ...(deployment.authorizationServer === undefined ? [] : await runOAuthDemo(deployment)),
   ];
 }
@@ -226,8 +294,18 @@ export function formatDemo(steps: readonly DemoStep[]): string {
     lines.push(`${index + 1}. ${step.title}`);
     if (step.served !== undefined) lines.push(`   client: ${step.served.client}, served in the ${step.served.era} era`);
     if (step.whoami !== undefined) lines.push(`   upstream saw: ${JSON.stringify(step.whoami)}`);
-    if (step.adminReport !== undefined)
-      lines.push(`   admin_report: ${step.adminReport.isError ? 'refused' : 'allowed'} (${step.adminReport.text})`);
+    for (const { user, tools } of step.listed ?? []) lines.push(`   tools/list as ${user}: ${tools.join(', ')}`);
+    if (step.adminReport?.rpcError !== undefined) {
+      const { code, dataCode } = step.adminReport.rpcError;
+      lines.push(`   admin_report: refused at the gateway (JSON-RPC error ${code} ${dataCode ?? ''})`.replace(' )', ')'));
+    } else if (step.adminReport !== undefined) {
+      lines.push(`   admin_report: ${step.adminReport.isError ? 'refused by the tool' : 'allowed'} (${step.adminReport.text})`);
+    }
+    if (step.upstreamRuns !== undefined) {
+      const { upstream, tool, before, after } = step.upstreamRuns;
+      const verdict = after === before ? `the call never reached ${upstream}` : `${upstream} ran it`;
+      lines.push(`   ${tool} handler runs at ${upstream}: ${before} before the call, ${after} after (${verdict})`);
+    }
     if (step.refused !== undefined) lines.push(`   refused: HTTP ${step.refused.status} ${step.refused.code ?? ''}`.trimEnd());
     if (step.refused?.challenge !== undefined) lines.push(`   WWW-Authenticate: ${step.refused.challenge}`);
   }

@@ -3,16 +3,20 @@
  * 2025-era protocol) and `reports` on MCP SDK v2 (both protocol eras), each with its own
  * audience, behind the example gateway, which signs with a fresh Ed25519 key
  * and publishes it as a JWKS that the servers fetch. The API-key client may act for the
- * demo users (`X-Act-As`); `reports` refuses delegated calls. Every component audits into
- * the same sink.
+ * demo users (`X-Act-As`); `reports` refuses delegated calls. The gateway applies a tool
+ * policy to `reports` (`reports-policy.yaml`: `admin_report` for admins only). Every component
+ * audits into the same sink.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createApp as createGatewayApp, createDemoIssuer, demoUsers, JWKS_PATH } from '@mcp-identity/example-gateway';
 import { createApp as createMcpServerApp, createV2App } from '@mcp-identity/example-mcp-server';
 import type { DemoApiClient, DemoIssuer, DemoUser } from '@mcp-identity/example-gateway';
-import type { AuditSink } from '@mcp-identity/gateway';
+import type { ToolCalls } from '@mcp-identity/example-mcp-server';
+import { loadPolicy } from '@mcp-identity/gateway';
+import type { AuditSink, FilePolicy } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
 import { startAuthorizationServer } from './authorization-server.js';
 import type { AuthorizationServer } from './authorization-server.js';
@@ -37,6 +41,10 @@ export interface DeploymentOptions {
   readonly oauth?: boolean;
   /** Port of the authorization server. Default 0. */
   readonly authorizationServerPort?: number;
+  /** The gateway's policy file for `reports` (JSON or YAML). Default {@link REPORTS_POLICY_FILE}. */
+  readonly reportsPolicyFile?: string;
+  /** Reload the policy file when it changes. Default `false`; `npm start` turns it on. */
+  readonly watchPolicy?: boolean;
 }
 
 /** A running deployment. */
@@ -49,11 +57,18 @@ export interface Deployment {
   readonly apiClient: DemoApiClient;
   /** With `oauth: true`: the running authorization server. */
   readonly authorizationServer?: AuthorizationServer;
+  /** The gateway's policy for `reports`, loaded from its file (`reload()` re-reads it). */
+  readonly reportsPolicy: FilePolicy;
+  /** How many times each MCP server's tool handlers ran: what got past the gateway and the receiver. */
+  readonly toolCalls: { readonly notes: ToolCalls; readonly reports: ToolCalls };
   close(): Promise<void>;
 }
 
 /** Scopes each MCP server offers (`<name>:read`), and which one `reports` requires. */
 export const OAUTH_REQUIRED_SCOPES = { reports: ['reports:read'] } as const;
+
+/** The gateway's tool policy for `reports`: `admin_report` for the `admins` group (and admin users) only. */
+export const REPORTS_POLICY_FILE = fileURLToPath(new URL('../reports-policy.yaml', import.meta.url));
 
 export const GATEWAY_ISSUER = 'urn:example:gateway';
 export const AUDIENCES = { notes: 'urn:example:mcp:notes', reports: 'urn:example:mcp:reports' } as const;
@@ -81,6 +96,12 @@ function closeServer(server: http.Server): Promise<void> {
 /** Starts the gateway and both MCP servers. */
 export async function startDeployment(options: DeploymentOptions = {}): Promise<Deployment> {
   const host = options.host ?? '127.0.0.1';
+  const logger = options.logger ?? console;
+  // Loaded first: a broken policy file stops the start-up, naming the file and the rule.
+  const reportsPolicy = loadPolicy(options.reportsPolicyFile ?? REPORTS_POLICY_FILE, {
+    watch: options.watchPolicy ?? false,
+    logger,
+  });
   // Listen first, so every app can be told the others' URLs.
   const gateway = await listening(options.gatewayPort ?? 0, host);
   const notes = await listening(options.notesPort ?? 0, host);
@@ -102,7 +123,6 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
       : undefined;
 
   const jwksUrl = `${gateway.url}${JWKS_PATH}`;
-  const logger = options.logger ?? console;
   const { audit, metrics } = options;
   const notesApp = createMcpServerApp({
     name: 'notes',
@@ -130,7 +150,7 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
       signing,
       upstreams: [
         { name: 'notes', target: `${notes.url}/mcp`, audience: AUDIENCES.notes },
-        { name: 'reports', target: `${reports.url}/mcp`, audience: AUDIENCES.reports },
+        { name: 'reports', target: `${reports.url}/mcp`, audience: AUDIENCES.reports, policy: reportsPolicy },
       ],
       jwt: issuer,
       users: demoUsers,
@@ -157,7 +177,10 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     users: demoUsers,
     apiClient,
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
+    reportsPolicy,
+    toolCalls: { notes: notesApp.toolCalls, reports: reportsApp.toolCalls },
     async close() {
+      reportsPolicy.close();
       await Promise.all([notesApp.close(), reportsApp.close(), authorizationServer?.close()]);
       await Promise.all([closeServer(gateway.server), closeServer(notes.server), closeServer(reports.server)]);
     },

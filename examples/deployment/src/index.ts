@@ -1,4 +1,4 @@
-export { startDeployment, GATEWAY_ISSUER, AUDIENCES, OAUTH_REQUIRED_SCOPES } from './deployment.js';
+export { startDeployment, GATEWAY_ISSUER, AUDIENCES, OAUTH_REQUIRED_SCOPES, REPORTS_POLICY_FILE } from './deployment.js';
 export { startAuthorizationServer } from './authorization-server.js';
 export type { AuthorizationServer, AuthorizationServerOptions } from './authorization-server.js';
 export { connectWithOAuth, signIn, DemoOAuthProvider, DEMO_REDIRECT_URI } from './oauth-client.js';

@@ -3,6 +3,7 @@
  * upstreams saw and a summary of the audit trail, and keeps running until Ctrl-C (printing
  * one compact audit line per request from then on).
  */
+import { relative } from 'node:path';
 import { Registry } from 'prom-client';
 import type { AuditEvent } from '@mcp-identity/gateway';
 import { formatAuditEvent, summarizeAudit } from './audit-summary.js';
@@ -27,12 +28,15 @@ const deployment = await startDeployment({
   metrics: new Registry(),
   oauth: true,
   authorizationServerPort: port('AUTHORIZATION_SERVER_PORT', 3001),
+  // Edits of the policy file take effect without a restart; a broken edit is refused and logged.
+  watchPolicy: true,
 });
 
 process.stdout.write(`mcp-identity example deployment
   gateway          ${deployment.gatewayUrl}  (MCP at /mcp/notes and /mcp/reports, JWKS at /.well-known/mcp-identity/jwks.json, metrics at /metrics)
   notes upstream   ${deployment.upstreams.notes}  (MCP SDK v1, 2025-era sessions)
   reports upstream ${deployment.upstreams.reports}  (MCP SDK v2, 2025 era and 2026-07-28)
+  reports policy   ${relative(process.cwd(), deployment.reportsPolicy.file)}  (at the gateway: admin_report for the admins group only; edits apply at once)
   authorization server ${deployment.authorizationServer?.issuer ?? '(off)'}  (oidc-provider; demo users alice and bob)
   MCP clients (Claude, VS Code, the Inspector): give them ${deployment.gatewayUrl}/mcp/notes
 

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import type { AuditEvent } from '@mcp-identity/gateway';
 import { eventLog } from '../../../test/kit.js';
-import { AUDIENCES, formatAuditEvent, runDemo, startDeployment, summarizeAudit } from '../src/index.js';
+import { AUDIENCES, formatAuditEvent, formatDemo, runDemo, startDeployment, summarizeAudit } from '../src/index.js';
 import type { Deployment, DemoStep } from '../src/index.js';
 
 describe('the example deployment', () => {
@@ -55,9 +55,13 @@ describe('the example deployment', () => {
     expect(steps[2]?.whoami).toMatchObject({ id: 'ci-bot', authMethod: 'api_key', roles: ['deployer'], isAdmin: false });
   });
 
-  it('ignores forged X-Forwarded-User-* headers: the upstream still sees José, not an admin', () => {
+  it('ignores forged X-Forwarded-User-* headers: the upstream sees José, and the gateway policy refuses him admin_report', () => {
     expect(steps[3]?.whoami).toMatchObject({ id: 'jose', isAdmin: false, groups: ['eng,ops', 'équipe-🚀'] });
-    expect(steps[3]?.adminReport).toEqual({ isError: true, text: 'forbidden: jose is not an admin' });
+    expect(steps[3]?.adminReport).toEqual({
+      isError: true,
+      text: expect.stringContaining('the gateway policy does not allow this operation'),
+      rpcError: { code: -32003, dataCode: 'forbidden' },
+    });
   });
 
   it('refuses a request sent straight to the upstream with forged headers', () => {
@@ -89,16 +93,51 @@ describe('the example deployment', () => {
     expect(steps[9]?.refused).toEqual({ status: 403, code: 'forbidden' });
   });
 
-  it('audits the refusals of the demo at the component that refused, with the reason', () => {
+  it('lists admin_report to alice (group admins) but not to bob, through the gateway policy of reports', () => {
+    expect(steps[11]?.listed).toEqual([
+      { user: 'alice', tools: ['whoami', 'admin_report'] },
+      { user: 'bob', tools: ['whoami'] },
+    ]);
+  });
+
+  it('answers bob’s direct admin_report call at the gateway with -32003 forbidden, the tool never running', () => {
+    expect(steps[12]?.adminReport).toEqual({
+      isError: true,
+      text: expect.stringContaining('the gateway policy does not allow this operation'),
+      rpcError: { code: -32003, dataCode: 'forbidden' },
+    });
+    // alice's call in step 2 ran the tool once; bob's did not.
+    expect(steps[12]?.upstreamRuns).toEqual({ upstream: 'reports', tool: 'admin_report', before: 1, after: 1 });
+    expect(deployment.toolCalls.reports.count('admin_report')).toBe(1);
+    expect(
+      audit.events.filter((event) => event.component === 'receiver' && event.rpcName === 'admin_report').map((event) => event.subject),
+    ).toEqual(['alice']);
+  });
+
+  it('prints the tools each user listed and the gateway refusal with the handler count', () => {
+    const text = formatDemo(steps);
+    expect(text).toContain('\n   tools/list as alice: whoami, admin_report\n   tools/list as bob: whoami\n');
+    expect(text).toContain(
+      '\n   admin_report: refused at the gateway (JSON-RPC error -32003 forbidden)\n' +
+        '   admin_report handler runs at reports: 1 before the call, 1 after (the call never reached reports)',
+    );
+  });
+
+  it('audits the refusals of the demo at the component that refused, with the reason and the policy rule', () => {
     const refusals = audit.events
       .filter((event) => event.decision === 'refused')
-      .map((event) => [event.component, event.reason, event.subject]);
+      .map((event) => [event.component, event.reason, event.subject, event.policy?.map((record) => `${record.decision} ${record.rule}`)]);
     expect(refusals).toEqual([
-      ['receiver', 'identity_missing', undefined],
-      ['gateway', 'unauthenticated', undefined],
-      ['receiver', 'identity_forbidden', 'alice'],
-      ['gateway', 'forbidden', 'bob'],
+      ['gateway', 'forbidden', 'jose', ['deny admin-report-others']],
+      ['receiver', 'identity_missing', undefined, undefined],
+      ['gateway', 'unauthenticated', undefined, undefined],
+      ['receiver', 'identity_forbidden', 'alice', undefined],
+      ['gateway', 'forbidden', 'bob', undefined],
+      ['gateway', 'forbidden', 'bob', ['deny admin-report-others']],
     ]);
+    expect(summarizeAudit(audit.events)).toMatch(
+      /\n {2}gateway {2}refused forbidden +POST \/mcp\/reports tools\/call admin_report {2}bob \(basic\) HTTP 200 \(policy rule admin-report-others\)$/m,
+    );
   });
 
   it('shows the delegated tool call in a compact audit line', () => {
@@ -113,7 +152,11 @@ describe('the example deployment', () => {
 
   it('counts the requests of every component by decision and reason in the shared registry', async () => {
     const text = await metrics.metrics();
-    expect(text).toMatch(/^mcp_identity_requests_total\{component="gateway",decision="refused",reason="forbidden"\} 1$/m);
+    // One X-Act-As refusal, two policy refusals (José's and bob's admin_report).
+    expect(text).toMatch(/^mcp_identity_requests_total\{component="gateway",decision="refused",reason="forbidden"\} 3$/m);
+    expect(text).toMatch(
+      /^mcp_identity_policy_denials_total\{audience="urn:example:mcp:reports",method="tools\/call",tool="admin_report",rule="admin-report-others"\} 2$/m,
+    );
     expect(text).toMatch(/^mcp_identity_requests_total\{component="receiver",decision="refused",reason="identity_forbidden"\} 1$/m);
     expect(text).toMatch(/^mcp_identity_requests_total\{component="receiver",decision="accepted",reason=""\} \d+$/m);
   });

@@ -1,7 +1,8 @@
 /**
  * The example gateway: one `createGateway` holds the issuer, signing keys, audit and metrics;
  * Passport authenticates (JWT from a demo issuer, HTTP Basic, an API key), then one
- * `gateway.upstream` per upstream signs the user for that upstream and forwards the request.
+ * `gateway.upstream` per upstream signs the user for that upstream and forwards the request,
+ * after its `policy` (when given) has allowed the call.
  * The gateway's public keys are served as a JWKS. Listed principals
  * may act for the demo users with `X-Act-As`; every request is audited, and counted when a
  * metrics registry is given (served at `/metrics`).
@@ -19,7 +20,7 @@ import {
   safeEqual,
 } from '@mcp-identity/gateway';
 import type { Express, Request, Response } from 'express';
-import type { AuditSink, MetaCreation, SigningKey } from '@mcp-identity/gateway';
+import type { AuditSink, MetaCreation, Policy, PolicyConfig, SigningKey } from '@mcp-identity/gateway';
 import type { Registry } from 'prom-client';
 import type { DemoApiClient, DemoUser } from './demo-identities.js';
 
@@ -30,6 +31,12 @@ export interface UpstreamConfig {
   readonly audience: string;
   /** `propagateIdentity`'s `metaCreation`: `"always"` when something on the way drops identity headers. Default `"preserve-era"`. */
   readonly metaCreation?: MetaCreation;
+  /**
+   * Which users may call which tools of this upstream (and see them in `tools/list`): a `Policy`
+   * (`loadPolicy`, `createPolicy`) or inline `{ rules, default? }`. Default none: every tool is
+   * left to the upstream's own code.
+   */
+  readonly policy?: Policy | PolicyConfig;
 }
 
 /** Options of {@link createApp}. */
@@ -179,6 +186,7 @@ export function createApp(options: GatewayAppOptions): Express {
         target: upstream.target,
         audience: upstream.audience,
         ...(upstream.metaCreation === 'always' ? { carry: { meta: 'always' } } : {}),
+        ...(upstream.policy === undefined ? {} : { policy: upstream.policy }),
       }),
     );
   }

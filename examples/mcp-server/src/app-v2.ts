@@ -11,12 +11,14 @@ import { verifyIdentity } from '@mcp-identity/receiver';
 import type { Request, Response } from 'express';
 import type { McpServerApp, McpServerAppOptions } from './app.js';
 import { sendFetchResponse, toFetchRequest } from './fetch-adapter.js';
+import { ToolCalls } from './tools.js';
 import { buildMcpServerV2 } from './tools-v2.js';
 
 /** Creates the SDK v2 example MCP server app (dual-era); it does not listen. */
 export function createV2App(options: McpServerAppOptions): McpServerApp {
   const name = options.name ?? 'example-mcp-server';
-  const handler = createMcpHandler((context: McpRequestContext) => buildMcpServerV2(name, context.era));
+  const toolCalls = new ToolCalls();
+  const handler = createMcpHandler((context: McpRequestContext) => buildMcpServerV2(name, context.era, toolCalls));
   const app = express();
   app.disable('x-powered-by');
   // verifyIdentity reads and parses the body; the SDK gets it back as `parsedBody`.
@@ -33,6 +35,7 @@ export function createV2App(options: McpServerAppOptions): McpServerApp {
   });
   return {
     app,
+    toolCalls,
     close: () => handler.close(),
   };
 }

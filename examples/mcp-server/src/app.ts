@@ -10,7 +10,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { verifyIdentity } from '@mcp-identity/receiver';
 import type { Express, Request, Response } from 'express';
 import type { ReceiverOptions, VerifyIdentityOptions } from '@mcp-identity/receiver';
-import { buildMcpServer } from './tools.js';
+import { buildMcpServer, ToolCalls } from './tools.js';
 
 /** Options of {@link createApp}. */
 export interface McpServerAppOptions {
@@ -27,6 +27,8 @@ export interface McpServerAppOptions {
 /** An Express app plus a way to end its MCP sessions. */
 export interface McpServerApp {
   readonly app: Express;
+  /** How many times each tool handler ran (`toolCalls.count('admin_report')`). */
+  readonly toolCalls: ToolCalls;
   /** Closes every open MCP session. */
   close(): Promise<void>;
 }
@@ -50,6 +52,7 @@ function notFound(_req: Request, res: Response): void {
 export function createApp(options: McpServerAppOptions): McpServerApp {
   const name = options.name ?? 'example-mcp-server';
   const transports = new Map<string, StreamableHTTPServerTransport>();
+  const toolCalls = new ToolCalls();
   const app = express();
   app.disable('x-powered-by');
   app.use('/mcp', verifyIdentity(options.identity));
@@ -69,7 +72,7 @@ export function createApp(options: McpServerAppOptions): McpServerApp {
       created.onclose = () => {
         if (created.sessionId !== undefined) transports.delete(created.sessionId);
       };
-      await buildMcpServer(name).connect(created);
+      await buildMcpServer(name, toolCalls).connect(created);
       transport = created;
     }
     // verifyIdentity read and parsed the body: hand it on, and the user with it (req.auth).
@@ -88,6 +91,7 @@ export function createApp(options: McpServerAppOptions): McpServerApp {
 
   return {
     app,
+    toolCalls,
     async close() {
       await Promise.all([...transports.values()].map((transport) => transport.close()));
       transports.clear();

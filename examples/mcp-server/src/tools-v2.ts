@@ -4,16 +4,17 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import { getUser } from '@mcp-identity/receiver';
-import { adminDecision } from './tools.js';
+import { adminDecision, ToolCalls } from './tools.js';
 
-/** Builds one SDK v2 server instance (`createMcpHandler` asks for one per request). */
-export function buildMcpServerV2(name: string, era: string): McpServer {
+/** Builds one SDK v2 server instance (`createMcpHandler` asks for one per request); `calls` counts the tool handlers' runs. */
+export function buildMcpServerV2(name: string, era: string, calls: ToolCalls = new ToolCalls()): McpServer {
   const server = new McpServer({ name, version: '0.1.0' });
 
   server.registerTool(
     'whoami',
     { title: 'Who am I', description: 'Returns the verified identity of the caller, as the gateway signed it.' },
     (ctx) => {
+      calls.record('whoami');
       const user = getUser(ctx);
       return {
         content: [{ type: 'text', text: JSON.stringify(user ?? null) }],
@@ -25,7 +26,10 @@ export function buildMcpServerV2(name: string, era: string): McpServer {
   server.registerTool(
     'admin_report',
     { title: 'Admin report', description: 'Only for admins: an authorization decision made on the verified identity.' },
-    (ctx) => adminDecision(getUser(ctx)),
+    (ctx) => {
+      calls.record('admin_report');
+      return adminDecision(getUser(ctx));
+    },
   );
 
   return server;

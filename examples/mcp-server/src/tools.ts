@@ -18,14 +18,30 @@ export function adminDecision(user: ReceivedUser | undefined): { isError?: boole
   return { content: [{ type: 'text', text: `report for ${user.id}: all systems nominal` }] };
 }
 
-/** Builds one MCP server instance (one per session). */
-export function buildMcpServer(name: string): McpServer {
+/** How many times each tool handler ran, by tool name: what reached the tools, whatever the gateway and receiver did. */
+export class ToolCalls {
+  readonly #counts = new Map<string, number>();
+
+  /** Records one run of `tool`'s handler. */
+  record(tool: string): void {
+    this.#counts.set(tool, (this.#counts.get(tool) ?? 0) + 1);
+  }
+
+  /** How many times `tool`'s handler ran. */
+  count(tool: string): number {
+    return this.#counts.get(tool) ?? 0;
+  }
+}
+
+/** Builds one MCP server instance (one per session); `calls` counts the tool handlers' runs. */
+export function buildMcpServer(name: string, calls: ToolCalls = new ToolCalls()): McpServer {
   const server = new McpServer({ name, version: '0.1.0' });
 
   server.registerTool(
     'whoami',
     { title: 'Who am I', description: 'Returns the verified identity of the caller, as the gateway signed it.' },
     (extra) => {
+      calls.record('whoami');
       const user = getUser(extra);
       return {
         content: [{ type: 'text', text: JSON.stringify(user ?? null) }],
@@ -37,7 +53,10 @@ export function buildMcpServer(name: string): McpServer {
   server.registerTool(
     'admin_report',
     { title: 'Admin report', description: 'Only for admins: an authorization decision made on the verified identity.' },
-    (extra) => adminDecision(getUser(extra)),
+    (extra) => {
+      calls.record('admin_report');
+      return adminDecision(getUser(extra));
+    },
   );
 
   return server;

@@ -1,8 +1,10 @@
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
-import { closeAll, rawRequest } from './propagate-kit.js';
-import { startPolicyGateway } from './policy-kit.js';
+import express from 'express';
+import { listen } from '../../../test/kit.js';
+import { closeAll, rawRequest, track } from './propagate-kit.js';
+import { startPolicyGateway, TOOLS } from './policy-kit.js';
 import type { PolicyGateway } from './policy-kit.js';
 
 afterEach(closeAll);
@@ -167,6 +169,32 @@ describe('propagateIdentity with a policy, raw HTTP', () => {
     expect((await list('resources/list')).resources.map((r: { uri: string }) => r.uri)).toEqual(['file:///public/a.txt']);
     expect((await list('resources/templates/list')).resourceTemplates.map((r: { name: string }) => r.name)).toEqual(['public']);
     expect((await list('prompts/list')).prompts.map((p: { name: string }) => p.name)).toEqual(['greet']);
+  });
+
+  it('sends a filtered list the upstream answered chunked with Content-Length only, never both', async () => {
+    // An upstream streaming its JSON answer (Transfer-Encoding: chunked), as SDK v2 fetch adapters do.
+    const messages: Record<string, unknown>[] = [];
+    const app = express();
+    app.use(express.json());
+    app.post('/mcp', (req, res) => {
+      messages.push(req.body as Record<string, unknown>);
+      const tools = TOOLS.map((name) => ({ name, inputSchema: { type: 'object' } }));
+      const body = JSON.stringify({ jsonrpc: '2.0', id: (req.body as { id: unknown }).id, result: { tools } });
+      res.status(200).type('application/json');
+      res.write(body.slice(0, 20));
+      res.end(body.slice(20));
+    });
+    const running = track(await listen(app));
+    const gateway = await startPolicyGateway('json', {}, { ...running, messages, called: () => [] });
+    const response = await rawRequest(`${gateway.url}/mcp`, {
+      headers,
+      chunks: [JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' })],
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers['transfer-encoding']).toBeUndefined();
+    expect(Number(response.headers['content-length'])).toBe(Buffer.byteLength(response.text));
+    expect(response.json.result.tools.map((tool: { name: string }) => tool.name)).toEqual(['echo', 'read_a', 'read_b']);
+    expect(messages.map((message) => message.method)).toEqual(['tools/list']);
   });
 
   it('answers 502 response_too_large when a list response exceeds listResponseLimit', async () => {

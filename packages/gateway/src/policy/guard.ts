@@ -101,7 +101,10 @@ export function createPolicyGuard(
   }
 
   function pipeJson(proxyRes: IncomingMessage, res: ServerResponse, state: RewriteState): void {
+    // The rewritten body is sent whole, with its own Content-Length: a chunked upstream answer's
+    // Transfer-Encoding must not be copied too (both together is an invalid HTTP/1.1 response).
     delete proxyRes.headers['content-length'];
+    delete proxyRes.headers['transfer-encoding'];
     proxyRes.pipe = function pipeFilteredJson<T extends NodeJS.WritableStream>(destination: T): T {
       const chunks: Buffer[] = [];
       let size = 0;
