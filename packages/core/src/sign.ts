@@ -37,6 +37,16 @@ export interface SignedAssertion {
 export interface AssertionExtras {
   /** The ids of the gateway policy's rules that allowed each message with a `method`, in body order: the `policy_rules` claim. */
   readonly policyRules?: readonly string[];
+  /** A delegated (token-exchanged) access token accompanies the request: the `dtk` claim. */
+  readonly delegatedToken?: DelegatedTokenClaim;
+}
+
+/** The `dtk` claim: says an exchanged access token travels with the request as `Authorization: Bearer`. */
+export interface DelegatedTokenClaim {
+  /** base64url SHA-256 of the exact token sent (as DPoP's `ath`): the receiver checks the bearer token against it. */
+  readonly ath: string;
+  /** The exchange target the token was requested for (the configured `audience` or `resource`). */
+  readonly aud: string;
 }
 
 /** Signs assertions; build one per upstream at start-up. */
@@ -91,7 +101,8 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
       const userJson = JSON.stringify(userToClaims(user));
       const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
       const rules = extra?.policyRules === undefined ? '' : `,"policy_rules":${JSON.stringify(extra.policyRules)}`;
-      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}}`;
+      const dtk = extra?.delegatedToken === undefined ? '' : `,"dtk":${JSON.stringify({ ath: extra.delegatedToken.ath, aud: extra.delegatedToken.aud })}`;
+      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}${dtk}}`;
       return { token: signJws(payload), jti, iat, exp };
     },
   };

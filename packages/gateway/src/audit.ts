@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { auditPath, auditUserFields, isRecord, normalizeUserContext, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
-import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, UserContext } from '@mcp-identity/core';
+import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, TokenExchangeAuditRecord, UserContext } from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
 import type { IdentityProxyParts } from './plugin.js';
@@ -37,6 +37,7 @@ interface EventParts {
   readonly upstreamStatus?: number | undefined;
   readonly latencyMs?: number;
   readonly policy?: readonly PolicyAuditRecord[] | undefined;
+  readonly tokenExchange?: TokenExchangeAuditRecord | undefined;
 }
 
 /** What the audit needs of the policy guard. */
@@ -63,6 +64,7 @@ function gatewayEvent(req: Request, res: Response, clock: () => number, parts: E
     ...(parts.upstreamStatus === undefined ? {} : { upstreamStatus: parts.upstreamStatus }),
     ...(parts.latencyMs === undefined ? {} : { latencyMs: parts.latencyMs }),
     ...(parts.policy === undefined ? {} : { policy: parts.policy }),
+    ...(parts.tokenExchange === undefined ? {} : { tokenExchange: parts.tokenExchange }),
   };
 }
 
@@ -121,6 +123,7 @@ export function createProxyAudit(
           upstreamStatus: upstreamStatus.get(req),
           latencyMs: Math.max(0, clock() - start),
           policy: policy?.records(req),
+          tokenExchange: prepared?.delegated?.audit,
         }),
       );
     });

@@ -70,10 +70,18 @@ function setIdentity(
   checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
+  const { delegated } = prepared;
+  // After the client's credentials were stripped: the token exchanged for this upstream.
+  if (delegated !== undefined) proxyReq.setHeader('authorization', `Bearer ${delegated.token}`);
   const { token, jti } = config.signer.sign(
     prepared.user,
     { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
-    prepared.policyRules === undefined ? undefined : { policyRules: prepared.policyRules },
+    prepared.policyRules === undefined && delegated === undefined
+      ? undefined
+      : {
+          ...(prepared.policyRules === undefined ? {} : { policyRules: prepared.policyRules }),
+          ...(delegated === undefined ? {} : { delegatedToken: delegated.claim }),
+        },
   );
   // The stateless revision has no sessions: a session id on a modern request is dropped, so no
   // server that classifies by session can read it as part of one (the gateway never checked it).
