@@ -1,6 +1,7 @@
 export { startDeployment, GATEWAY_ISSUER, AUDIENCES, OAUTH_REQUIRED_SCOPES } from './deployment.js';
 export { startAuthorizationServer } from './authorization-server.js';
 export type { AuthorizationServer, AuthorizationServerOptions } from './authorization-server.js';
+export { TOKEN_EXCHANGE_GRANT } from './token-exchange-grant.js';
 export { connectWithOAuth, signIn, DemoOAuthProvider, DEMO_REDIRECT_URI } from './oauth-client.js';
 export type { OAuthConnection } from './oauth-client.js';
 export type { Deployment, DeploymentOptions } from './deployment.js';

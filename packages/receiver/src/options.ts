@@ -75,6 +75,13 @@ export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptio
   readonly storeErrorStatus?: 500 | 502 | 503 | 504;
   /** Bind MCP sessions to the verified user who created them (`{ store, ttlSeconds? }`). Default off: the gateway binds them. */
   readonly sessions?: ReceiverSessionOptions;
+  /**
+   * Refuse (401 `delegated_token_missing`) requests whose assertion announces no token exchanged
+   * for the user (the gateway's `tokenExchange`). Whatever this says, an announced token is
+   * checked: it must be the request's `Authorization: Bearer` token and, for a JWT, have the
+   * assertion's subject as `sub`; it is then `req.auth.token`. Default false.
+   */
+  readonly requireDelegatedToken?: boolean;
 }
 
 /** Validated configuration. */
@@ -91,6 +98,7 @@ export interface ReceiverConfig {
   readonly storeErrorStatus: number;
   /** Session isolation, when the `sessions` option is set. */
   readonly sessions: SessionBinder | undefined;
+  readonly requireDelegatedToken: boolean;
 }
 
 const STORE_ERROR_STATUSES = [500, 502, 503, 504];
@@ -139,6 +147,9 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
   if (prefix.length === 0) throw new TypeError('headerPrefix must be a header name');
   const storeErrorStatus = options.storeErrorStatus === undefined ? 503 : options.storeErrorStatus;
   if (!STORE_ERROR_STATUSES.includes(storeErrorStatus)) throw new TypeError('storeErrorStatus must be 500, 502, 503 or 504');
+  if (options.requireDelegatedToken !== undefined && typeof options.requireDelegatedToken !== 'boolean')
+    throw new TypeError('requireDelegatedToken must be a boolean');
+  const requireDelegatedToken = options.requireDelegatedToken === true;
   const sessions = resolveSessionOptions(options.sessions, options.audience, storeErrorStatus, (message) => logger.warn(message));
   return Object.freeze({
     verifier,
@@ -152,5 +163,6 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions): Receiver
     clock,
     storeErrorStatus,
     sessions,
+    requireDelegatedToken,
   });
 }

@@ -192,7 +192,7 @@ function assertionKeyOf(auth: Extract<TokenExchangeClientAuth, { method: 'privat
     if (raw.type !== 'private') throw new TypeError('clientAuth.privateKey must be a private key');
     alg ??= defaultAlg(raw);
     key = Promise.resolve(raw);
-  } else if (raw instanceof globalThis.crypto.CryptoKey) {
+  } else if (raw instanceof (globalThis as unknown as { CryptoKey: abstract new () => object }).CryptoKey) {
     if ((raw as webcrypto.CryptoKey).type !== 'private') throw new TypeError('clientAuth.privateKey must be a private key');
     if (alg === undefined) throw new TypeError('clientAuth.alg is required with a CryptoKey');
     key = Promise.resolve(raw as webcrypto.CryptoKey);
