@@ -115,7 +115,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const users = options.users;
   const resourceScopes = options.resources;
   const allScopes = [...new Set(Object.values(resourceScopes).flat())];
-  const exchangeClients = (options.tokenExchangeClients ?? []).map((client) => ({
+  const exchangeClients = (options.tokenExchangeClients ?? []).map((client): AdapterPayload => ({
     grant_types: [TOKEN_EXCHANGE_GRANT],
     response_types: [],
     redirect_uris: [],
@@ -158,7 +158,6 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
       const act = token.gty === 'token-exchange' ? { act: { sub: token.clientId } } : {};
       return user === undefined ? act : { email: user.email, name: user.name, groups: [...user.groups], ...act };
     },
-    clients: exchangeClients,
     findAccount: (_ctx, sub) => {
       const user = users.find((candidate) => candidate.username === sub);
       if (user === undefined) return undefined;
@@ -172,6 +171,9 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     },
   };
   const provider = new Provider(issuer, configuration);
+  // Registered through the adapter, like dynamically registered clients (static `clients` are
+  // structured-cloned, which loses plain-object prototypes under Jest's VM modules).
+  for (const client of exchangeClients) await new MemoryAdapter('Client').upsert(String(client.client_id), client, 0);
   const resourceServerOf = (indicator: string): ResourceServer | undefined => {
     const scopes = resourceScopes[indicator];
     return scopes === undefined
@@ -186,7 +188,7 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   };
   if (exchangeClients.length > 0) {
     registerTokenExchange(provider, {
-      publicJwk: await exportJWK(publicKey),
+      publicJwk: { ...(await exportJWK(publicKey)), kid: signingKey.kid, alg: signingKey.alg, use: 'sig' },
       clients: new Set(exchangeClients.map((client) => String(client.client_id))),
       resourceServer: resourceServerOf,
       revoked,
