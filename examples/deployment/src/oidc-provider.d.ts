@@ -43,7 +43,10 @@ declare module 'oidc-provider' {
         getResourceServerInfo?: (ctx: unknown, resourceIndicator: string, client: unknown) => ResourceServer | Promise<ResourceServer>;
       };
     };
-    extraTokenClaims?: (ctx: unknown, token: { accountId?: string; gty?: string; clientId?: string }) => Record<string, unknown> | undefined;
+    extraTokenClaims?: (
+      ctx: unknown,
+      token: { accountId?: string; gty?: string; clientId?: string },
+    ) => Record<string, unknown> | undefined;
     clients?: Record<string, unknown>[];
     findAccount?: (ctx: unknown, sub: string, token?: unknown) => Account | undefined | Promise<Account | undefined>;
     interactions?: { url: (ctx: unknown, interaction: { uid: string }) => string };
@@ -86,6 +89,7 @@ declare module 'oidc-provider' {
   }
   export class ResourceServerModel {
     constructor(identifier: string, info: ResourceServer);
+    readonly identifier: string;
   }
   export default class Provider {
     constructor(issuer: string, configuration: Configuration);

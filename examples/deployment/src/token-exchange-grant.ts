@@ -28,9 +28,10 @@ function one(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) {
     if (value.length !== 1) throw new errors.InvalidTarget(`exactly one ${name} is supported`);
-    return String(value[0]);
+    value = value[0];
   }
-  return String(value);
+  if (typeof value !== 'string') throw new errors.InvalidRequest(`${name} must be a string`);
+  return value;
 }
 
 /** Registers the grant on `provider`. */
@@ -58,7 +59,8 @@ export function registerTokenExchange(provider: Provider, options: TokenExchange
       if (target === undefined || server === undefined) throw new errors.InvalidTarget('unknown target');
       const offered = server.scope.split(' ');
       const requested = typeof params.scope === 'string' ? params.scope.split(' ') : offered;
-      if (requested.some((scope) => !offered.includes(scope))) throw new errors.InvalidScope('a requested scope is not offered', params.scope as string);
+      if (requested.some((scope) => !offered.includes(scope)))
+        throw new errors.InvalidScope('a requested scope is not offered', params.scope as string);
       const token = new provider.AccessToken({ accountId: subject.sub, client, scope: requested.join(' '), gty: 'token-exchange' });
       token.resourceServer = new provider.ResourceServer(target, server);
       const value = await token.save();

@@ -6,7 +6,7 @@
  * calls the API as the user.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import http from 'node:http';
+import type http from 'node:http';
 import express from 'express';
 import { Passport } from 'passport';
 import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
@@ -86,14 +86,14 @@ function buildGateway(overrides: Partial<TokenExchangeOptions> = {}, extra: { ap
     authenticate(extra.apiKeys === true ? ['oauth-bearer', 'api-key'] : ['oauth-bearer'], {
       passport,
       protectedResource: resource,
-      audit: (event) => audit.push(event),
+      audit: (event) => void audit.push(event),
     }),
     propagateIdentity({
       target: `${upstream.url}/mcp`,
       audience: AUDIENCE,
       issuer: GATEWAY,
       signing: { secret: SECRET },
-      audit: (event) => audit.push(event),
+      audit: (event) => void audit.push(event),
       logger: { warn: (message) => warnings.push(message) },
       tokenExchange: {
         issuer: as.issuer,
@@ -119,7 +119,7 @@ function upstreamApp(): express.Express {
       issuer: GATEWAY,
       secrets: [{ secret: SECRET }],
       requireDelegatedToken: true,
-      audit: (event) => audit.push(event as AuditEvent),
+      audit: (event) => void audit.push(event),
     }),
     async (req, res) => {
       const server = new McpServer({ name: 'tickets', version: '1.0.0' });
@@ -193,7 +193,12 @@ beforeAll(async () => {
     if (ctx.oidc.params.grant_type === TOKEN_EXCHANGE_GRANT) exchanges += 1;
   });
   api = await listen(createTicketsApi({ issuer: as.issuer, audience: TICKETS_API }));
-  resource = protectedResource({ publicUrl: gatewayServer.url, path: '/mcp', authorizationServers: [as.issuer], requiredScopes: ['tickets:use'] });
+  resource = protectedResource({
+    publicUrl: gatewayServer.url,
+    path: '/mcp',
+    authorizationServers: [as.issuer],
+    requiredScopes: ['tickets:use'],
+  });
   mountGateway();
   aliceToken = await login(alice);
 });
@@ -246,7 +251,7 @@ describe('token exchange per upstream (RFC 8693)', () => {
     expect(exchanges).toBe(2);
   });
 
-  it('keeps users apart: bob gets his own exchanged token, not alice\'s cached one', async () => {
+  it("keeps users apart: bob gets his own exchanged token, not alice's cached one", async () => {
     mountGateway();
     await toolView(await callTool(aliceToken));
     const view = await toolView(await callTool(await login(bob)));
@@ -269,7 +274,7 @@ describe('token exchange per upstream (RFC 8693)', () => {
     expect((await toolView(await callTool(aliceToken))).api?.owner).toBe('alice');
   });
 
-  it('responds 401 token_exchange_rejected with the MCP challenge when the user\'s token was revoked, and forwards nothing', async () => {
+  it("responds 401 token_exchange_rejected with the MCP challenge when the user's token was revoked, and forwards nothing", async () => {
     mountGateway();
     const token = await login(bob);
     as.revokeAccessToken(token);
@@ -305,7 +310,7 @@ describe('token exchange per upstream (RFC 8693)', () => {
     }
   });
 
-  it('responds 502 token_exchange_unavailable, and warns the operator without a token, when the gateway\'s client is refused', async () => {
+  it("responds 502 token_exchange_unavailable, and warns the operator without a token, when the gateway's client is refused", async () => {
     mountGateway({ clientAuth: { method: 'client_secret_basic', clientId: 'mcp-gateway', clientSecret: 'wrong' } });
     const response = await callTool(aliceToken);
     const text = await response.text();
@@ -355,7 +360,9 @@ describe('the tool an MCP client calls through the gateway', () => {
     mountGateway();
     const client = new Client({ name: 'test', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(resource.resource), { requestInit: { headers: { authorization: `Bearer ${aliceToken}` } } }),
+      new StreamableHTTPClientTransport(new URL(resource.resource), {
+        requestInit: { headers: { authorization: `Bearer ${aliceToken}` } },
+      }),
     );
     try {
       const result = await client.callTool({ name: 'my_tickets', arguments: {} });
@@ -375,7 +382,7 @@ describeRedis('the exchanged-token cache shared through Redis', () => {
     await redis?.stop();
   });
 
-  it('lets a second gateway instance reuse the first one\'s exchange, stored encrypted', async () => {
+  it("lets a second gateway instance reuse the first one's exchange, stored encrypted", async () => {
     const key = Buffer.alloc(32, 7);
     const shared = (prefix: string): Partial<TokenExchangeOptions> => ({
       cache: { store: new RedisStore(redis.client(), { prefix }), encryptionKey: key },

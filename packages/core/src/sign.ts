@@ -101,7 +101,10 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
       const userJson = JSON.stringify(userToClaims(user));
       const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
       const rules = extra?.policyRules === undefined ? '' : `,"policy_rules":${JSON.stringify(extra.policyRules)}`;
-      const dtk = extra?.delegatedToken === undefined ? '' : `,"dtk":${JSON.stringify({ ath: extra.delegatedToken.ath, aud: extra.delegatedToken.aud })}`;
+      const dtk =
+        extra?.delegatedToken === undefined
+          ? ''
+          : `,"dtk":${JSON.stringify({ ath: extra.delegatedToken.ath, aud: extra.delegatedToken.aud })}`;
       const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}${dtk}}`;
       return { token: signJws(payload), jti, iat, exp };
     },

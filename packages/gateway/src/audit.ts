@@ -5,7 +5,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { auditPath, auditUserFields, isRecord, normalizeUserContext, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core';
-import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, TokenExchangeAuditRecord, UserContext } from '@mcp-identity/core';
+import type {
+  AuditEvent,
+  EmitAudit,
+  IdentityErrorCode,
+  PolicyAuditRecord,
+  TokenExchangeAuditRecord,
+  UserContext,
+} from '@mcp-identity/core';
 import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
 import type { IdentityProxyParts } from './plugin.js';

@@ -129,7 +129,13 @@ function resolveStrategies(strategies: readonly StrategyRef[], passport: Passpor
     // The shipped normalizer follows what the strategy yields; `method` relabels a known kind without changing how it is read.
     const readAs = Object.values(METHODS).includes(kind) ? kind : method;
     const accessToken = [kind, method].some((entry) => entry === 'jwt' || entry === 'oauth');
-    return { name: spec.name, method, normalize: spec.normalize ?? defaultNormalizer(readAs, options), accessToken, oauthToken: kind === 'oauth' };
+    return {
+      name: spec.name,
+      method,
+      normalize: spec.normalize ?? defaultNormalizer(readAs, options),
+      accessToken,
+      oauthToken: kind === 'oauth',
+    };
   });
 }
 
@@ -269,7 +275,8 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
         const info: unknown = outcome.info;
         if (strategy.oauthToken && req.userContext === principal && typeof info === 'object' && info !== null) {
           const token = (info as { token?: unknown }).token;
-          if (typeof token === 'string') rememberSubjectToken(req, { token, challenge: challenge?.invalidToken ?? `Bearer realm="${realm}", error="invalid_token"` });
+          if (typeof token === 'string')
+            rememberSubjectToken(req, { token, challenge: challenge?.invalidToken ?? `Bearer realm="${realm}", error="invalid_token"` });
         }
         next();
         return;

@@ -93,7 +93,9 @@ export function createTokenCache(config: TokenExchangeConfig): (subjectToken: st
       const entry = entryOf(exchanged);
       return entry.reuseUntil !== undefined && entry.reuseUntil > config.clock() ? entry : undefined;
     } catch (error) {
-      config.logger.warn(`mcp-identity: the shared token-exchange cache is unavailable (${error instanceof Error ? error.name : 'error'}); exchanging`);
+      config.logger.warn(
+        `mcp-identity: the shared token-exchange cache is unavailable (${error instanceof Error ? error.name : 'error'}); exchanging`,
+      );
       return undefined;
     }
   }

@@ -59,7 +59,10 @@ export function createExchangeClient(config: TokenExchangeConfig): ExchangeToken
     const url = new URL(issuer);
     const path = url.pathname.replace(/\/$/, '');
     // RFC 8414 path insertion first, then OpenID Connect Discovery (appended).
-    for (const candidate of [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${url.origin}${path}/.well-known/openid-configuration`]) {
+    for (const candidate of [
+      `${url.origin}/.well-known/oauth-authorization-server${path}`,
+      `${url.origin}${path}/.well-known/openid-configuration`,
+    ]) {
       const response = await config.fetch(candidate, { headers: { accept: 'application/json' }, redirect: 'error', signal });
       if (!response.ok) {
         await response.body?.cancel();

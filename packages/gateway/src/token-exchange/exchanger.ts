@@ -46,14 +46,17 @@ export function createTokenExchanger(options: TokenExchangeOptions): TokenExchan
     const timer = setTimeout(() => controller.abort(), config.timeoutMs);
     try {
       // A waiter is bounded too, even when the flight it joined is not its own.
-      return delegated(await Promise.race([
-        found,
-        new Promise<never>((_resolve, reject) => {
-          controller.signal.addEventListener('abort', () =>
-            reject(new IdentityError('token_exchange_timeout', 'the authorization server did not answer in time')),
-          );
-        }),
-      ]), start);
+      return delegated(
+        await Promise.race([
+          found,
+          new Promise<never>((_resolve, reject) => {
+            controller.signal.addEventListener('abort', () =>
+              reject(new IdentityError('token_exchange_timeout', 'the authorization server did not answer in time')),
+            );
+          }),
+        ]),
+        start,
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -139,7 +139,8 @@ export function endpointUrl(value: unknown, option: string): string {
 }
 
 function nonEmpty(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || /[\0-\x1f\x7f]/.test(value))
+  // Printable text only: these values end up in a form body and in log lines.
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048 || !/^[\x20-\x7e\u00a0-\uffff]+$/.test(value))
     throw new TypeError(`${option} must be a non-empty string without control characters`);
   return value;
 }
@@ -242,16 +243,19 @@ function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
   resource.forEach((entry, index) => {
     if (!URL.canParse(entry) || entry.includes('#')) throw new TypeError(`resource[${index}] must be an absolute URI without fragment`);
   });
-  if (audience.length === 0 && resource.length === 0) throw new TypeError('audience or resource is required: the token is for one upstream');
+  if (audience.length === 0 && resource.length === 0)
+    throw new TypeError('audience or resource is required: the token is for one upstream');
   const scope = options.scope;
   if (scope !== undefined && (!Array.isArray(scope) || scope.some((entry) => typeof entry !== 'string' || !SCOPE_TOKEN.test(entry))))
     throw new TypeError('scope must be an array of OAuth scope tokens');
-  const requestedTokenType = options.requestedTokenType === undefined ? ACCESS_TOKEN_TYPE : nonEmpty(options.requestedTokenType, 'requestedTokenType');
+  const requestedTokenType =
+    options.requestedTokenType === undefined ? ACCESS_TOKEN_TYPE : nonEmpty(options.requestedTokenType, 'requestedTokenType');
   if (options.actorToken !== undefined && typeof options.actorToken !== 'function')
-    throw new TypeError('actorToken must be a function returning the gateway\'s token');
+    throw new TypeError("actorToken must be a function returning the gateway's token");
   const actorTokenType = options.actorTokenType === undefined ? ACCESS_TOKEN_TYPE : nonEmpty(options.actorTokenType, 'actorTokenType');
   const onMissing: unknown = options.onMissingToken ?? 'refuse';
-  if (onMissing !== 'refuse' && onMissing !== 'forward-without') throw new TypeError('onMissingToken must be "refuse" or "forward-without"');
+  if (onMissing !== 'refuse' && onMissing !== 'forward-without')
+    throw new TypeError('onMissingToken must be "refuse" or "forward-without"');
   const cache = options.cache ?? {};
   if (typeof cache !== 'object' || cache === null) throw new TypeError('cache must be an object');
   const store = cache.store;
