@@ -4,7 +4,8 @@
  * the LRU touch). The one exchange that fills the cache is answered by an injected `fetch`.
  * Run alone with `node bench/dist/token-exchange-micro.js`.
  */
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { SignJWT } from 'jose';
 // Internal modules, on purpose: the exchanger is not public API.
@@ -50,7 +51,7 @@ export async function tokenExchangeBenchmarks(): Promise<MicroResult[]> {
     audience: 'urn:example:tickets',
     fetch: fetchStub,
   });
-  const req = {} as IncomingMessage;
+  const req = new IncomingMessage(new Socket());
   rememberSubjectToken(req, { token: subject, challenge: 'Bearer' });
   const first = await exchange(req);
   if (first?.token !== exchanged) throw new Error('the cache was not filled');
