@@ -18,6 +18,8 @@ export interface DemoStep {
   readonly whoami?: Record<string, unknown> | null;
   /** The text of `admin_report`, when called. */
   readonly adminReport?: { readonly isError: boolean; readonly text: string };
+  /** The text a tool answered, for steps that show one (token exchange). */
+  readonly toolText?: string;
   /** For a request the deployment refused: HTTP status and error code (and the Bearer challenge, when OAuth is on). */
   readonly refused?: { readonly status: number; readonly code: string | undefined; readonly challenge?: string };
 }
@@ -183,6 +185,7 @@ export function formatDemo(steps: readonly DemoStep[]): string {
     if (step.whoami !== undefined) lines.push(`   upstream saw: ${JSON.stringify(step.whoami)}`);
     if (step.adminReport !== undefined)
       lines.push(`   admin_report: ${step.adminReport.isError ? 'refused' : 'allowed'} (${step.adminReport.text})`);
+    if (step.toolText !== undefined) lines.push(`   tool answered: ${step.toolText}`);
     if (step.refused !== undefined) lines.push(`   refused: HTTP ${step.refused.status} ${step.refused.code ?? ''}`.trimEnd());
     if (step.refused?.challenge !== undefined) lines.push(`   WWW-Authenticate: ${step.refused.challenge}`);
   }
