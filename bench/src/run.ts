@@ -17,6 +17,7 @@ import { createAssertionSigner, jsonBodyDigest, normalizeUserContext, userToHead
 import { AUDIENCE, benchUser, eddsaKeyPem, ISSUER, LARGE_BODY, SECRET, TYPICAL_BODY } from './fixtures.js';
 import { microBenchmarks } from './micro.js';
 import { policyBenchmarks } from './policy-micro.js';
+import { tokenExchangeBenchmarks } from './token-exchange-micro.js';
 import type { MicroResult } from './micro.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -231,7 +232,7 @@ async function main(): Promise<void> {
   const rpsOf = (key: string): number => summary.find((s) => s.key === key)?.rps ?? NaN;
 
   const sse = await sseFirstEvent(upPorts.upstream!, gwPorts.baseline!, gwPorts.headers!);
-  const micro: MicroResult[] = [...(await microBenchmarks(eddsaPem)), ...policyBenchmarks()];
+  const micro: MicroResult[] = [...(await microBenchmarks(eddsaPem)), ...policyBenchmarks(), ...(await tokenExchangeBenchmarks())];
   const replayChild = await start('./replay-memory-process.js', [], ['--expose-gc']);
   const replay = replayChild.message as { entries: number; bytesPerEntry: number };
   const gatewayRss = Number((await ask(gateway.child, 'rss')).maxRssKb) * 1024;

@@ -11,11 +11,12 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { exportJWK, generateKeyPair } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors } from 'oidc-provider';
-import type { Adapter, AdapterPayload, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Adapter, AdapterPayload, Configuration, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
 import { safeEqual } from '@mcp-identity/gateway';
 import type { DemoUser } from '@mcp-identity/example-gateway';
+import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token-exchange-grant.js';
 
 /** Options of {@link startAuthorizationServer}. */
 export interface AuthorizationServerOptions {
@@ -27,6 +28,14 @@ export interface AuthorizationServerOptions {
   readonly resources: Readonly<Record<string, readonly string[]>>;
   /** Access token lifetime in seconds. Default 300. */
   readonly accessTokenTtlSeconds?: number;
+  /**
+   * Clients allowed the token-exchange grant (RFC 8693), as static oidc-provider client metadata
+   * (`client_id`, `client_secret` or `jwks`, `token_endpoint_auth_method`). They exchange user
+   * tokens for JWTs for any of `resources`, with an `act` claim naming the client. Default none.
+   */
+  readonly tokenExchangeClients?: readonly Record<string, unknown>[];
+  /** Lifetime of exchanged tokens in seconds. Default `accessTokenTtlSeconds`. */
+  readonly exchangedTokenTtlSeconds?: number;
 }
 
 /** A running authorization server. */
@@ -34,6 +43,8 @@ export interface AuthorizationServer {
   /** The issuer identifier (what the gateway's metadata names in `authorization_servers`). */
   readonly issuer: string;
   readonly provider: Provider;
+  /** Revokes an access token issued here: exchanging it then answers `invalid_grant`. */
+  revokeAccessToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -99,11 +110,18 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
   const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'as-1', alg: 'RS256', use: 'sig' };
   const users = options.users;
   const resourceScopes = options.resources;
   const allScopes = [...new Set(Object.values(resourceScopes).flat())];
+  const exchangeClients = (options.tokenExchangeClients ?? []).map((client): AdapterPayload => ({
+    grant_types: [TOKEN_EXCHANGE_GRANT],
+    response_types: [],
+    redirect_uris: [],
+    ...client,
+  }));
+  const revoked = new Set<string>();
 
   const configuration: Configuration = {
     adapter: MemoryAdapter,
@@ -134,10 +152,11 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
         },
       },
     },
-    // The gateway reads the user's email and name from the access token.
+    // The gateway reads the user's email and name from the access token; an exchanged token names its actor.
     extraTokenClaims: (_ctx, token) => {
       const user = users.find((candidate) => candidate.username === token.accountId);
-      return user === undefined ? undefined : { email: user.email, name: user.name, groups: [...user.groups] };
+      const act = token.gty === 'token-exchange' ? { act: { sub: token.clientId } } : {};
+      return user === undefined ? act : { email: user.email, name: user.name, groups: [...user.groups], ...act };
     },
     findAccount: (_ctx, sub) => {
       const user = users.find((candidate) => candidate.username === sub);
@@ -152,6 +171,29 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
     },
   };
   const provider = new Provider(issuer, configuration);
+  // Registered through the adapter, like dynamically registered clients (static `clients` are
+  // structured-cloned, which loses plain-object prototypes under Jest's VM modules).
+  for (const client of exchangeClients) await new MemoryAdapter('Client').upsert(String(client.client_id), client, 0);
+  const resourceServerOf = (indicator: string): ResourceServer | undefined => {
+    const scopes = resourceScopes[indicator];
+    return scopes === undefined
+      ? undefined
+      : {
+          scope: scopes.join(' '),
+          audience: indicator,
+          accessTokenTTL: options.exchangedTokenTtlSeconds ?? options.accessTokenTtlSeconds ?? 300,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+  };
+  if (exchangeClients.length > 0) {
+    registerTokenExchange(provider, {
+      publicJwk: { ...(await exportJWK(publicKey)), kid: signingKey.kid, alg: signingKey.alg, use: 'sig' },
+      clients: new Set(exchangeClients.map((client) => String(client.client_id))),
+      resourceServer: resourceServerOf,
+      revoked,
+    });
+  }
 
   const app = express();
   app.disable('x-powered-by');
@@ -233,6 +275,10 @@ export async function startAuthorizationServer(options: AuthorizationServerOptio
   return {
     issuer,
     provider,
+    revokeAccessToken: (token) => {
+      const { jti } = decodeJwt(token);
+      if (typeof jti === 'string') revoked.add(jti);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -35,6 +35,8 @@ export interface DemoStep {
   readonly listed?: readonly { readonly user: string; readonly tools: readonly string[] }[];
   /** How many times the upstream's tool handler ran before and after the step: equal when the call never reached it. */
   readonly upstreamRuns?: { readonly upstream: string; readonly tool: string; readonly before: number; readonly after: number };
+  /** The text a tool answered, for steps that show one (token exchange). */
+  readonly toolText?: string;
   /** For a request the deployment refused: HTTP status and error code (and the Bearer challenge, when OAuth is on). */
   readonly refused?: { readonly status: number; readonly code: string | undefined; readonly challenge?: string };
 }
@@ -306,6 +308,7 @@ export function formatDemo(steps: readonly DemoStep[]): string {
       const verdict = after === before ? `the call never reached ${upstream}` : `${upstream} ran it`;
       lines.push(`   ${tool} handler runs at ${upstream}: ${before} before the call, ${after} after (${verdict})`);
     }
+    if (step.toolText !== undefined) lines.push(`   tool answered: ${step.toolText}`);
     if (step.refused !== undefined) lines.push(`   refused: HTTP ${step.refused.status} ${step.refused.code ?? ''}`.trimEnd());
     if (step.refused?.challenge !== undefined) lines.push(`   WWW-Authenticate: ${step.refused.challenge}`);
   }

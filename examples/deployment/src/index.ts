@@ -1,6 +1,11 @@
 export { startDeployment, GATEWAY_ISSUER, AUDIENCES, OAUTH_REQUIRED_SCOPES, REPORTS_POLICY_FILE } from './deployment.js';
 export { startAuthorizationServer } from './authorization-server.js';
 export type { AuthorizationServer, AuthorizationServerOptions } from './authorization-server.js';
+export { TOKEN_EXCHANGE_GRANT } from './token-exchange-grant.js';
+export { createTicketsApi } from './tickets-api.js';
+export { startTokenExchangeDemo, runTokenExchangeDemo, TICKETS_API_AUDIENCE } from './token-exchange-demo.js';
+export type { TokenExchangeDemo } from './token-exchange-demo.js';
+export type { TicketsApiOptions } from './tickets-api.js';
 export { connectWithOAuth, signIn, DemoOAuthProvider, DEMO_REDIRECT_URI } from './oauth-client.js';
 export type { OAuthConnection } from './oauth-client.js';
 export type { Deployment, DeploymentOptions } from './deployment.js';

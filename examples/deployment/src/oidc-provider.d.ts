@@ -43,7 +43,11 @@ declare module 'oidc-provider' {
         getResourceServerInfo?: (ctx: unknown, resourceIndicator: string, client: unknown) => ResourceServer | Promise<ResourceServer>;
       };
     };
-    extraTokenClaims?: (ctx: unknown, token: { accountId?: string }) => Record<string, unknown> | undefined;
+    extraTokenClaims?: (
+      ctx: unknown,
+      token: { accountId?: string; gty?: string; clientId?: string },
+    ) => Record<string, unknown> | undefined;
+    clients?: Record<string, unknown>[];
     findAccount?: (ctx: unknown, sub: string, token?: unknown) => Account | undefined | Promise<Account | undefined>;
     interactions?: { url: (ctx: unknown, interaction: { uid: string }) => string };
     ttl?: Record<string, number>;
@@ -67,10 +71,34 @@ declare module 'oidc-provider' {
   export const errors: {
     InvalidTarget: new (description?: string) => Error;
     InvalidRequest: new (description?: string) => Error;
+    InvalidGrant: new (description?: string) => Error;
+    InvalidScope: new (description?: string, scope?: string) => Error;
+    UnauthorizedClient: new (description?: string) => Error;
   };
+  /** The token endpoint context a grant handler gets. */
+  export interface GrantContext {
+    oidc: { params: Record<string, unknown>; client: { clientId: string } };
+    body: unknown;
+  }
+  export class AccessToken {
+    constructor(properties: { accountId: string; client: unknown; scope?: string; gty?: string });
+    resourceServer: unknown;
+    readonly expiration: number;
+    scope?: string;
+    save(): Promise<string>;
+  }
+  export class ResourceServerModel {
+    constructor(identifier: string, info: ResourceServer);
+    readonly identifier: string;
+  }
   export default class Provider {
     constructor(issuer: string, configuration: Configuration);
     readonly Grant: typeof Grant;
+    readonly AccessToken: typeof AccessToken;
+    readonly ResourceServer: typeof ResourceServerModel;
+    readonly issuer: string;
+    registerGrantType(name: string, handler: (ctx: GrantContext) => Promise<void>, params?: string[], dupes?: string[]): void;
+    on(event: 'grant.success', listener: (ctx: GrantContext) => void): void;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionFinished(

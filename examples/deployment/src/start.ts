@@ -9,6 +9,7 @@ import type { AuditEvent } from '@mcp-identity/gateway';
 import { formatAuditEvent, summarizeAudit } from './audit-summary.js';
 import { formatDemo, runDemo } from './demo.js';
 import { startDeployment } from './deployment.js';
+import { runTokenExchangeDemo, startTokenExchangeDemo } from './token-exchange-demo.js';
 
 const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 
@@ -44,6 +45,13 @@ Demo:
 `);
 try {
   process.stdout.write(`${formatDemo(await runDemo(deployment))}\n\nAudit trail: ${summarizeAudit(events)}\n\n`);
+  // Token exchange runs on its own loopback ports, and stops once shown.
+  const exchange = await startTokenExchangeDemo({ audit: () => undefined });
+  try {
+    process.stdout.write(`Calling APIs as the user (token exchange):\n${formatDemo(await runTokenExchangeDemo(exchange))}\n\n`);
+  } finally {
+    await exchange.close();
+  }
 } catch (error) {
   process.stderr.write(`the demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;

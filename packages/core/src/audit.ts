@@ -72,6 +72,18 @@ export interface AuditEvent {
   readonly latencyMs?: number;
   /** The gateway policy's decision on each message with a `method`, in body order (at most 100); absent without a policy. */
   readonly policy?: readonly PolicyAuditRecord[];
+  /** The token exchange done for this request (gateway, upstreams with `tokenExchange`); never a token. */
+  readonly tokenExchange?: TokenExchangeAuditRecord;
+}
+
+/** The token exchange of one request in an {@link AuditEvent}. */
+export interface TokenExchangeAuditRecord {
+  /** `hit`: from this process's cache; `shared`: from the shared store; `miss`: exchanged at the authorization server. */
+  readonly cache: 'hit' | 'shared' | 'miss';
+  /** Milliseconds spent obtaining the token (waiting for another request's exchange included). */
+  readonly latencyMs: number;
+  /** The exchange target (`audience` or `resource`). */
+  readonly target: string;
 }
 
 /** One policy decision in an {@link AuditEvent}. */

@@ -29,6 +29,11 @@ const CODES = {
   identity_too_large: [431, -32001],
   path_invalid: [400, -32600],
   claims_limit_exceeded: [403, -32003],
+  // Gateway: token exchange (RFC 8693) for an upstream
+  token_exchange_unsupported_login: [403, -32003],
+  token_exchange_rejected: [401, -32001],
+  token_exchange_unavailable: [502, -32603],
+  token_exchange_timeout: [504, -32603],
   // Gateway and receiver: MCP 2026-07-28 request checks (-32020 is the spec's HeaderMismatch)
   mcp_header_mismatch: [400, -32020],
   mcp_message_refused: [400, -32600],
@@ -42,6 +47,8 @@ const CODES = {
   identity_binding: [401, -32001],
   identity_mismatch: [401, -32001],
   identity_forbidden: [403, -32003],
+  delegated_token_missing: [401, -32001],
+  delegated_token_mismatch: [401, -32001],
   keys_unavailable: [503, -32603],
   store_unavailable: [503, -32603],
 } as const satisfies Record<string, readonly [status: number, rpcCode: number]>;

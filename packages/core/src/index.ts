@@ -36,7 +36,7 @@ export type {
 
 export { ASSERTION_TYP } from './jws.js';
 export { createAssertionSigner, WIRE_FORMAT_VERSION } from './sign.js';
-export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, SignedAssertion } from './sign.js';
+export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, DelegatedTokenClaim, SignedAssertion } from './sign.js';
 export { createAssertionVerifier } from './verify.js';
 export type { AssertionVerifier, AssertionVerifierOptions, VerifiedAssertion } from './verify.js';
 export { staticKeySource } from './key-source.js';

@@ -72,7 +72,7 @@ export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSi
 export type { JwsHeader, ParsedJws } from './jws.js';
 
 export { createAssertionSigner, positiveInteger, requiredIdentifier, WIRE_FORMAT_VERSION } from './sign.js';
-export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, SignedAssertion } from './sign.js';
+export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, DelegatedTokenClaim, SignedAssertion } from './sign.js';
 
 export { createAssertionVerifier } from './verify.js';
 export type { AssertionVerifier, AssertionVerifierOptions, VerifiedAssertion } from './verify.js';
@@ -167,6 +167,7 @@ export type {
   RpcSummary,
   AuditUserFields,
   PolicyAuditRecord,
+  TokenExchangeAuditRecord,
 } from './audit.js';
 export { createAuditEmitter } from './audit-emitter.js';
 export type { AuditOptions, EmitAudit } from './audit-emitter.js';

@@ -42,6 +42,16 @@ export interface AssertionExtras {
   readonly policyRules?: readonly string[];
   /** The gateway's id of the request (`requestIdOf`): the `request_id` claim, so the receiver's audit events carry the same id. */
   readonly requestId?: string;
+  /** A delegated (token-exchanged) access token accompanies the request: the `dtk` claim. */
+  readonly delegatedToken?: DelegatedTokenClaim;
+}
+
+/** The `dtk` claim: says an exchanged access token travels with the request as `Authorization: Bearer`. */
+export interface DelegatedTokenClaim {
+  /** base64url SHA-256 of the exact token sent (as DPoP's `ath`): the receiver checks the bearer token against it. */
+  readonly ath: string;
+  /** The exchange target the token was requested for (the configured `audience` or `resource`). */
+  readonly aud: string;
 }
 
 /** Signs assertions; build one per upstream at start-up. */
@@ -103,7 +113,11 @@ export function createAssertionSigner(options: AssertionSignerOptions, imported?
       const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
       const rules = extra?.policyRules === undefined ? '' : `,"policy_rules":${JSON.stringify(extra.policyRules)}`;
       const rid = extra?.requestId === undefined ? '' : `,"request_id":${JSON.stringify(extra.requestId)}`;
-      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}${rid}}`;
+      const dtk =
+        extra?.delegatedToken === undefined
+          ? ''
+          : `,"dtk":${JSON.stringify({ ath: extra.delegatedToken.ath, aud: extra.delegatedToken.aud })}`;
+      const payload = `${prefix},"iat":${iat},"exp":${exp},"jti":"${jti}",${userJson.slice(1, -1)},"req":${req}${rules}${rid}${dtk}}`;
       return { token: signJws(payload), jti, iat, exp };
     },
   };

@@ -14,7 +14,14 @@ import {
   requestIdOf,
   rpcSummaryOf,
 } from '@mcp-identity/core/internal';
-import type { AuditEvent, EmitAudit, IdentityErrorCode, PolicyAuditRecord, UserContext } from '@mcp-identity/core/internal';
+import type {
+  AuditEvent,
+  EmitAudit,
+  IdentityErrorCode,
+  PolicyAuditRecord,
+  TokenExchangeAuditRecord,
+  UserContext,
+} from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
 import type { IdentityProxyParts } from './plugin.js';
@@ -46,6 +53,7 @@ interface EventParts {
   readonly upstreamStatus?: number | undefined;
   readonly latencyMs?: number;
   readonly policy?: readonly PolicyAuditRecord[] | undefined;
+  readonly tokenExchange?: TokenExchangeAuditRecord | undefined;
 }
 
 /** What the audit needs of the policy guard. */
@@ -74,6 +82,7 @@ function gatewayEvent(req: Request, res: Response, clock: () => number, parts: E
     ...(parts.upstreamStatus === undefined ? {} : { upstreamStatus: parts.upstreamStatus }),
     ...(parts.latencyMs === undefined ? {} : { latencyMs: parts.latencyMs }),
     ...(parts.policy === undefined ? {} : { policy: parts.policy }),
+    ...(parts.tokenExchange === undefined ? {} : { tokenExchange: parts.tokenExchange }),
   };
 }
 
@@ -130,6 +139,7 @@ export function createProxyAudit(
           upstreamStatus: upstreamStatus.get(req),
           latencyMs: Math.max(0, clock() - start),
           policy: policy?.records(req),
+          tokenExchange: prepared?.delegated?.audit,
         }),
       );
     });

@@ -14,6 +14,7 @@ import { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normal
 import type { Normalizer, NormalizerOptions } from './normalizers.js';
 import { resourceChallenges } from './protected-resource.js';
 import type { ProtectedResource } from './protected-resource.js';
+import { rememberSubjectToken } from './token-exchange/subject-token.js';
 
 /** What `authenticate` needs of Passport: the `passport` singleton or a `new Passport()` both fit. */
 export interface PassportLike {
@@ -64,6 +65,8 @@ interface ResolvedStrategy {
   readonly normalize: Normalizer;
   /** Verifies access tokens: audience and scopes are checked against the protected resource. */
   readonly accessToken: boolean;
+  /** The shipped OAuth strategy: its verified token is kept for the request, for token exchange. */
+  readonly oauthToken: boolean;
 }
 
 type Outcome =
@@ -126,7 +129,13 @@ function resolveStrategies(strategies: readonly StrategyRef[], passport: Passpor
     // The shipped normalizer follows what the strategy yields; `method` relabels a known kind without changing how it is read.
     const readAs = Object.values(METHODS).includes(kind) ? kind : method;
     const accessToken = [kind, method].some((entry) => entry === 'jwt' || entry === 'oauth');
-    return { name: spec.name, method, normalize: spec.normalize ?? defaultNormalizer(readAs, options), accessToken };
+    return {
+      name: spec.name,
+      method,
+      normalize: spec.normalize ?? defaultNormalizer(readAs, options),
+      accessToken,
+      oauthToken: kind === 'oauth',
+    };
   });
 }
 
@@ -260,6 +269,14 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
             : new IdentityError('auth_unavailable', 'authentication is unavailable', { cause: error });
           refuse(req, res, refusal, principal);
           return;
+        }
+        // The user's own access token, for upstreams that exchange it (never on the UserContext). Not
+        // when acting for someone else: that token is the actor's, not the subject's.
+        const info: unknown = outcome.info;
+        if (strategy.oauthToken && req.userContext === principal && typeof info === 'object' && info !== null) {
+          const token = (info as { token?: unknown }).token;
+          if (typeof token === 'string')
+            rememberSubjectToken(req, { token, challenge: challenge?.invalidToken ?? `Bearer realm="${realm}", error="invalid_token"` });
         }
         next();
         return;

@@ -27,6 +27,7 @@ import { createUpstreamMiddleware } from './propagate.js';
 import type { ExtraProxyOptions, PropagateIdentityOptions } from './propagate.js';
 import type { Carrier, IdentityOptions } from './options.js';
 import type { OptionNames } from './option-names.js';
+import type { TokenExchangeOptions } from './token-exchange/options.js';
 
 /** Options of {@link createGateway}: what every upstream of this gateway shares. */
 export interface GatewayOptions extends AuditOptions {
@@ -132,6 +133,11 @@ export interface UpstreamOptions extends Omit<GatewayPluginOptions, 'limits'> {
   readonly policy?: Policy | PolicyConfig;
   /** Extra http-proxy-middleware options (`pathRewrite`, `changeOrigin`, `agent`, `on`, ...). Default none. */
   readonly proxy?: ExtraProxyOptions;
+  /**
+   * Call this upstream with an access token exchanged for the user (RFC 8693), as
+   * `Authorization: Bearer`, beside the assertion; see docs/token-exchange.md. Default: off.
+   */
+  readonly tokenExchange?: TokenExchangeOptions;
 }
 
 /** The pieces of one gateway, bound to its issuer, keys, sessions, audit and clock. */
@@ -160,7 +166,7 @@ const GATEWAY_OPTIONS = [
   'metrics',
 ] as const;
 const PLUGIN_OPTIONS = ['audience', 'fields', 'carry', 'strip', 'limits', 'sessions'] as const;
-const UPSTREAM_OPTIONS = [...PLUGIN_OPTIONS, 'target', 'policy', 'proxy'] as const;
+const UPSTREAM_OPTIONS = [...PLUGIN_OPTIONS, 'target', 'policy', 'proxy', 'tokenExchange'] as const;
 const CARRY = ['headers', 'meta', 'headerPrefix', 'contextforge'] as const;
 const STRIP = ['headers', 'queryParams', 'apiKeyHeader', 'except'] as const;
 const PLUGIN_LIMITS = ['bodyBytes', 'timeoutMs', 'headerBytes'] as const;
@@ -325,6 +331,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...defined({
           proxy: upstream.proxy as ExtraProxyOptions | undefined,
           policy: upstream.policy as Policy | PolicyConfig | undefined,
+          tokenExchange: upstream.tokenExchange as TokenExchangeOptions | undefined,
           listResponseLimit: limits.listResponseBytes as number | undefined,
           metrics: settings.metrics,
         }),

@@ -53,6 +53,8 @@ export { OAuthTokenStrategy } from './oauth-strategy.js';
 export type { OAuthTokenStrategyOptions, OAuthIssuer, OAuthIntrospection } from './oauth-strategy.js';
 export { protectedResource, protectedResourceMetadata, PROTECTED_RESOURCE_WELL_KNOWN } from './protected-resource.js';
 export type { ProtectedResource, ProtectedResourceOptions, ProtectedResourceMetadata } from './protected-resource.js';
+export { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from './token-exchange/options.js';
+export type { TokenExchangeOptions, TokenExchangeClientAuth, TokenExchangeCacheOptions } from './token-exchange/options.js';
 export { TrustedProxyStrategy } from './trusted-proxy-strategy.js';
 export type { TrustedProxyStrategyOptions, TrustedProxyHeaders } from './trusted-proxy-strategy.js';
 
@@ -81,4 +83,5 @@ export type {
   AuditLogger,
   AuditOptions,
   MetricsRegistry,
+  TokenExchangeAuditRecord,
 } from '@mcp-identity/core/internal';

@@ -84,10 +84,17 @@ function setIdentity(
   checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
+  const { delegated } = prepared;
+  // After the client's credentials were stripped: the token exchanged for this upstream.
+  if (delegated !== undefined) proxyReq.setHeader('authorization', `Bearer ${delegated.token}`);
   const { token, jti } = config.signer.sign(
     prepared.user,
     { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
-    prepared.policyRules === undefined ? { requestId } : { policyRules: prepared.policyRules, requestId },
+    {
+      requestId,
+      ...(prepared.policyRules === undefined ? {} : { policyRules: prepared.policyRules }),
+      ...(delegated === undefined ? {} : { delegatedToken: delegated.claim }),
+    },
   );
   checkAssertionSize(token);
   // The stateless revision has no sessions: a session id on a modern request is dropped, so no

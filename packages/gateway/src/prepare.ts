@@ -29,6 +29,7 @@ import {
 } from '@mcp-identity/core/internal';
 import type { JsonRpcBody, JsonRpcMessage, McpEra, UserContext } from '@mcp-identity/core/internal';
 import type { GatewayConfig } from './options.js';
+import type { DelegatedToken } from './token-exchange/exchanger.js';
 import { checkRequestPath } from './path.js';
 
 /** A request ready to forward. */
@@ -48,6 +49,8 @@ export interface PreparedRequest {
   readonly era: McpEra;
   /** The messages whose `params._meta` carries the gateway's identity (the assertion is added when signed). */
   readonly metaMessages: readonly JsonRpcMessage[];
+  /** The token exchanged for this upstream, sent as `Authorization: Bearer` (token exchange only). */
+  readonly delegated?: DelegatedToken;
 }
 
 /**

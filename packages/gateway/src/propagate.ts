@@ -23,6 +23,8 @@ import { createPolicyGuard, policyOption } from './policy/guard.js';
 import type { PolicyOutcome } from './policy/enforce.js';
 import type { IdentityOptions, ResolveContext } from './options.js';
 import type { AuthorizeBody, GatewayRequest } from './prepare.js';
+import { createTokenExchanger } from './token-exchange/exchanger.js';
+import type { TokenExchangeOptions } from './token-exchange/options.js';
 
 /** Extra http-proxy-middleware options; those the gateway must control are left out. */
 export type ExtraProxyOptions = Readonly<
@@ -43,6 +45,12 @@ export interface PropagateIdentityOptions extends IdentityOptions, AuditOptions 
   readonly policy?: Policy | PolicyConfig;
   /** Largest list response (JSON body, or one SSE event) read to filter it, in bytes; beyond it, 502 `response_too_large`. Default 4 MiB. */
   readonly listResponseLimit?: number;
+  /**
+   * Call this upstream with a token obtained for the user by OAuth 2.0 Token Exchange (RFC 8693),
+   * sent as `Authorization: Bearer` next to the identity assertion (whose `dtk` claim says so).
+   * Needs logins by `OAuthTokenStrategy`; see docs/token-exchange.md. Default: none.
+   */
+  readonly tokenExchange?: TokenExchangeOptions;
 }
 
 function parseTarget(value: unknown): URL {
@@ -117,6 +125,14 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
           metrics: options.metrics,
         });
   if (guard === undefined && options.listResponseLimit !== undefined) throw new TypeError(`${listLimitName} needs a policy`);
+  const exchangeToken =
+    options.tokenExchange === undefined
+      ? undefined
+      : createTokenExchanger({
+          ...(options.clock === undefined ? {} : { clock: options.clock }),
+          ...(options.logger === undefined ? {} : { logger: options.logger }),
+          ...options.tokenExchange,
+        });
   const audit = createProxyAudit(config.audience, parts, context.emit ?? createAuditEmitter(options), options.clock ?? Date.now, guard);
   const agent: unknown =
     extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
@@ -167,6 +183,17 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
       // Every message was denied: answered here, nothing reaches the upstream.
       guard.answer(res, outcome);
       return;
+    }
+    if (exchangeToken !== undefined) {
+      try {
+        const delegated = await exchangeToken(req);
+        const prepared = parts.prepared.get(req);
+        if (delegated !== undefined && prepared !== undefined) parts.prepared.set(req, { ...prepared, delegated });
+      } catch (error) {
+        if (isIdentityError(error)) writeIdentityError(res, error);
+        else next(error);
+        return;
+      }
     }
     await proxy(req, res, next);
   };

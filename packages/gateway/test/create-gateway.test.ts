@@ -251,6 +251,20 @@ describe('createGateway options', () => {
     ],
     ['proxy.target', () => upstream({ proxy: { target: 'http://elsewhere' } }), /^proxy\.target is set by the gateway/],
     ['a bad policy', () => upstream({ policy: { rules: 'all' } }), /rules/],
+    [
+      'a tokenExchange without an authorization server',
+      () =>
+        upstream({
+          tokenExchange: { audience: 'urn:api', clientAuth: { method: 'client_secret_basic', clientId: 'c', clientSecret: 's' } },
+        }),
+      /^tokenExchange\.issuer or tokenEndpoint is required/,
+    ],
+    [
+      'carry.meta that is not true, false or "always"',
+      () => upstream({ carry: { meta: 'sometimes' } }),
+      /^carry\.meta must be true, false or "always"/,
+    ],
+    ['a bad limits.headerBytes', () => upstream({ limits: { headerBytes: 0 } }), /^limits\.headerBytes must be a positive integer/],
     ['target on plugin()', () => plugin({ target: 'http://127.0.0.1:9' }), /^target is not an option/],
     [
       'limits.listResponseBytes on plugin()',

@@ -6,7 +6,11 @@ import type { UserContext } from '@mcp-identity/core/internal';
  * as `extra.authInfo`.
  */
 export interface AuthInfo {
-  /** The verified assertion (never the client's access token: the gateway does not pass it through). */
+  /**
+   * The token the gateway exchanged for the user for this server (`tokenExchange`), checked
+   * against the assertion's `dtk` claim; otherwise the verified assertion. Never the client's own
+   * access token: the gateway does not pass it through.
+   */
   token: string;
   /**
    * The OAuth client the user's access token was issued to (`client_id`/`azp`). For logins

@@ -21,7 +21,7 @@ export {
   createJsonLineAuditSink,
   defaultAuditSink,
   REQUESTS_METRIC,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 export type {
   UserContext,
   IdentityErrorCode,
@@ -35,5 +35,5 @@ export type {
   AuditOptions,
   MetricsRegistry,
   SessionOptions,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 export type { ReceiverSessionOptions } from './sessions.js';

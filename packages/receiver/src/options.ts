@@ -83,6 +83,13 @@ export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptio
   readonly storeErrorStatus?: 500 | 502 | 503 | 504;
   /** Bind MCP sessions to the verified user who created them (`{ store, ttlSeconds? }`). Default off: the gateway binds them. */
   readonly sessions?: ReceiverSessionOptions;
+  /**
+   * Refuse (401 `delegated_token_missing`) requests whose assertion announces no token exchanged
+   * for the user (the gateway's `tokenExchange`). Whatever this says, an announced token is
+   * checked: it must be the request's `Authorization: Bearer` token and, for a JWT, have the
+   * assertion's subject as `sub`; it is then `req.auth.token`. Default false.
+   */
+  readonly requireDelegatedToken?: boolean;
 }
 
 /** JWKS fetching settings beside `keys.jwksUrl`. */
@@ -131,6 +138,8 @@ export interface ReceiverOptions extends AuditOptions {
   readonly contextforge?: ContextforgeOptions;
   /** HTTP status when the replay or session store fails: 500, 502, 503 or 504. Default 503. */
   readonly storeErrorStatus?: 500 | 502 | 503 | 504;
+  /** Refuse requests whose assertion announces no delegated (token-exchanged) access token; see {@link VerifyIdentityOptions.requireDelegatedToken}. Default false. */
+  readonly requireDelegatedToken?: boolean;
   /** The older flat options are not mixed in: they belong in `keys`, `replay` and `policy`. */
   readonly secrets?: never;
   readonly publicKeys?: never;
@@ -156,6 +165,7 @@ export interface ReceiverConfig {
   readonly storeErrorStatus: number;
   /** Session isolation, when the `sessions` option is set. */
   readonly sessions: SessionBinder | undefined;
+  readonly requireDelegatedToken: boolean;
 }
 
 const STORE_ERROR_STATUSES = [500, 502, 503, 504];
@@ -281,6 +291,9 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
   const prefix = identityHeaderPrefix(options.headerPrefix, 'headerPrefix');
   const storeErrorStatus = options.storeErrorStatus === undefined ? 503 : options.storeErrorStatus;
   if (!STORE_ERROR_STATUSES.includes(storeErrorStatus)) throw new TypeError('storeErrorStatus must be 500, 502, 503 or 504');
+  if (options.requireDelegatedToken !== undefined && typeof options.requireDelegatedToken !== 'boolean')
+    throw new TypeError('requireDelegatedToken must be a boolean');
+  const requireDelegatedToken = options.requireDelegatedToken === true;
   const sessions = resolveSessionOptions(options.sessions, options.audience, storeErrorStatus, (message) => logger.warn(message));
   return Object.freeze({
     verifier,
@@ -295,5 +308,6 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
     clock,
     storeErrorStatus,
     sessions,
+    requireDelegatedToken,
   });
 }

@@ -49,9 +49,10 @@ export function verifyIdentity(options: ReceiverOptions | VerifyIdentityOptions)
       emit(receiverEvent(req, res, audience, config.clock, { assertion: progress.assertion, refusal: { error } }));
       return;
     }
-    const { user, credential, issuer, expiresAt } = verified;
+    const { user, credential, issuer, expiresAt, delegatedToken } = verified;
     req.user = user;
-    req.auth = createAuthInfo(credential, issuer, expiresAt, user);
+    // With a delegated token, `req.auth.token` (the SDK's `authInfo.token`) is that token: tool code calls its API with it.
+    req.auth = createAuthInfo(delegatedToken ?? credential, issuer, expiresAt, user);
     // Only an assertion carried in `_meta` can be met there by getUser.
     if (verified.inMeta) rememberVerified(credential, user, res);
     emit(receiverEvent(req, res, audience, config.clock, { assertion: verified.assertion, user }));

@@ -20,6 +20,7 @@ import {
 import type { McpEra, UserContext, VerifiedAssertion } from '@mcp-identity/core/internal';
 import { checkBeforeBody } from './before-body.js';
 import { receiveBody } from './body.js';
+import { checkDelegatedToken } from './delegated-token.js';
 import { verifyContextforgeHeaders } from './contextforge.js';
 import { readIdentityHeaders } from './identity-headers.js';
 import type { ReceivedUser } from './auth-info.js';
@@ -41,6 +42,8 @@ export interface VerifiedRequest {
   readonly inMeta: boolean;
   /** The request's MCP protocol era; sessions exist only in the legacy one. */
   readonly era: McpEra;
+  /** The token the gateway exchanged for the user (`Authorization: Bearer`, announced by the assertion's `dtk`), checked against it. */
+  readonly delegatedToken?: string;
 }
 
 /** How far verification got: the assertion once its signature, issuer, audience and lifetime checked out. */
@@ -141,7 +144,7 @@ export async function verifyRequest(
   const token = pickToken(headers.assertion, meta);
   if (token === undefined) {
     // A request carrying both formats is judged by ours; the legacy one only stands alone.
-    if (config.contextforge === undefined || headers.contextforgeSignature === undefined) {
+    if (config.contextforge === undefined || headers.contextforgeSignature === undefined || config.requireDelegatedToken) {
       throw new IdentityError('identity_missing', 'the request carries no identity assertion');
     }
     if (meta.users.length > 0 || meta.unknownKeys.size > 0)
@@ -162,6 +165,7 @@ export async function verifyRequest(
   if (progress !== undefined) progress.assertion = assertion;
   const { user } = assertion;
   if (config.bindRequest) checkBinding(req, body, assertion);
+  const delegatedToken = checkDelegatedToken(req, assertion, config.requireDelegatedToken);
 
   if (headers.plain.size > 0) {
     // The codec is canonical (the decoder refuses every other spelling), so comparing the
@@ -200,5 +204,6 @@ export async function verifyRequest(
     expiresAt: assertion.exp,
     inMeta: meta.assertions.size > 0,
     era,
+    ...(delegatedToken === undefined ? {} : { delegatedToken }),
   };
 }
