@@ -40,9 +40,9 @@ try {
       if (stray.length > 0) throw new Error(`ships ${stray.join(', ')}`);
     });
     check(`@mcp-identity/${name}: publint`, () => run(bin('publint'), ['--strict', dir], root));
-    // ESM only by design: require() of it works on Node >= 20.19 (proved below), which attw's
-    // node16 model does not know, so that one rule is off.
-    check(`@mcp-identity/${name}: attw`, () => run(bin('attw'), [tarballs[name], '--ignore-rules', 'cjs-resolves-to-esm'], root));
+    // ESM only by design (Node >= 20.19, where require() of ESM works, as proved below): attw's
+    // esm-only profile, which leaves out the CommonJS and node10 resolution models.
+    check(`@mcp-identity/${name}: attw`, () => run(bin('attw'), [tarballs[name], '--profile', 'esm-only'], root));
   }
 
   const app = join(work, 'app');
