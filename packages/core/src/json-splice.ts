@@ -220,18 +220,56 @@ function renderObject(text: string, value: Record<string, unknown>, span: Object
  * `JSON.stringify`, which keeps values but not number spellings.
  */
 export function serializeJsonRpcBody(body: JsonRpcBody): Buffer {
+  const parts = serializeJsonRpcBodyParts(body);
+  return parts.length === 1 && Buffer.isBuffer(parts[0]) ? parts[0] : Buffer.concat(parts);
+}
+
+/**
+ * {@link serializeJsonRpcBody} as the pieces to write one after the other: stretches of the
+ * client's bytes (views, not copies) and the rendered replacements between them, so a large
+ * body is forwarded without being joined, copied or encoded again.
+ */
+export function serializeJsonRpcBodyParts(body: JsonRpcBody): Uint8Array[] {
   const { text } = body;
-  if (text === undefined) return Buffer.from(JSON.stringify(body.value));
+  if (text === undefined) return [Buffer.from(JSON.stringify(body.value))];
   const spans = layoutMessages(text);
   if (spans.length !== body.messages.length) throw new Error('the body text does not match its parsed messages');
-  let out = '';
+  // The body as stretches of the client's text (start, end) and rendered replacements between them.
+  const kept: number[] = [];
+  const rendered: string[] = [];
   let at = 0;
   body.messages.forEach((message, index) => {
     const span = spans[index] as ObjectSpan;
-    const rendered = renderObject(text, message, span, 'envelope');
-    if (rendered === undefined) return;
-    out += text.slice(at, span.open) + rendered;
+    const replacement = renderObject(text, message, span, 'envelope');
+    if (replacement === undefined) return;
+    kept.push(at, span.open);
+    rendered.push(replacement);
     at = span.close + 1;
   });
-  return Buffer.from(at === 0 ? text : out + text.slice(at), 'utf8');
+  kept.push(at, text.length);
+  const { bytes } = body;
+  if (bytes === undefined) {
+    let out = '';
+    for (let i = 0; i < rendered.length; i++) out += text.slice(kept[2 * i], kept[2 * i + 1]) + rendered[i];
+    return [Buffer.from(out + text.slice(at), 'utf8')];
+  }
+  // Offsets in the text become byte offsets (the same for ASCII).
+  const ascii = bytes.length === text.length;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  let textAt = 0;
+  let byteAt = 0;
+  const advance = (to: number): void => {
+    byteAt += ascii ? to - textAt : Buffer.byteLength(text.slice(textAt, to), 'utf8');
+    textAt = to;
+  };
+  for (let i = 0; i <= rendered.length; i++) {
+    advance(kept[2 * i] as number); // past the object replaced before this stretch
+    const from = byteAt;
+    advance(kept[2 * i + 1] as number);
+    if (byteAt > from) parts.push(view.subarray(from, byteAt));
+    const replacement = rendered[i];
+    if (replacement !== undefined) parts.push(Buffer.from(replacement, 'utf8'));
+  }
+  return parts;
 }
