@@ -13,6 +13,8 @@ import { listen, serve } from './child.js';
 
 const upstreamPort = Number(process.argv[2]);
 const eddsaPem = process.argv[3] ?? '';
+/** `bodies`: only the baseline and headers + `_meta` (the body-size rows run in a process of their own, so their memory is seen apart). */
+const only = process.argv[4];
 const target = `http://127.0.0.1:${upstreamPort}`;
 const agent = (): http.Agent => new http.Agent({ keepAlive: true });
 
@@ -29,9 +31,7 @@ function gateway(
   });
   // A sink that drops events: the audit work is measured, writing millions of lines is not.
   const audit = (): void => undefined;
-  app.use(
-    propagateIdentity({ target, audience: AUDIENCE, issuer: ISSUER, signing, carriers, proxy: { agent: agent() }, audit, ...extra }),
-  );
+  app.use(propagateIdentity({ target, audience: AUDIENCE, issuer: ISSUER, signing, carriers, proxy: { agent: agent() }, audit, ...extra }));
   return app;
 }
 
@@ -42,15 +42,21 @@ const hs256: SigningKey = { secret: SECRET };
 const eddsa: SigningKey = { alg: 'EdDSA', privateKey: eddsaPem };
 const meta: Carrier[] = ['headers', 'meta'];
 // 100 rules of mixed kinds that do not match the bench call, then the one that allows it: the worst case short of a denial.
-const policy = { rules: [...hundredRules(), { id: 'bench-allow', effect: 'allow' as const, tools: 'search_notes' }], default: 'deny' as const };
-const ports = {
-  baseline: await listen(baseline),
-  headers: await listen(gateway(['headers'], hs256)),
-  meta: await listen(gateway(meta, hs256)),
-  eddsa: await listen(gateway(meta, eddsa)),
-  policy: await listen(gateway(meta, hs256, benchUser, { policy })),
-  groups1: await listen(gateway(meta, hs256, () => userWithGroups(1))),
-  groups32: await listen(gateway(meta, hs256, () => userWithGroups(32))),
-  groups256: await listen(gateway(meta, hs256, () => userWithGroups(256))),
+const policy = {
+  rules: [...hundredRules(), { id: 'bench-allow', effect: 'allow' as const, tools: 'search_notes' }],
+  default: 'deny' as const,
 };
+const ports: Record<string, number> =
+  only === 'bodies'
+    ? { baseline: await listen(baseline), meta: await listen(gateway(meta, hs256)) }
+    : {
+        baseline: await listen(baseline),
+        headers: await listen(gateway(['headers'], hs256)),
+        meta: await listen(gateway(meta, hs256)),
+        eddsa: await listen(gateway(meta, eddsa)),
+        policy: await listen(gateway(meta, hs256, benchUser, { policy })),
+        groups1: await listen(gateway(meta, hs256, () => userWithGroups(1))),
+        groups32: await listen(gateway(meta, hs256, () => userWithGroups(32))),
+        groups256: await listen(gateway(meta, hs256, () => userWithGroups(256))),
+      };
 serve(ports);

@@ -27,7 +27,12 @@ export interface BenchResults {
   readonly micro: readonly MicroResult[];
   readonly sse: { readonly directMs: number; readonly proxyMs: number; readonly gatewayMs: number; readonly identityMs: number };
   readonly replay: { readonly entries: number; readonly bytesPerEntry: number };
-  readonly rss: { readonly gatewayRss: number; readonly upstreamRss: number; readonly loadGeneratorRss: number };
+  readonly rss: {
+    readonly gatewayRss: number;
+    readonly bodiesRss?: number;
+    readonly upstreamRss: number;
+    readonly loadGeneratorRss: number;
+  };
   readonly targets: readonly {
     readonly name: string;
     readonly median: number;
@@ -54,7 +59,7 @@ export function renderMarkdown(results: BenchResults): string {
   const { settings } = results;
   const lines: string[] = [
     `${results.date.slice(0, 10)}: ${results.machine}; ${String(settings.ROUNDS)} interleaved rounds of ${String(settings.DURATION)} s ` +
-      `(added rows ${String(settings.EXTRA_DURATION)} s), ${String(settings.CONNECTIONS)} connections, ` +
+      `(groups, policy and Redis rows ${String(settings.EXTRA_DURATION)} s), ${String(settings.CONNECTIONS)} connections, ` +
       `${settings.pinned === true ? 'systems under test pinned to CPU 1' : 'no CPU pinning'}, ${fmt(results.tookSeconds)} s in all. ` +
       'req/s, p50 and p99 are the median round; each ratio is computed per round against the same round of its baseline: median (min–max).',
     '',
@@ -74,7 +79,9 @@ export function renderMarkdown(results: BenchResults): string {
     `SSE time to first event (median of 40, new connection each): direct ${fmt(sse.directMs, 2)} ms, plain proxy ${fmt(sse.proxyMs, 2)} ms, ` +
       `gateway ${fmt(sse.gatewayMs, 2)} ms: identity adds ${fmt(sse.identityMs, 2)} ms to proxying.`,
     `Replay store: ${replay.entries} entries, ${fmt(replay.bytesPerEntry)} bytes per entry.`,
-    `Peak RSS: gateway process ${mib(rss.gatewayRss)} MiB (all the bench's gateways in one process), receiver process ${mib(rss.upstreamRss)} MiB, ` +
+    `Peak RSS: gateway process ${mib(rss.gatewayRss)} MiB (the small-body gateways, eight in one process), ` +
+      (rss.bodiesRss === undefined ? '' : `body-size gateway process ${mib(rss.bodiesRss)} MiB (up to 1 MiB bodies, 16 connections), `) +
+      `receiver process ${mib(rss.upstreamRss)} MiB, ` +
       `load generator ${mib(rss.loadGeneratorRss)} MiB.`,
     '',
     '| target | measured: median (min–max) | goal | |',
@@ -82,7 +89,9 @@ export function renderMarkdown(results: BenchResults): string {
   );
   for (const t of results.targets) {
     const range = t.min === undefined || t.max === undefined ? '' : ` (${fmt(t.min, 2)}–${fmt(t.max, 2)})`;
-    lines.push(`| ${t.name} | ${fmt(t.median, 2)}${range} ${t.unit} | ${t.atMost === true ? '≤' : '≥'} ${t.target} | ${t.met ? 'met' : 'MISSED'} |`);
+    lines.push(
+      `| ${t.name} | ${fmt(t.median, 2)}${range} ${t.unit} | ${t.atMost === true ? '≤' : '≥'} ${t.target} | ${t.met ? 'met' : 'MISSED'} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -22,7 +22,11 @@ function start(file: string, args: string[], execArgv: string[] = []): Promise<{
 
 const upstream = await start('./upstream-process.js', []);
 const before = new Set(readdirSync(dir));
-const gateway = await start('./gateway-process.js', [String(upstream.ports.upstream), eddsaKeyPem()], ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const gateway = await start(
+  './gateway-process.js',
+  [String(upstream.ports.upstream), eddsaKeyPem()],
+  ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+);
 const body = bytes > 0 ? bodyOfSize(bytes) : TYPICAL_BODY;
 const result = await autocannon({
   url: `http://127.0.0.1:${gateway.ports[key]}`,
@@ -30,7 +34,9 @@ const result = await autocannon({
   duration: seconds,
   requests: [{ method: 'POST', path: '/mcp', headers: { 'content-type': 'application/json' }, body }],
 });
-console.log(`${key}, ${body.length} bytes: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
+console.log(
+  `${key}, ${body.length} bytes: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`,
+);
 gateway.child.send({ type: 'exit' });
 await new Promise((resolve) => gateway.child.once('exit', resolve));
 upstream.child.kill();
@@ -52,4 +58,5 @@ for (const node of profile.nodes) {
   self.set(where, (self.get(where) ?? 0) + hits);
 }
 console.log(`profile: ${dir}${file}`);
-for (const [where, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);
+for (const [where, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30))
+  console.log(`${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);

@@ -250,7 +250,7 @@ export function serializeJsonRpcBodyParts(body: JsonRpcBody): Uint8Array[] {
   const { bytes } = body;
   if (bytes === undefined) {
     let out = '';
-    for (let i = 0; i < rendered.length; i++) out += text.slice(kept[2 * i], kept[2 * i + 1]) + rendered[i];
+    for (let i = 0; i < rendered.length; i++) out += text.slice(kept[2 * i], kept[2 * i + 1]) + (rendered[i] as string);
     return [Buffer.from(out + text.slice(at), 'utf8')];
   }
   // Offsets in the text become byte offsets (the same for ASCII).

@@ -100,7 +100,12 @@ describe('streamCanonicalJson', () => {
   });
 
   it('digests a large body to the SHA-256 of canonicalJson', () => {
-    const value = { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { arguments: { a: 'é"\\n'.repeat(30_000), b: 'y'.repeat(300_000) } } };
+    const value = {
+      jsonrpc: '2.0',
+      id: 8,
+      method: 'tools/call',
+      params: { arguments: { a: 'é"\\n'.repeat(30_000), b: 'y'.repeat(300_000) } },
+    };
     expect(jsonBodyDigest(value)).toBe(sha256Base64url(canonicalJson(value)));
   });
 

@@ -163,7 +163,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
       signed.set(req, identity.jti);
       const { body } = identity;
       // The pieces are written as they are: a large body is not copied into one buffer first.
-      if (body !== undefined) for (let i = 0; i < body.length - 1; i++) proxyReq.write(body[i] as Uint8Array);
+      if (body !== undefined) for (let i = 0; i < body.length - 1; i++) proxyReq.write(body[i]);
       proxyReq.end(body?.at(-1));
     };
     if (sessions === undefined || sessions.checked(req)) {
