@@ -24,6 +24,7 @@ import { createAssertionSigner, jsonBodyDigest, normalizeUserContext, randomId, 
 import { AUDIENCE, benchUser, bodyOfSize, eddsaKeyPem, ISSUER, LARGE_BODY, SECRET, TYPICAL_BODY } from './fixtures.js';
 import { microBenchmarks } from './micro.js';
 import { policyBenchmarks } from './policy-micro.js';
+import { bodyBenchmarks } from './body-micro.js';
 import type { MicroResult } from './micro.js';
 import { renderMarkdown } from './markdown.js';
 import type { BenchResults } from './markdown.js';
@@ -340,6 +341,7 @@ async function main(): Promise<void> {
   const micro: MicroResult[] = [
     ...(await microBenchmarks(eddsaPem)),
     ...policyBenchmarks(),
+    ...bodyBenchmarks(),
     ...(redis === undefined ? [] : await redisReplayMicro(redis.port)),
   ];
   const replayChild = await start('./replay-memory-process.js', [], ['--expose-gc']);
