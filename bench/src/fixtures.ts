@@ -19,6 +19,17 @@ export function benchUser(): Record<string, unknown> {
   };
 }
 
+/** The bench user with `count` groups (the cost must not grow with the user's size). */
+export function userWithGroups(count: number): Record<string, unknown> {
+  return { ...benchUser(), groups: Array.from({ length: count }, (_, i) => `group-${String(i).padStart(3, '0')}-engineering`) };
+}
+
+/** A `tools/call` request of about `bytes` bytes (one string argument fills it). */
+export function bodyOfSize(bytes: number): string {
+  const filler = 'x'.repeat(Math.max(0, bytes - 100));
+  return JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'upload', arguments: { content: filler } } });
+}
+
 /** A typical `tools/call` request. */
 export const TYPICAL_BODY = JSON.stringify({
   jsonrpc: '2.0',
@@ -32,10 +43,7 @@ export const TYPICAL_BODY = JSON.stringify({
 });
 
 /** A `tools/call` request of 256 KiB. */
-export const LARGE_BODY = (() => {
-  const filler = 'x'.repeat(256 * 1024 - 200);
-  return JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'upload', arguments: { content: filler } } });
-})();
+export const LARGE_BODY = bodyOfSize(256 * 1024);
 
 /** The EdDSA key, as PKCS#8 PEM so child processes can share it. */
 export function eddsaKeyPem(): string {

@@ -6,24 +6,32 @@ import http from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { propagateIdentity } from '@mcp-identity/gateway';
-import type { Carrier, SigningKey } from '@mcp-identity/gateway';
-import { AUDIENCE, benchUser, ISSUER, SECRET } from './fixtures.js';
+import type { Carrier, PropagateIdentityOptions, SigningKey } from '@mcp-identity/gateway';
+import { AUDIENCE, benchUser, ISSUER, SECRET, userWithGroups } from './fixtures.js';
+import { hundredRules } from './policy-micro.js';
 import { listen, serve } from './child.js';
 
 const upstreamPort = Number(process.argv[2]);
 const eddsaPem = process.argv[3] ?? '';
+/** `bodies`: only the baseline and headers + `_meta` (the body-size rows run in a process of their own, so their memory is seen apart). */
+const only = process.argv[4];
 const target = `http://127.0.0.1:${upstreamPort}`;
 const agent = (): http.Agent => new http.Agent({ keepAlive: true });
 
-function gateway(carriers: Carrier[], signing: SigningKey): express.Express {
+function gateway(
+  carriers: Carrier[],
+  signing: SigningKey,
+  user: () => Record<string, unknown> = benchUser,
+  extra: Partial<PropagateIdentityOptions> = {},
+): express.Express {
   const app = express();
   app.use((req, _res, next) => {
-    req.userContext = benchUser() as never;
+    req.userContext = user() as never;
     next();
   });
   // A sink that drops events: the audit work is measured, writing millions of lines is not.
   const audit = (): void => undefined;
-  app.use(propagateIdentity({ target, audience: AUDIENCE, issuer: ISSUER, signing, carriers, proxy: { agent: agent() }, audit }));
+  app.use(propagateIdentity({ target, audience: AUDIENCE, issuer: ISSUER, signing, carriers, proxy: { agent: agent() }, audit, ...extra }));
   return app;
 }
 
@@ -32,10 +40,23 @@ baseline.use(createProxyMiddleware({ target, agent: agent() }));
 
 const hs256: SigningKey = { secret: SECRET };
 const eddsa: SigningKey = { alg: 'EdDSA', privateKey: eddsaPem };
-const ports = {
-  baseline: await listen(baseline),
-  headers: await listen(gateway(['headers'], hs256)),
-  meta: await listen(gateway(['headers', 'meta'], hs256)),
-  eddsa: await listen(gateway(['headers', 'meta'], eddsa)),
+const meta: Carrier[] = ['headers', 'meta'];
+// 100 rules of mixed kinds that do not match the bench call, then the one that allows it: the worst case short of a denial.
+const policy = {
+  rules: [...hundredRules(), { id: 'bench-allow', effect: 'allow' as const, tools: 'search_notes' }],
+  default: 'deny' as const,
 };
+const ports: Record<string, number> =
+  only === 'bodies'
+    ? { baseline: await listen(baseline), meta: await listen(gateway(meta, hs256)) }
+    : {
+        baseline: await listen(baseline),
+        headers: await listen(gateway(['headers'], hs256)),
+        meta: await listen(gateway(meta, hs256)),
+        eddsa: await listen(gateway(meta, eddsa)),
+        policy: await listen(gateway(meta, hs256, benchUser, { policy })),
+        groups1: await listen(gateway(meta, hs256, () => userWithGroups(1))),
+        groups32: await listen(gateway(meta, hs256, () => userWithGroups(32))),
+        groups256: await listen(gateway(meta, hs256, () => userWithGroups(256))),
+      };
 serve(ports);

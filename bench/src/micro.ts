@@ -12,8 +12,8 @@ import {
   normalizeUserContext,
   staticKeySource,
   importVerificationSecrets,
-} from '@mcp-identity/core';
-import type { SigningKey } from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
+import type { SigningKey } from '@mcp-identity/core/internal';
 import type { JsonWebKey } from 'node:crypto';
 import { AUDIENCE, benchUser, ISSUER, SECRET } from './fixtures.js';
 

@@ -4,8 +4,8 @@
  * filter of a 50-tool `tools/list` result. Run alone with `node bench/dist/policy-micro.js`.
  */
 import { pathToFileURL } from 'node:url';
-import { createPolicy, normalizeUserContext } from '@mcp-identity/core';
-import type { PolicyRule } from '@mcp-identity/core';
+import { createPolicy, normalizeUserContext } from '@mcp-identity/core/internal';
+import type { PolicyRule } from '@mcp-identity/core/internal';
 import type { MicroResult } from './micro.js';
 
 function measureSync(name: string, op: () => unknown, minMs = 400): MicroResult {

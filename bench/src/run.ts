@@ -5,29 +5,51 @@
  *
  * Load comes from autocannon in this process; the systems under test run in child
  * processes. Every scenario runs a warm-up, then ROUNDS rounds interleaved across
- * scenarios (so drift hits all alike); the median round is reported.
+ * scenarios (so drift hits all alike); each ratio is computed per round against the
+ * baseline of the same round, and reported as the median with its min–max over rounds.
+ *
+ * `node bench/dist/run.js --markdown` prints the tables of the last bench/results.json;
+ * `--markdown --write docs/performance.md` puts them between the file's bench markers.
  */
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
+import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
-import { createAssertionSigner, jsonBodyDigest, normalizeUserContext, userToHeaders } from '@mcp-identity/core/internal';
-import { AUDIENCE, benchUser, eddsaKeyPem, ISSUER, LARGE_BODY, SECRET, TYPICAL_BODY } from './fixtures.js';
+import { Redis } from 'ioredis';
+import {
+  createAssertionSigner,
+  jsonBodyDigest,
+  normalizeUserContext,
+  randomId,
+  RedisStore,
+  userToHeaders,
+} from '@mcp-identity/core/internal';
+import { AUDIENCE, benchUser, bodyOfSize, eddsaKeyPem, ISSUER, LARGE_BODY, SECRET, TYPICAL_BODY } from './fixtures.js';
 import { microBenchmarks } from './micro.js';
 import { policyBenchmarks } from './policy-micro.js';
+import { bodyBenchmarks } from './body-micro.js';
 import { tokenExchangeBenchmarks } from './token-exchange-micro.js';
 import type { MicroResult } from './micro.js';
+import { renderMarkdown } from './markdown.js';
+import type { BenchResults } from './markdown.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 2);
+/** Seconds per round of the groups, policy and Redis rows, to keep the run near two and a half minutes. */
+const EXTRA_DURATION = Number(process.env.BENCH_EXTRA_DURATION ?? 1);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+type Section = 'main' | 'groups' | 'body' | 'policy' | 'redis';
 
 interface Scenario {
   readonly key: string;
   readonly label: string;
+  readonly section: Section;
   readonly port: number;
   readonly body: string;
   /** Sign a fresh, bound assertion per request (the receiver scenarios). */
@@ -116,6 +138,11 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
+/** Median and min–max of per-round ratios. */
+function spread(values: number[]): { median: number; min: number; max: number } {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
 function firstEvent(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -148,158 +175,270 @@ async function sseFirstEvent(
   return { directMs, proxyMs, gatewayMs, addedMs: gatewayMs - directMs, identityMs: gatewayMs - proxyMs };
 }
 
+/** A free loopback port (just released by the OS). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A redis-server of the bench's own, in memory only (as test/redis.ts starts one), or undefined without the binary. */
+async function startRedis(): Promise<{ port: number; child: ChildProcess } | undefined> {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error !== undefined) return undefined;
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', os.tmpdir(), '--loglevel', 'warning'],
+    { stdio: 'ignore' },
+  );
+  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  for (let attempt = 0; attempt < 250; attempt++) {
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      return { port, child };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  child.kill();
+  return undefined;
+}
+
+/** The replay check itself against Redis: µs per `SET NX PX` round trip, and that a replay is refused. */
+async function redisReplayMicro(port: number): Promise<MicroResult[]> {
+  const client = new Redis({ host: '127.0.0.1', port });
+  const store = new RedisStore(client, { prefix: 'bench-micro:' });
+  const results: MicroResult[] = [];
+  const key = `jti:${randomId()}`;
+  if (!(await store.setIfAbsent(key, '', 60_000)) || (await store.setIfAbsent(key, '', 60_000))) {
+    throw new Error('RedisStore did not refuse a replayed jti');
+  }
+  for (const inFlight of [1, 16]) {
+    let count = 0;
+    const began = process.hrtime.bigint();
+    let elapsed = 0;
+    while (elapsed < 500) {
+      await Promise.all(Array.from({ length: inFlight }, () => store.setIfAbsent(`jti:${randomId()}`, '', 60_000)));
+      count += inFlight;
+      elapsed = Number(process.hrtime.bigint() - began) / 1e6;
+    }
+    results.push({
+      name: `RedisStore replay check (SET NX PX), ${inFlight} in flight`,
+      opsPerSecond: Math.round((count / elapsed) * 1000),
+      microsPerOp: Math.round(((elapsed * 1000) / count) * 100) / 100,
+    });
+  }
+  client.disconnect();
+  return results;
+}
+
 const fmt = (n: number, digits = 0): string => n.toFixed(digits);
 
 async function main(): Promise<void> {
   const began = Date.now();
   const eddsaPem = eddsaKeyPem();
+  const redis = await startRedis();
   const upstream = await start('./upstream-process.js', [], [], 0);
   const upPorts = upstream.message.ports as Record<string, number>;
   const gateway = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem], [], 1);
-  const receiver = await start('./receiver-process.js', [], [], 1);
+  const bodies = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem, 'bodies'], [], 1);
+  const bodyPorts = bodies.message.ports as Record<string, number>;
+  const receiver = await start('./receiver-process.js', redis === undefined ? [] : [String(redis.port)], [], 1);
   const rxPorts = receiver.message.ports as Record<string, number>;
   const gwPorts = gateway.message.ports as Record<string, number>;
 
+  const gw = (key: string, label: string, section: Section, port: number, body: string, baseline?: string): Scenario => ({
+    key,
+    label,
+    section,
+    port,
+    body,
+    signed: false,
+    ...(baseline === undefined ? {} : { baseline }),
+  });
+  const sizes: [string, string, number][] = [
+    ['1k', '1 KiB', 1024],
+    ['64k', '64 KiB', 64 * 1024],
+    ['Large', '256 KiB', 256 * 1024],
+    ['1m', '1 MiB', 1024 * 1024],
+  ];
   const scenarios: Scenario[] = [
-    { key: 'baseline', label: '1  baseline: plain createProxyMiddleware', port: gwPorts.baseline!, body: TYPICAL_BODY, signed: false },
-    {
-      key: 'headers',
-      label: '2  propagateIdentity, headers only, HS256',
-      port: gwPorts.headers!,
-      body: TYPICAL_BODY,
-      signed: false,
-      baseline: 'baseline',
-    },
-    {
-      key: 'meta',
-      label: '3  headers + _meta, HS256, tools/call',
-      port: gwPorts.meta!,
-      body: TYPICAL_BODY,
-      signed: false,
-      baseline: 'baseline',
-    },
-    {
-      key: 'eddsa',
-      label: '4  headers + _meta, EdDSA, tools/call',
-      port: gwPorts.eddsa!,
-      body: TYPICAL_BODY,
-      signed: false,
-      baseline: 'baseline',
-    },
-    { key: 'baselineLarge', label: '1b baseline, 256 KiB body', port: gwPorts.baseline!, body: LARGE_BODY, signed: false },
-    {
-      key: 'metaLarge',
-      label: '3b headers + _meta, HS256, 256 KiB body',
-      port: gwPorts.meta!,
-      body: LARGE_BODY,
-      signed: false,
-      baseline: 'baselineLarge',
-    },
-    { key: 'bare', label: '5a upstream handler (express.json)', port: rxPorts.bare!, body: TYPICAL_BODY, signed: true },
+    gw('baseline', '1  baseline: plain createProxyMiddleware', 'main', gwPorts.baseline!, TYPICAL_BODY),
+    gw('headers', '2  propagateIdentity, headers only, HS256', 'main', gwPorts.headers!, TYPICAL_BODY, 'baseline'),
+    gw('meta', '3  headers + _meta, HS256, tools/call', 'main', gwPorts.meta!, TYPICAL_BODY, 'baseline'),
+    gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', gwPorts.eddsa!, TYPICAL_BODY, 'baseline'),
+    { key: 'bare', label: '5a upstream handler (express.json)', section: 'main', port: rxPorts.bare!, body: TYPICAL_BODY, signed: true },
     {
       key: 'verified',
-      label: '5b same handler behind verifyIdentity',
+      label: '5b same handler behind verifyIdentity (MemoryStore)',
+      section: 'main',
       port: rxPorts.verified!,
       body: TYPICAL_BODY,
       signed: true,
       baseline: 'bare',
     },
+    gw('groups1', '6a (3) with a user of 1 group', 'groups', gwPorts.groups1!, TYPICAL_BODY, 'baseline'),
+    gw('groups32', '6b (3) with a user of 32 groups', 'groups', gwPorts.groups32!, TYPICAL_BODY, 'baseline'),
+    gw('groups256', '6c (3) with a user of 256 groups', 'groups', gwPorts.groups256!, TYPICAL_BODY, 'baseline'),
+    ...sizes.flatMap(([suffix, size, bytes]): Scenario[] => {
+      const body = suffix === 'Large' ? LARGE_BODY : bodyOfSize(bytes);
+      return [
+        gw(`baseline${suffix}`, `7  baseline, ${size} body`, 'body', bodyPorts.baseline!, body),
+        gw(`meta${suffix}`, `7  headers + _meta, HS256, ${size} body`, 'body', bodyPorts.meta!, body, `baseline${suffix}`),
+      ];
+    }),
+    gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', gwPorts.policy!, TYPICAL_BODY, 'baseline'),
+    ...(rxPorts.redis === undefined
+      ? []
+      : [
+          {
+            key: 'verifiedRedis',
+            label: '9  (5b) with the replay check in RedisStore (local redis-server)',
+            section: 'redis' as const,
+            port: rxPorts.redis,
+            body: TYPICAL_BODY,
+            signed: true,
+            baseline: 'bare',
+          },
+        ]),
   ];
+  // Body-size rows keep full rounds: at 1 MiB a request can take most of a second under load.
+  const seconds = (s: Scenario): number => (s.section === 'main' || s.section === 'body' ? DURATION : EXTRA_DURATION);
 
   process.stdout.write(
-    `warm-up (${WARMUP}s each), then ${ROUNDS} rounds of ${DURATION}s, ${CONNECTIONS} connections; ${PIN ? 'gateway and receiver pinned to CPU 1, load generator and upstream to CPU 0' : 'no CPU pinning'}\n`,
+    `warm-up (${WARMUP}s each), then ${ROUNDS} rounds of ${DURATION}s (groups, policy, Redis rows ${EXTRA_DURATION}s), ${CONNECTIONS} connections; ${PIN ? 'gateway and receiver pinned to CPU 1, load generator and upstream to CPU 0' : 'no CPU pinning'}\n`,
   );
+  if (redis === undefined)
+    process.stdout.write('redis-server not found: the RedisStore rows are skipped (apt-get install -y redis-server)\n');
   for (const scenario of scenarios) await load(scenario, WARMUP);
   const rounds = new Map<string, Round[]>(scenarios.map((s) => [s.key, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const scenario of scenarios) rounds.get(scenario.key)!.push(await load(scenario, DURATION));
+    for (const scenario of scenarios) rounds.get(scenario.key)!.push(await load(scenario, seconds(scenario)));
     process.stdout.write(`  round ${r + 1}/${ROUNDS} done\n`);
   }
+  const rpsRounds = (key: string): number[] => (rounds.get(key) ?? []).map((x) => x.rps);
+  /** Per-round ratio of two scenarios (the same round of each, so drift cancels). */
+  const ratioRounds = (key: string, base: string): number[] => {
+    const b = rpsRounds(base);
+    return rpsRounds(key).map((v, i) => v / (b[i] ?? NaN));
+  };
 
   const summary = scenarios.map((scenario) => {
     const list = rounds.get(scenario.key)!;
     return {
       key: scenario.key,
       label: scenario.label,
+      section: scenario.section,
+      seconds: seconds(scenario),
       rps: median(list.map((x) => x.rps)),
       p50: median(list.map((x) => x.p50)),
       p99: median(list.map((x) => x.p99)),
       non2xx: list.reduce((n, x) => n + x.non2xx, 0),
       errors: list.reduce((n, x) => n + x.errors, 0),
       baseline: scenario.baseline,
+      ratio: scenario.baseline === undefined ? undefined : spread(ratioRounds(scenario.key, scenario.baseline)),
     };
   });
-  const rpsOf = (key: string): number => summary.find((s) => s.key === key)?.rps ?? NaN;
 
   const sse = await sseFirstEvent(upPorts.upstream!, gwPorts.baseline!, gwPorts.headers!);
-  const micro: MicroResult[] = [...(await microBenchmarks(eddsaPem)), ...policyBenchmarks(), ...(await tokenExchangeBenchmarks())];
+  const micro: MicroResult[] = [
+    ...(await microBenchmarks(eddsaPem)),
+    ...policyBenchmarks(),
+    ...bodyBenchmarks(),
+    ...(await tokenExchangeBenchmarks()),
+    ...(redis === undefined ? [] : await redisReplayMicro(redis.port)),
+  ];
   const replayChild = await start('./replay-memory-process.js', [], ['--expose-gc']);
   const replay = replayChild.message as { entries: number; bytesPerEntry: number };
   const gatewayRss = Number((await ask(gateway.child, 'rss')).maxRssKb) * 1024;
+  const bodiesRss = Number((await ask(bodies.child, 'rss')).maxRssKb) * 1024;
   const upstreamRss = Number((await ask(receiver.child, 'rss')).maxRssKb) * 1024;
   gateway.child.kill();
+  bodies.child.kill();
   upstream.child.kill();
   receiver.child.kill();
   replayChild.child.kill();
+  redis?.child.kill();
 
   const microOf = (name: string): number => micro.find((m) => m.name === name)?.opsPerSecond ?? NaN;
+  const ratioOf = (key: string): { median: number; min: number; max: number } =>
+    summary.find((s) => s.key === key)?.ratio ?? { median: NaN, min: NaN, max: NaN };
+  const groupsCost = spread(ratioRounds('groups256', 'groups1'));
   const targets = [
-    { name: '(2) headers-only / baseline', value: rpsOf('headers') / rpsOf('baseline'), target: 0.92, unit: 'ratio' },
-    { name: '(3) headers + _meta (tools/call) / baseline', value: rpsOf('meta') / rpsOf('baseline'), target: 0.85, unit: 'ratio' },
-    { name: '(5) verifyIdentity / bare handler', value: rpsOf('verified') / rpsOf('bare'), target: 0.9, unit: 'ratio' },
+    { name: '(2) headers-only / baseline', ...ratioOf('headers'), target: 0.92, unit: 'ratio' },
+    { name: '(3) headers + _meta (tools/call) / baseline', ...ratioOf('meta'), target: 0.88, unit: 'ratio' },
+    { name: '(5) verifyIdentity / bare handler', ...ratioOf('verified'), target: 0.9, unit: 'ratio' },
+    { name: '(7) 256 KiB body / baseline', ...ratioOf('metaLarge'), target: 0.6, unit: 'ratio' },
+    { name: '(7) 1 MiB body / baseline', ...ratioOf('meta1m'), target: 0.5, unit: 'ratio' },
+    { name: '(6) 256 groups / 1 group', ...groupsCost, target: 0.95, unit: 'ratio' },
     {
       name: 'HS256 sign vs jose SignJWT',
-      value: microOf('HS256 sign (mcp-identity)') / microOf('HS256 sign (jose SignJWT)'),
+      median: microOf('HS256 sign (mcp-identity)') / microOf('HS256 sign (jose SignJWT)'),
       target: 5,
       unit: '×',
     },
     {
       name: 'HS256 verify vs jose jwtVerify',
-      value: microOf('HS256 verify (mcp-identity)') / microOf('HS256 verify (jose jwtVerify)'),
+      median: microOf('HS256 verify (mcp-identity)') / microOf('HS256 verify (jose jwtVerify)'),
       target: 5,
       unit: '×',
     },
-    { name: 'replay store bytes per live entry (100k)', value: replay.bytesPerEntry, target: 200, unit: 'bytes', atMost: true },
-    { name: 'SSE first event: added by the gateway (vs direct)', value: sse.addedMs, target: 1, unit: 'ms', atMost: true },
-  ].map((t) => ({ ...t, met: t.atMost === true ? t.value <= t.target : t.value >= t.target }));
+    { name: 'replay store bytes per live entry (100k)', median: replay.bytesPerEntry, target: 200, unit: 'bytes', atMost: true },
+    { name: 'SSE first event: added over the plain proxy', median: sse.identityMs, target: 0.3, unit: 'ms', atMost: true },
+    { name: 'gateway process peak RSS (small bodies)', median: gatewayRss / 2 ** 20, target: 150, unit: 'MiB', atMost: true },
+  ].map((t) => ({ ...t, met: t.atMost === true ? t.median <= t.target : t.median >= t.target }));
 
-  const lines: string[] = [];
-  lines.push('', `| scenario | req/s | p50 ms | p99 ms | vs baseline |`, `|---|---:|---:|---:|---:|`);
-  for (const s of summary) {
-    const ratio = s.baseline === undefined ? '' : fmt(s.rps / rpsOf(s.baseline), 2);
-    const bad = s.non2xx + s.errors > 0 ? ` (non-2xx ${s.non2xx}, errors ${s.errors})` : '';
-    lines.push(`| ${s.label}${bad} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${ratio} |`);
-  }
-  lines.push('', '| micro-benchmark | ops/s | µs/op |', '|---|---:|---:|');
-  for (const m of micro) lines.push(`| ${m.name} | ${m.opsPerSecond} | ${m.microsPerOp} |`);
-  lines.push(
-    '',
-    `SSE time to first event (median of 40, new connection each): direct ${fmt(sse.directMs, 2)} ms, plain proxy ${fmt(sse.proxyMs, 2)} ms, gateway ${fmt(sse.gatewayMs, 2)} ms: identity adds ${fmt(sse.identityMs, 2)} ms to proxying`,
-    `replay store: ${replay.entries} entries, ${fmt(replay.bytesPerEntry)} bytes per entry`,
-    `peak RSS: gateway process ${fmt(gatewayRss / 2 ** 20)} MiB, receiver process ${fmt(upstreamRss / 2 ** 20)} MiB, load generator ${fmt((process.resourceUsage().maxRSS * 1024) / 2 ** 20)} MiB`,
-    '',
-    '| target | measured | goal | |',
-    '|---|---:|---:|---|',
-  );
-  for (const t of targets)
-    lines.push(`| ${t.name} | ${fmt(t.value, 2)} ${t.unit} | ${t.atMost === true ? '≤' : '≥'} ${t.target} | ${t.met ? 'met' : 'MISSED'} |`);
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
-  lines.push('', `machine: ${machine}`, `took ${fmt((Date.now() - began) / 1000)} s`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-
-  const results = {
+  const results: BenchResults = {
     date: new Date().toISOString(),
     machine,
-    settings: { ROUNDS, DURATION, WARMUP, CONNECTIONS, pinned: PIN },
+    settings: { ROUNDS, DURATION, EXTRA_DURATION, WARMUP, CONNECTIONS, pinned: PIN, redis: redis !== undefined },
     scenarios: summary,
     micro,
     sse,
     replay,
-    rss: { gatewayRss, upstreamRss },
+    rss: { gatewayRss, bodiesRss, upstreamRss, loadGeneratorRss: process.resourceUsage().maxRSS * 1024 },
     targets,
+    tookSeconds: (Date.now() - began) / 1000,
   };
+  process.stdout.write(`\n${renderMarkdown(results)}\n`);
   writeFileSync(new URL('../results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write('written: bench/results.json\n');
 }
 
-await main();
+const BEGIN = '<!-- bench-results:begin (npm run bench, then node bench/dist/run.js --markdown --write docs/performance.md) -->';
+const END = '<!-- bench-results:end -->';
+
+/** `--markdown [--write FILE]`: the tables of the last results.json, printed or put between FILE's markers. */
+async function markdown(): Promise<void> {
+  const results = JSON.parse(readFileSync(new URL('../results.json', import.meta.url), 'utf8')) as BenchResults;
+  const table = renderMarkdown(results);
+  const at = process.argv.indexOf('--write');
+  if (at === -1) {
+    process.stdout.write(`${table}\n`);
+    return;
+  }
+  const file = process.argv[at + 1];
+  if (file === undefined) throw new Error('--write needs a file name');
+  const text = readFileSync(file, 'utf8');
+  const from = text.indexOf(BEGIN);
+  const to = text.indexOf(END);
+  if (from === -1 || to < from) throw new Error(`${file} has no bench markers: add the lines\n${BEGIN}\n${END}`);
+  const { format } = await import('prettier');
+  const updated = `${text.slice(0, from + BEGIN.length)}\n\n${table}\n\n${text.slice(to)}`;
+  writeFileSync(file, await format(updated, { filepath: file, ...(await prettierConfig()) }));
+  process.stdout.write(`written: ${file}\n`);
+}
+
+async function prettierConfig(): Promise<Record<string, unknown>> {
+  const { resolveConfig } = await import('prettier');
+  return (await resolveConfig(new URL('../../package.json', import.meta.url).pathname)) ?? {};
+}
+
+if (process.argv.includes('--markdown')) await markdown();
+else await main();

@@ -13,7 +13,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './jcs.js';
+import { streamCanonicalJson } from './jcs.js';
 import { META_ASSERTION } from './meta-keys.js';
 
 /** What an assertion is bound to. */
@@ -76,7 +76,10 @@ export function jsonBodyDigest(message: unknown): string {
     }
   }
   try {
-    return sha256Base64url(canonicalJson(message));
+    // Hashed in pieces: the canonical text of a large body is never built whole.
+    const hash = createHash('sha256');
+    streamCanonicalJson(message, (data) => hash.update(data));
+    return hash.digest('base64url');
   } finally {
     for (const { params, meta, value, emptied } of removed) {
       meta[META_ASSERTION] = value;

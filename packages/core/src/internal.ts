@@ -88,7 +88,7 @@ export { META_PREFIX, META_USER, META_ASSERTION, META_CONTEXTFORGE_USER, isIdent
 export { parseJsonRpcBody, checkJsonRpcValue, hasMethod, stripIdentityMeta, setIdentityMeta, readIdentityMeta } from './json-rpc.js';
 export type { JsonRpcBody, JsonRpcMessage, MetaIdentity } from './json-rpc.js';
 export { findDuplicateKey } from './duplicate-keys.js';
-export { serializeJsonRpcBody } from './json-splice.js';
+export { serializeJsonRpcBody, serializeJsonRpcBodyParts } from './json-splice.js';
 
 export { readRequestBody, hasRequestBody, isBodyConsumed, DEFAULT_BODY_LIMIT } from './request-body.js';
 export type { ReadBody, ReadBodyOptions } from './request-body.js';

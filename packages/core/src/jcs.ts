@@ -49,3 +49,96 @@ export function canonicalJson(value: unknown): string {
       throw new TypeError(`a ${typeof value} has no JSON form`);
   }
 }
+
+/** Strings at least this long are hashed where they lie rather than copied into the canonical text. */
+const LONG_STRING = 4096;
+/** What JSON.stringify escapes in a well-formed string: the quote, the backslash, C0 controls. */
+// eslint-disable-next-line no-control-regex -- the C0 controls are exactly what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+/** Canonical text is handed to the hash in pieces of about this size. */
+const FLUSH_AT = 64 * 1024;
+
+/** Where {@link writeCanonical} puts the canonical form: a pending piece of text and the hash it is flushed into. */
+interface CanonicalSink {
+  out: string;
+  readonly update: (data: string) => void;
+}
+
+function writeString(value: string, sink: CanonicalSink): void {
+  if (!value.isWellFormed()) throw new TypeError('a string holds a lone surrogate');
+  if (value.length >= LONG_STRING && !NEEDS_ESCAPE.test(value)) {
+    // JSON.stringify would copy it between quotes unchanged: the string itself goes to the hash.
+    sink.update(`${sink.out}"`);
+    sink.update(value);
+    sink.out = '"';
+    return;
+  }
+  sink.out += JSON.stringify(value);
+  if (sink.out.length >= FLUSH_AT) {
+    sink.update(sink.out);
+    sink.out = '';
+  }
+}
+
+function writeCanonical(value: unknown, sink: CanonicalSink): void {
+  switch (typeof value) {
+    case 'string':
+      writeString(value, sink);
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('a number is not finite');
+      sink.out += JSON.stringify(value);
+      return;
+    case 'boolean':
+      sink.out += value ? 'true' : 'false';
+      return;
+    case 'object': {
+      if (value === null) {
+        sink.out += 'null';
+        return;
+      }
+      if (Array.isArray(value)) {
+        sink.out += '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) sink.out += ',';
+          const entry: unknown = value[i];
+          if (entry === undefined || typeof entry === 'function' || typeof entry === 'symbol') sink.out += 'null';
+          else writeCanonical(entry, sink);
+        }
+        sink.out += ']';
+        return;
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      sink.out += '{';
+      let first = true;
+      for (const key of keys) {
+        const entry = record[key];
+        if (entry === undefined || typeof entry === 'function' || typeof entry === 'symbol') continue;
+        if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
+        sink.out += `${first ? '' : ','}${JSON.stringify(key)}:`;
+        first = false;
+        writeCanonical(entry, sink);
+      }
+      sink.out += '}';
+      return;
+    }
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
+      throw new TypeError(`a ${typeof value} has no JSON form`);
+  }
+}
+
+/**
+ * Feeds the canonical JSON of `value` (exactly the text {@link canonicalJson} returns) to
+ * `update` in pieces, without building it whole: long strings that need no escaping are
+ * handed over as they are, so a large body costs no copy of itself.
+ * @throws TypeError where {@link canonicalJson} throws.
+ */
+export function streamCanonicalJson(value: unknown, update: (data: string) => void): void {
+  const sink: CanonicalSink = { out: '', update };
+  writeCanonical(value, sink);
+  if (sink.out.length > 0) update(sink.out);
+}

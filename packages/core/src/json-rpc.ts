@@ -18,6 +18,8 @@ export interface JsonRpcBody {
   readonly messages: readonly JsonRpcMessage[];
   /** The text it was parsed from, when known: `serializeJsonRpcBody` splices changes into it. */
   readonly text?: string;
+  /** The UTF-8 bytes `text` was decoded from, when known: unchanged stretches are copied from them, not encoded again. */
+  readonly bytes?: Uint8Array;
 }
 
 const FORBIDDEN_KEYS = ['__proto__', 'constructor'] as const;
@@ -80,7 +82,7 @@ export function parseJsonRpcBody(bytes: Uint8Array): JsonRpcBody {
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) throw new IdentityError('invalid_request', 'the JSON-RPC message repeats a key');
-  return { ...checkJsonRpcValue(value), text };
+  return { ...checkJsonRpcValue(value), text, bytes };
 }
 
 function metaOf(container: unknown): Record<string, unknown> | undefined {

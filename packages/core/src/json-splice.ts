@@ -170,18 +170,30 @@ function renderMeta(text: string, value: Record<string, unknown>, span: ObjectSp
 }
 
 /** An envelope or a `params`/`result` with its changes spliced in, else undefined when unchanged. */
-function renderObject(text: string, value: Record<string, unknown>, span: ObjectSpan, level: Level): string | undefined {
-  if (level === 'meta') return renderMeta(text, value, span);
+/** A piece of the output: new text, or a stretch [start, end) of the client's text kept as it is. */
+type Piece = string | { readonly start: number; readonly end: number };
+
+function piecesText(text: string, pieces: readonly Piece[]): string {
+  let out = '';
+  for (const piece of pieces) out += typeof piece === 'string' ? piece : text.slice(piece.start, piece.end);
+  return out;
+}
+
+function renderObject(text: string, value: Record<string, unknown>, span: ObjectSpan, level: Level): Piece[] | undefined {
+  if (level === 'meta') {
+    const meta = renderMeta(text, value, span);
+    return meta === undefined ? undefined : [meta];
+  }
   const inText = new Set(span.members.map((m) => m.key));
   const added = Object.keys(value).filter((key) => !inText.has(key));
   const removed = span.members.some((m) => !Object.hasOwn(value, m.key));
-  // Each member's new value text, for the members looked into that changed.
-  const replaced = new Map<MemberSpan, string>();
+  // Each member's new value, for the members looked into that changed.
+  const replaced = new Map<MemberSpan, Piece[]>();
   for (const m of span.members) {
     const next = childLevel(level, m.key);
     const child = value[m.key];
     if (next === undefined || !Object.hasOwn(value, m.key) || !isRecord(child)) continue;
-    const rendered = m.object === undefined ? JSON.stringify(child) : renderObject(text, child, m.object, next);
+    const rendered = m.object === undefined ? [JSON.stringify(child)] : renderObject(text, child, m.object, next);
     if (rendered !== undefined) replaced.set(m, rendered);
   }
   if (added.length === 0 && !removed && replaced.size === 0) return undefined;
@@ -193,24 +205,25 @@ function renderObject(text: string, value: Record<string, unknown>, span: Object
       .filter((m) => Object.hasOwn(value, m.key))
       .map((m) => {
         const rendered = replaced.get(m);
-        return rendered === undefined ? text.slice(m.start, m.end) : text.slice(m.start, m.valueStart) + rendered;
+        return rendered === undefined ? text.slice(m.start, m.end) : text.slice(m.start, m.valueStart) + piecesText(text, rendered);
       });
-    return `{${[...parts, ...addedText].join(',')}}`;
+    return [`{${[...parts, ...addedText].join(',')}}`];
   }
-  // Splice: changed values in place, new members after the last one; all other bytes kept.
-  let out = '{';
+  // Splice: changed values in place, new members after the last one; all other text kept as stretches.
+  const out: Piece[] = ['{'];
   let at = span.open + 1;
   for (const [m, rendered] of replaced) {
-    out += text.slice(at, m.valueStart) + rendered;
+    out.push({ start: at, end: m.valueStart }, ...rendered);
     at = m.end;
   }
   if (addedText.length > 0) {
     const last = span.members.at(-1);
     const insertAt = last === undefined ? span.open + 1 : last.end;
-    out += text.slice(at, insertAt) + (last === undefined ? '' : ',') + addedText.join(',');
+    out.push({ start: at, end: insertAt }, (last === undefined ? '' : ',') + addedText.join(','));
     at = insertAt;
   }
-  return out + text.slice(at, span.close + 1);
+  out.push({ start: at, end: span.close + 1 });
+  return out;
 }
 
 /**
@@ -220,18 +233,56 @@ function renderObject(text: string, value: Record<string, unknown>, span: Object
  * `JSON.stringify`, which keeps values but not number spellings.
  */
 export function serializeJsonRpcBody(body: JsonRpcBody): Buffer {
+  const parts = serializeJsonRpcBodyParts(body);
+  return parts.length === 1 && Buffer.isBuffer(parts[0]) ? parts[0] : Buffer.concat(parts);
+}
+
+/**
+ * {@link serializeJsonRpcBody} as the pieces to write one after the other: stretches of the
+ * client's bytes (views, not copies) and the rendered replacements between them, so a large
+ * body is forwarded without being joined, copied or encoded again.
+ */
+export function serializeJsonRpcBodyParts(body: JsonRpcBody): Uint8Array[] {
   const { text } = body;
-  if (text === undefined) return Buffer.from(JSON.stringify(body.value));
+  if (text === undefined) return [Buffer.from(JSON.stringify(body.value))];
   const spans = layoutMessages(text);
   if (spans.length !== body.messages.length) throw new Error('the body text does not match its parsed messages');
-  let out = '';
+  const pieces: Piece[] = [];
   let at = 0;
   body.messages.forEach((message, index) => {
     const span = spans[index] as ObjectSpan;
     const rendered = renderObject(text, message, span, 'envelope');
     if (rendered === undefined) return;
-    out += text.slice(at, span.open) + rendered;
+    pieces.push({ start: at, end: span.open }, ...rendered);
     at = span.close + 1;
   });
-  return Buffer.from(at === 0 ? text : out + text.slice(at), 'utf8');
+  pieces.push({ start: at, end: text.length });
+  const { bytes } = body;
+  if (bytes === undefined) return [Buffer.from(piecesText(text, pieces), 'utf8')];
+  // Kept stretches are views of the client's bytes: a large body is neither joined into a new
+  // string nor encoded again. Offsets in the text become byte offsets (the same for ASCII).
+  const ascii = bytes.length === text.length;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  let textAt = 0;
+  let byteAt = 0;
+  let pending = '';
+  for (const piece of pieces) {
+    if (typeof piece === 'string') {
+      pending += piece;
+      continue;
+    }
+    if (piece.end <= piece.start) continue;
+    if (pending.length > 0) {
+      parts.push(Buffer.from(pending, 'utf8'));
+      pending = '';
+    }
+    byteAt += ascii ? piece.start - textAt : Buffer.byteLength(text.slice(textAt, piece.start), 'utf8');
+    const from = byteAt;
+    byteAt += ascii ? piece.end - piece.start : Buffer.byteLength(text.slice(piece.start, piece.end), 'utf8');
+    textAt = piece.end;
+    parts.push(view.subarray(from, byteAt));
+  }
+  if (pending.length > 0) parts.push(Buffer.from(pending, 'utf8'));
+  return parts;
 }

@@ -1,5 +1,6 @@
 import canonicalize from 'canonicalize';
-import { canonicalJson } from '../src/internal.js';
+import { canonicalJson, jsonBodyDigest, sha256Base64url } from '../src/internal.js';
+import { streamCanonicalJson } from '../src/jcs.js';
 
 // A small seeded generator, so a failure reproduces.
 function prng(seed: number): () => number {
@@ -70,5 +71,49 @@ describe('canonicalJson', () => {
     ['a bigint', { a: 1n }],
   ])('throws for %s, which has no canonical form', (_case, value) => {
     expect(() => canonicalJson(value)).toThrow(TypeError);
+  });
+});
+
+/** The pieces streamCanonicalJson hands over, and their concatenation. */
+function streamed(value: unknown): { text: string; pieces: string[] } {
+  const pieces: string[] = [];
+  streamCanonicalJson(value, (piece) => pieces.push(piece));
+  return { text: pieces.join(''), pieces };
+}
+
+describe('streamCanonicalJson', () => {
+  it('hands over exactly the text canonicalJson writes, for 2,000 random values with long strings among them', () => {
+    const next = prng(20261201);
+    for (let i = 0; i < 2000; i++) {
+      // Long strings (past the size handed over whole), with and without characters to escape.
+      const long = randomString(next).repeat(1000) + 'x'.repeat(5000);
+      const value = JSON.parse(JSON.stringify({ v: randomValue(next, 0), long, list: [long, randomValue(next, 1)] })) as unknown;
+      expect(streamed(value).text).toBe(canonicalJson(value));
+    }
+  });
+
+  it('hands a long string that needs no escaping over as it is, not inside a larger copy', () => {
+    const content = 'x'.repeat(100_000);
+    const { pieces } = streamed({ params: { arguments: { content } }, id: 1 });
+    expect(pieces).toContain(content);
+    expect(Math.max(...pieces.filter((p) => p !== content).map((p) => p.length))).toBeLessThan(100);
+  });
+
+  it('digests a large body to the SHA-256 of canonicalJson', () => {
+    const value = {
+      jsonrpc: '2.0',
+      id: 8,
+      method: 'tools/call',
+      params: { arguments: { a: 'é"\\n'.repeat(30_000), b: 'y'.repeat(300_000) } },
+    };
+    expect(jsonBodyDigest(value)).toBe(sha256Base64url(canonicalJson(value)));
+  });
+
+  it.each([
+    ['a lone surrogate in a long string', { a: `${'x'.repeat(10_000)}\ud800` }],
+    ['a lone surrogate in a short string', { a: '\ud800' }],
+    ['a non-finite number', { a: [Infinity] }],
+  ])('throws for %s, like canonicalJson', (_case, value) => {
+    expect(() => streamed(value)).toThrow(TypeError);
   });
 });

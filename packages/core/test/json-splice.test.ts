@@ -14,6 +14,23 @@ function forward(text: string, members: Record<string, unknown> = { [META_USER]:
 }
 
 describe('serializeJsonRpcBody', () => {
+  it('copies unchanged stretches from the client bytes at the right byte offsets when the text is not ASCII', () => {
+    const text =
+      '[{"jsonrpc":"2.0","id":"é😀","method":"tools/call","params":{"name":"ünï","_meta":{"k":"€"}}},' +
+      '{"jsonrpc":"2.0","id":2,"result":{"s":"ﬀ"}},' +
+      '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"arguments":{"s":"😀😀"},"_meta":{}}}]';
+    const viaBytes = forward(text);
+    // The same rewrite without the client's bytes, where the whole text is encoded again.
+    const rpc = parseJsonRpcBody(Buffer.from(text, 'utf8'));
+    for (const message of rpc.messages) {
+      stripIdentityMeta(message);
+      if (Object.hasOwn(message, 'method')) setIdentityMeta(message, { [META_USER]: { id: 'alice' }, [META_ASSERTION]: 'token' });
+    }
+    expect(viaBytes).toBe(serializeJsonRpcBody({ value: rpc.value, messages: rpc.messages, text: rpc.text! }).toString('utf8'));
+    expect(viaBytes).toContain('"name":"ünï","_meta":{"k":"€","mcp-identity/user"');
+    expect(viaBytes).toContain('{"jsonrpc":"2.0","id":2,"result":{"s":"ﬀ"}}');
+  });
+
   it('keeps number lexemes, key order and whitespace outside the changed _meta', () => {
     const text =
       '{ "id" : 12345678901234567890123,\n  "method": "tools/call", "jsonrpc": "2.0",\n' +

@@ -77,7 +77,7 @@ function setIdentity(
   prepared: PreparedRequest,
   config: GatewayConfig,
   requestId: string,
-): { readonly body: Buffer | undefined; readonly jti: string } {
+): { readonly body: readonly Uint8Array[] | undefined; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
   setRequestId(proxyReq, requestId);
   // The final path, after any pathRewrite, obeys the same rule as the client's.
@@ -119,9 +119,15 @@ function setIdentity(
   }
   const body = serializeBody(prepared, token);
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');
-  if (body !== undefined) proxyReq.setHeader('content-length', body.length);
+  if (body !== undefined) proxyReq.setHeader('content-length', byteLengthOf(body));
   else if (proxyReq.hasHeader('content-length')) proxyReq.setHeader('content-length', 0);
   return { body, jti };
+}
+
+function byteLengthOf(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  return length;
 }
 
 /** Builds the plugin for a validated configuration. */
@@ -175,7 +181,10 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
         return;
       }
       signed.set(req, identity.jti);
-      proxyReq.end(identity.body);
+      const { body } = identity;
+      // The pieces are written as they are: a large body is not copied into one buffer first.
+      if (body !== undefined) for (let i = 0; i < body.length - 1; i++) proxyReq.write(body[i]);
+      proxyReq.end(body?.at(-1));
     };
     if (sessions === undefined || sessions.checked(req)) {
       forward();

@@ -22,7 +22,7 @@ import {
   parseJsonRpcBody,
   readRequestBody,
   selectUserFields,
-  serializeJsonRpcBody,
+  serializeJsonRpcBodyParts,
   SESSION_HEADER,
   setIdentityMeta,
   stripIdentityMeta,
@@ -209,15 +209,18 @@ export async function prepareRequest(req: GatewayRequest, config: GatewayConfig,
   return finish(req, user, parseJsonRpcBody(bytes), bytes, decoded, config, authorize);
 }
 
-/** The body bytes to forward, with the assertion added to `_meta` when that carrier is on. */
-export function serializeBody(prepared: PreparedRequest, token: string): Buffer | undefined {
+/**
+ * The body bytes to forward, with the assertion added to `_meta` when that carrier is on, as
+ * pieces to write in order (views of the client's bytes and the spliced `_meta`, not a copy).
+ */
+export function serializeBody(prepared: PreparedRequest, token: string): readonly Uint8Array[] | undefined {
   const { rpc } = prepared;
   if (rpc === undefined) return undefined;
   if (prepared.metaMessages.length > 0) {
     for (const message of prepared.metaMessages) setIdentityMeta(message, { [META_ASSERTION]: token });
   } else if (prepared.original !== undefined) {
-    return prepared.original;
+    return [prepared.original];
   }
   // The client's bytes with only the changed `_meta` spliced in (number lexemes survive).
-  return serializeJsonRpcBody(rpc);
+  return serializeJsonRpcBodyParts(rpc);
 }
