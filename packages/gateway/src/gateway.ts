@@ -173,26 +173,6 @@ const PLUGIN_LIMITS = ['bodyBytes', 'timeoutMs', 'headerBytes'] as const;
 const LIMITS = [...PLUGIN_LIMITS, 'listResponseBytes'] as const;
 const SESSIONS = ['store', 'ttlSeconds', 'maxPerUser'] as const;
 
-/** Where `propagateIdentity`'s flat option names went, for a helpful message. */
-const MOVED: Readonly<Record<string, string>> = {
-  claims: 'fields',
-  carriers: 'carry.headers / carry.meta',
-  headerPrefix: 'carry.headerPrefix',
-  contextforge: 'carry.contextforge',
-  stripHeaders: 'strip.headers',
-  credentialQueryParams: 'strip.queryParams',
-  apiKeyHeader: 'strip.apiKeyHeader',
-  forwardCredentials: 'strip.except',
-  bodyLimit: 'limits.bodyBytes',
-  timeoutMs: 'limits.timeoutMs',
-  maxHeaderBytes: 'limits.headerBytes',
-  listResponseLimit: 'limits.listResponseBytes',
-  sessionStore: 'sessions.store',
-  sessionTtlSeconds: 'sessions.ttlSeconds',
-  maxSessionsPerUser: 'sessions.maxPerUser',
-  ttlSeconds: 'assertionTtlSeconds (on createGateway)',
-};
-
 /** How the resolver names the grouped options in its messages. */
 const NAMES: OptionNames = {
   claims: 'fields',
@@ -210,6 +190,13 @@ const NAMES: OptionNames = {
   sessionStore: 'sessions.store',
   sessionTtlSeconds: 'sessions.ttlSeconds',
   maxSessionsPerUser: 'sessions.maxPerUser',
+};
+
+/** Where `propagateIdentity`'s flat option names went, for a helpful message. */
+const MOVED: Readonly<Record<string, string>> = {
+  ...NAMES,
+  carriers: 'carry.headers / carry.meta',
+  ttlSeconds: 'assertionTtlSeconds (on createGateway)',
 };
 
 /** Checks one options object (or group): an object, with known keys only. `undefined` is `{}` when optional. */

@@ -6,7 +6,14 @@
 import './augment.js';
 
 export { verifyIdentity } from './verify-identity.js';
-export type { VerifyIdentityOptions, ReceiverOptions, ReceiverKeys, JwksFetchOptions, ReceiverLogger } from './options.js';
+export type {
+  VerifyIdentityOptions,
+  ReceiverOptions,
+  ReceiverCommonOptions,
+  ReceiverKeys,
+  JwksFetchOptions,
+  ReceiverLogger,
+} from './options.js';
 export { getUser } from './get-user.js';
 export type { ContextforgeOptions } from './contextforge.js';
 export type { UserSource } from './get-user.js';

@@ -36,28 +36,18 @@ export interface ReceiverLogger {
   warn(message: string): void;
 }
 
-/** Options of `verifyIdentity`. */
-export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptions {
+/** What both forms of `verifyIdentity`'s options share. */
+export interface ReceiverCommonOptions extends AuditOptions {
   /** This upstream's identifier: the assertion's `aud` must be it. Required. */
   readonly audience: string;
   /** The gateway's identifier: the assertion's `iss` must be it. Required. */
   readonly issuer: string;
-  /** HS256 secrets, one per `kid` during a rotation. */
-  readonly secrets?: readonly VerificationSecret[];
-  /** EdDSA/ES256 public keys. */
-  readonly publicKeys?: readonly VerificationPublicKey[];
-  /** The gateway's JWKS URL, pinned: keys are fetched from here only. */
-  readonly jwksUrl?: string | URL;
-  /** JWKS fetching: `timeoutMs` (5000), `cooldownMs` (30 000, least time between re-fetches for unknown kids), `maxAgeMs` (300 000), `fetch`. */
-  readonly jwks?: Omit<RemoteKeySetOptions, 'clock' | 'onError'>;
   /** Receives warnings (a failed JWKS fetch). Default `console`. Never given a token or a key. */
   readonly logger?: ReceiverLogger;
   /** Allowed clock skew in seconds. Default 5. */
   readonly clockToleranceSeconds?: number;
-  /** Longest assertion lifetime accepted (`exp - iat`), in seconds; at least the gateway's `ttlSeconds`. Default 600. */
+  /** Longest assertion lifetime accepted (`exp - iat`), in seconds; at least the gateway's assertion lifetime. Default 600. */
   readonly maxLifetimeSeconds?: number;
-  /** Where used `jti`s are kept until they expire. Default: a new `MemoryStore` (one process only). */
-  readonly replayStore?: IdentityStore;
   /** Check the assertion's method, path and body digest against this request. Default true. */
   readonly bindRequest?: boolean;
   /** Prefix of the identity headers. Default `"X-Forwarded-User"`. */
@@ -81,8 +71,6 @@ export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptio
   readonly contextforge?: ContextforgeOptions;
   /** HTTP status when the replay or session store fails: 500, 502, 503 or 504. The request is refused whatever the status. Default 503. */
   readonly storeErrorStatus?: 500 | 502 | 503 | 504;
-  /** Bind MCP sessions to the verified user who created them (`{ store, ttlSeconds? }`). Default off: the gateway binds them. */
-  readonly sessions?: ReceiverSessionOptions;
   /**
    * Refuse (401 `delegated_token_missing`) requests whose assertion announces no token exchanged
    * for the user (the gateway's `tokenExchange`). Whatever this says, an announced token is
@@ -90,6 +78,22 @@ export interface VerifyIdentityOptions extends ReceiverPolicyOptions, AuditOptio
    * assertion's subject as `sub`; it is then `req.auth.token`. Default false.
    */
   readonly requireDelegatedToken?: boolean;
+}
+
+/** Options of `verifyIdentity` in the older flat form (keys, replay store and policy beside the rest). */
+export interface VerifyIdentityOptions extends ReceiverPolicyOptions, ReceiverCommonOptions {
+  /** HS256 secrets, one per `kid` during a rotation. */
+  readonly secrets?: readonly VerificationSecret[];
+  /** EdDSA/ES256 public keys. */
+  readonly publicKeys?: readonly VerificationPublicKey[];
+  /** The gateway's JWKS URL, pinned: keys are fetched from here only. */
+  readonly jwksUrl?: string | URL;
+  /** JWKS fetching: `timeoutMs` (5000), `cooldownMs` (30 000, least time between re-fetches for unknown kids), `maxAgeMs` (300 000), `fetch`. */
+  readonly jwks?: Omit<RemoteKeySetOptions, 'clock' | 'onError'>;
+  /** Where used `jti`s are kept until they expire. Default: a new `MemoryStore` (one process only). */
+  readonly replayStore?: IdentityStore;
+  /** Bind MCP sessions to the verified user who created them (`{ store, ttlSeconds? }`). Default off: the gateway binds them. */
+  readonly sessions?: ReceiverSessionOptions;
 }
 
 /** JWKS fetching settings beside `keys.jwksUrl`. */
@@ -105,11 +109,7 @@ export type ReceiverKeys =
   | { readonly secrets: readonly VerificationSecret[]; readonly jwksUrl?: never; readonly publicKeys?: never };
 
 /** The grouped options of `verifyIdentity`: one `keys` choice, `replay`, `sessions`, `policy`. */
-export interface ReceiverOptions extends AuditOptions {
-  /** This upstream's identifier: the assertion's `aud` must be it. Required. */
-  readonly audience: string;
-  /** The gateway's identifier: the assertion's `iss` must be it. Required. */
-  readonly issuer: string;
+export interface ReceiverOptions extends ReceiverCommonOptions {
   /** `{ jwksUrl, timeoutMs?, cooldownMs?, maxAgeMs?, fetch? }`, `{ publicKeys }` or `{ secrets }`: exactly one. Required. */
   readonly keys: ReceiverKeys;
   /** Replay protection: `store` keeps used `jti`s until they expire. Default `{ store: new MemoryStore() }` (one process only). */
@@ -118,28 +118,6 @@ export interface ReceiverOptions extends AuditOptions {
   readonly sessions?: ReceiverSessionOptions;
   /** `{ allow?, maxDelegationDepth? }` (or the `allow` function alone). Default: none. */
   readonly policy?: ReceiverPolicy | ReceiverPolicyGroup;
-  /** Receives warnings (a failed JWKS fetch). Default `console`. Never given a token or a key. */
-  readonly logger?: ReceiverLogger;
-  /** Allowed clock skew in seconds. Default 5. */
-  readonly clockToleranceSeconds?: number;
-  /** Longest assertion lifetime accepted (`exp - iat`), in seconds; at least the gateway's assertion lifetime. Default 600. */
-  readonly maxLifetimeSeconds?: number;
-  /** Check the assertion's method, path and body digest against this request. Default true. */
-  readonly bindRequest?: boolean;
-  /** Prefix of the identity headers. Default `"X-Forwarded-User"`. */
-  readonly headerPrefix?: string;
-  /** Where assertions are accepted: `["headers", "meta"]` (default) or `["headers"]`; see {@link VerifyIdentityOptions.carriers}. */
-  readonly carriers?: readonly ('headers' | 'meta')[];
-  /** Largest request body read, in bytes. Default 4 MiB. */
-  readonly bodyLimit?: number;
-  /** Current time in milliseconds. Default `Date.now`. */
-  readonly clock?: () => number;
-  /** Also accept ContextForge-signed requests; see {@link VerifyIdentityOptions.contextforge}. Default: off. */
-  readonly contextforge?: ContextforgeOptions;
-  /** HTTP status when the replay or session store fails: 500, 502, 503 or 504. Default 503. */
-  readonly storeErrorStatus?: 500 | 502 | 503 | 504;
-  /** Refuse requests whose assertion announces no delegated (token-exchanged) access token; see {@link VerifyIdentityOptions.requireDelegatedToken}. Default false. */
-  readonly requireDelegatedToken?: boolean;
   /** The older flat options are not mixed in: they belong in `keys`, `replay` and `policy`. */
   readonly secrets?: never;
   readonly publicKeys?: never;
