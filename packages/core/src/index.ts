@@ -35,6 +35,7 @@ export type {
 } from './keys.js';
 
 export { ASSERTION_TYP } from './jws.js';
+export type { JwsHeader, ParsedJws } from './jws.js';
 export { createAssertionSigner, WIRE_FORMAT_VERSION } from './sign.js';
 export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, DelegatedTokenClaim, SignedAssertion } from './sign.js';
 export { createAssertionVerifier } from './verify.js';

@@ -6,6 +6,7 @@
 import { claimsToUser } from './claims.js';
 import { IdentityError } from './errors.js';
 import { parseJws, verifyJwsSignature } from './jws.js';
+import type { ParsedJws } from './jws.js';
 import { positiveInteger, requiredIdentifier, WIRE_FORMAT_VERSION } from './sign.js';
 import { isRecord } from './user-context.js';
 import type { RequestBinding } from './binding.js';
@@ -44,7 +45,12 @@ export interface VerifiedAssertion {
 
 /** Verifies assertions for one upstream. */
 export interface AssertionVerifier {
-  verify(token: string): Promise<VerifiedAssertion>;
+  /**
+   * Verifies `token`. `parsed`, when given, must be `parseJws(token)`: a caller that already
+   * checked the token's shape (the receiver does, before it reads the body) passes it on, so
+   * the token is not decoded twice.
+   */
+  verify(token: string, parsed?: ParsedJws): Promise<VerifiedAssertion>;
 }
 
 const JTI = /^[A-Za-z0-9_-]{16,128}$/;
@@ -82,8 +88,8 @@ export function createAssertionVerifier(options: AssertionVerifierOptions): Asse
   if (typeof keySource?.keysFor !== 'function') throw new TypeError('keys must be a KeySource: an object with keysFor(header)');
 
   return {
-    async verify(token) {
-      const jws = parseJws(token);
+    async verify(token, parsed) {
+      const jws = parsed ?? parseJws(token);
       const claims = jws.payload;
       // Issuer and audience are pinned configuration: a token for someone else is refused
       // before any key lookup, so it can never make the receiver fetch anything.

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { hasRequestBody, IdentityError, isBodyConsumed, isJsonContentType, parseJws } from '@mcp-identity/core/internal';
+import type { ParsedJws } from '@mcp-identity/core/internal';
 import type { IdentityHeaders } from './identity-headers.js';
 import type { ReceiverConfig } from './options.js';
 
@@ -22,20 +23,20 @@ function mayCarryMeta(req: IncomingMessage): boolean {
  * @throws IdentityError `identity_invalid` for a malformed assertion header (too long, not a
  *   compact JWS, a header or payload segment that does not parse), `identity_missing` when no
  *   carrier is possible. With an unread body the refusal closes the connection.
+ * @returns the parsed assertion header, when there is one, for the verifier to reuse.
  */
-export function checkBeforeBody(req: IncomingMessage, headers: IdentityHeaders, config: ReceiverConfig): void {
+export function checkBeforeBody(req: IncomingMessage, headers: IdentityHeaders, config: ReceiverConfig): ParsedJws | undefined {
   const close = hasRequestBody(req) && !isBodyConsumed(req) ? { headers: { connection: 'close' } } : {};
   if (headers.assertion !== undefined) {
     try {
       // Shape only (no key, no signature): the same checks the verifier starts with.
-      parseJws(headers.assertion);
+      return parseJws(headers.assertion);
     } catch (error) {
       if (error instanceof IdentityError) throw new IdentityError(error.code, error.message, close);
       throw error;
     }
-    return;
   }
-  if (config.contextforge !== undefined && headers.contextforgeSignature !== undefined) return;
-  if (config.metaCarrier && mayCarryMeta(req)) return;
+  if (config.contextforge !== undefined && headers.contextforgeSignature !== undefined) return undefined;
+  if (config.metaCarrier && mayCarryMeta(req)) return undefined;
   throw new IdentityError('identity_missing', 'the request carries no identity assertion', close);
 }

@@ -135,7 +135,7 @@ export async function verifyRequest(
   progress?: VerificationProgress,
 ): Promise<VerifiedRequest> {
   const headers = readIdentityHeaders(req, config.prefix);
-  checkBeforeBody(req, headers, config);
+  const parsedHeader = checkBeforeBody(req, headers, config);
   const body = await receiveBody(req, config.bodyLimit);
   // A modern request's headers must say what its body says before anything else is looked at:
   // the assertion binds the body, so what the checked headers claim is covered by it too.
@@ -161,7 +161,8 @@ export async function verifyRequest(
     };
   }
 
-  const assertion = await config.verifier.verify(token);
+  // The header's token was parsed before the body was read; a `_meta` token is parsed here.
+  const assertion = await config.verifier.verify(token, token === headers.assertion ? parsedHeader : undefined);
   if (progress !== undefined) progress.assertion = assertion;
   const { user } = assertion;
   if (config.bindRequest) checkBinding(req, body, assertion);
