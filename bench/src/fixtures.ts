@@ -4,6 +4,8 @@ import { generateKeyPairSync } from 'node:crypto';
 export const ISSUER = 'urn:bench:gateway';
 export const AUDIENCE = 'urn:bench:upstream';
 export const SECRET = 'bench-secret-6d1f0c2b9e8a7d6c5b4a39281706f5e4d3c2b1a0';
+/** The key of the client logins (passport-jwt) in the authenticated pair. */
+export const LOGIN_SECRET = 'bench-login-secret-0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 
 /** A fresh user object per request, as `authenticate` produces one per request. */
 export function benchUser(): Record<string, unknown> {
@@ -48,4 +50,16 @@ export const LARGE_BODY = bodyOfSize(256 * 1024);
 /** The EdDSA key, as PKCS#8 PEM so child processes can share it. */
 export function eddsaKeyPem(): string {
   return generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+/** A client's login token for the authenticated pair: the bench user's claims, HS256, valid for an hour. */
+export async function loginToken(): Promise<string> {
+  const { SignJWT } = await import('jose');
+  const { id, email, name, groups, roles } = benchUser() as { id: string; email: string; name: string; groups: string[]; roles: string[] };
+  return new SignJWT({ email, name, groups, roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(id)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(LOGIN_SECRET));
 }

@@ -5,9 +5,11 @@
 import http from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import { propagateIdentity } from '@mcp-identity/gateway';
+import passport from 'passport';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { authenticate, propagateIdentity } from '@mcp-identity/gateway';
 import type { Carrier, PropagateIdentityOptions, SigningKey } from '@mcp-identity/gateway';
-import { AUDIENCE, benchUser, ISSUER, SECRET, userWithGroups } from './fixtures.js';
+import { AUDIENCE, benchUser, ISSUER, LOGIN_SECRET, SECRET, userWithGroups } from './fixtures.js';
 import { hundredRules } from './policy-micro.js';
 import { listen, serve } from './child.js';
 
@@ -38,6 +40,31 @@ function gateway(
 const baseline = express();
 baseline.use(createProxyMiddleware({ target, agent: agent() }));
 
+// The authenticated pair, as a deployment runs (and as issue 17 measured): the same passport-jwt
+// login in front of both, so the ratio is what propagating the identity adds to a gateway that
+// authenticates anyway.
+passport.use(
+  new JwtStrategy(
+    { secretOrKey: LOGIN_SECRET, jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), algorithms: ['HS256'] },
+    (payload: Record<string, unknown>, done: (error: unknown, user?: unknown) => void) => done(null, payload),
+  ),
+);
+const jwtBaseline = express();
+jwtBaseline.use(passport.authenticate('jwt', { session: false }), createProxyMiddleware({ target, agent: agent() }));
+const jwtMeta = express();
+jwtMeta.use(
+  authenticate(['jwt'], { audit: () => undefined }),
+  propagateIdentity({
+    target,
+    audience: AUDIENCE,
+    issuer: ISSUER,
+    signing: { secret: SECRET },
+    carriers: ['headers', 'meta'],
+    proxy: { agent: agent() },
+    audit: () => undefined,
+  }),
+);
+
 const hs256: SigningKey = { secret: SECRET };
 const eddsa: SigningKey = { alg: 'EdDSA', privateKey: eddsaPem };
 const meta: Carrier[] = ['headers', 'meta'];
@@ -51,6 +78,8 @@ const ports: Record<string, number> =
     ? { baseline: await listen(baseline), meta: await listen(gateway(meta, hs256)) }
     : {
         baseline: await listen(baseline),
+        jwtBaseline: await listen(jwtBaseline),
+        jwtMeta: await listen(jwtMeta),
         headers: await listen(gateway(['headers'], hs256)),
         meta: await listen(gateway(meta, hs256)),
         eddsa: await listen(gateway(meta, eddsa)),

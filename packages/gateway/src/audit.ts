@@ -3,7 +3,6 @@
  * `propagateIdentity` handles, emitted when its response ends (forwarded, with the
  * upstream's status and the latency, or refused, with the reason).
  */
-import type { IncomingMessage } from 'node:http';
 import {
   auditPath,
   auditUserFields,
@@ -22,9 +21,9 @@ import type {
   TokenExchangeAuditRecord,
   UserContext,
 } from '@mcp-identity/core/internal';
-import type { Plugin } from 'http-proxy-middleware';
 import type { Request, Response } from 'express';
-import type { IdentityProxyParts } from './plugin.js';
+import { deniedWhole, policyRecords } from './policy/guard.js';
+import type { RequestState } from './request-state.js';
 
 /** The user an event names: the normalized `req.userContext`, or none when it is absent or invalid. */
 function userOf(req: Request): UserContext | undefined {
@@ -54,12 +53,6 @@ interface EventParts {
   readonly latencyMs?: number;
   readonly policy?: readonly PolicyAuditRecord[] | undefined;
   readonly tokenExchange?: TokenExchangeAuditRecord | undefined;
-}
-
-/** What the audit needs of the policy guard. */
-export interface AuditedPolicy {
-  records(req: IncomingMessage): readonly PolicyAuditRecord[] | undefined;
-  refused(req: IncomingMessage): boolean;
 }
 
 /** Builds an event, its fields in the documented order. */
@@ -99,51 +92,35 @@ export function authenticationRefusal(
 
 /** Audit for one `propagateIdentity`. */
 export interface ProxyAudit {
-  /** Records each upstream response's status. */
-  readonly plugin: Plugin;
-  /** Starts auditing a request: its event is emitted once, when the response ends. */
-  begin(req: Request, res: Response): void;
+  /** Starts auditing a request: its event is emitted once, when the response ends, from the request's state. */
+  begin(req: Request, res: Response, state: RequestState): void;
 }
 
 /** Builds the audit of one upstream. */
-export function createProxyAudit(
-  audience: string,
-  parts: IdentityProxyParts,
-  emit: EmitAudit,
-  clock: () => number,
-  policy?: AuditedPolicy,
-): ProxyAudit {
-  const upstreamStatus = new WeakMap<IncomingMessage, number>();
-
-  const plugin: Plugin = function mcpIdentityAuditPlugin(proxyServer) {
-    proxyServer.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
-      if (proxyRes.statusCode !== undefined) upstreamStatus.set(req, proxyRes.statusCode);
-    });
-  };
-
-  function begin(req: Request, res: Response): void {
+export function createProxyAudit(audience: string, emit: EmitAudit, clock: () => number): ProxyAudit {
+  function begin(req: Request, res: Response, state: RequestState): void {
     const start = clock();
     res.once('close', () => {
-      const prepared = parts.prepared.get(req);
+      const { prepared, jti } = state;
       // A request the policy denied whole was answered by the gateway: refused, `forbidden`.
-      const reason = refusalOf(res) ?? (policy?.refused(req) === true ? 'forbidden' : undefined);
-      const jti = parts.signed.get(req);
+      const reason = refusalOf(res) ?? (deniedWhole(state) ? 'forbidden' : undefined);
       emit(
         gatewayEvent(req, res, clock, {
           decision: reason === undefined && jti !== undefined ? 'forwarded' : 'refused',
           reason,
           audience,
-          body: prepared?.rpc?.value ?? parsedBody(req),
+          // A request denied whole forwarded nothing: its event names what the client asked for.
+          body: prepared?.rpc?.value ?? prepared?.received?.value ?? parsedBody(req),
           user: prepared?.user ?? userOf(req),
           jti,
-          upstreamStatus: upstreamStatus.get(req),
+          upstreamStatus: state.upstreamStatus,
           latencyMs: Math.max(0, clock() - start),
-          policy: policy?.records(req),
-          tokenExchange: prepared?.delegated?.audit,
+          policy: policyRecords(state),
+          tokenExchange: state.delegated?.audit,
         }),
       );
     });
   }
 
-  return { plugin, begin };
+  return { begin };
 }

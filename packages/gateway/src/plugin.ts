@@ -21,37 +21,26 @@ import { checkAssertionSize, checkHeadSize } from './budget.js';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
+import { holdRequestBody } from './held-body.js';
 import { checkRequestPath } from './path.js';
+import { RequestStates } from './request-state.js';
 import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';
 import type { GatewayConfig, IdentityOptions, ResolveContext } from './options.js';
 import type { PreparedRequest } from './prepare.js';
+import type { RequestState } from './request-state.js';
 import type { SessionGuard } from './sessions.js';
 
 const TIMEOUT = 'MCP_IDENTITY_UPSTREAM_TIMEOUT';
 const SESSION_HEADER_SPELLINGS = [SESSION_HEADER, SESSION_HEADER.replaceAll('-', '_')];
 const WRITTEN_EARLY = 'MCP_IDENTITY_WRITTEN_EARLY';
 
-/** The plugin plus the per-request state `propagateIdentity` hands it. */
+/** The plugin plus what `propagateIdentity` shares with it. */
 export interface IdentityProxyParts {
   readonly plugin: Plugin;
-  /** Requests prepared before proxying (body read, `_meta` rewritten). */
-  readonly prepared: WeakMap<IncomingMessage, PreparedRequest>;
+  /** Each request's state: `propagateIdentity` prepares it before proxying, the plugin otherwise. */
+  readonly states: RequestStates;
   /** Session isolation; `propagateIdentity` checks before proxying, the plugin otherwise. */
   readonly sessions: SessionGuard | undefined;
-  /** The `jti` of the assertion signed for each forwarded request (for the audit trail). */
-  readonly signed: WeakMap<IncomingMessage, string>;
-}
-
-// http-proxy pipes `req` into the upstream request as soon as it creates it, before the
-// 'proxyReq' event where the final path is known and the assertion can be signed. The body
-// has been read already, so that pipe could only end the upstream request early; the
-// plugin ends it itself, with the body it prepared.
-function heldPipe<T extends NodeJS.WritableStream>(destination: T): T {
-  return destination;
-}
-
-function holdBody(req: IncomingMessage): void {
-  req.pipe = heldPipe;
 }
 
 function isResponse(res: ServerResponse | Socket): res is ServerResponse {
@@ -75,6 +64,7 @@ function setRequestId(proxyReq: ClientRequest, requestId: string): void {
 function setIdentity(
   proxyReq: ClientRequest,
   prepared: PreparedRequest,
+  state: RequestState,
   config: GatewayConfig,
   requestId: string,
 ): { readonly body: readonly Uint8Array[] | undefined; readonly jti: string } {
@@ -84,7 +74,8 @@ function setIdentity(
   checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
   if (path !== proxyReq.path) proxyReq.path = path;
-  const { delegated } = prepared;
+  const { delegated } = state;
+  const policyRules = state.policy?.rules;
   // After the client's credentials were stripped: the token exchanged for this upstream.
   if (delegated !== undefined) proxyReq.setHeader('authorization', `Bearer ${delegated.token}`);
   const { token, jti } = config.signer.sign(
@@ -92,7 +83,7 @@ function setIdentity(
     { method: proxyReq.method, path, bodySha256: prepared.bodySha256 },
     {
       requestId,
-      ...(prepared.policyRules === undefined ? {} : { policyRules: prepared.policyRules }),
+      ...(policyRules === undefined ? {} : { policyRules }),
       ...(delegated === undefined ? {} : { delegatedToken: delegated.claim }),
     },
   );
@@ -124,6 +115,32 @@ function setIdentity(
   return { body, jti };
 }
 
+/** Bodies up to this size are joined and written at once; larger ones piece by piece. */
+const JOIN_BELOW = 16 * 1024;
+
+/**
+ * Ends the upstream request with the body's pieces. A large body is written as it is (its
+ * pieces are views of the client's bytes, never copied into one buffer); a small one is joined
+ * first, so it costs one write instead of one per piece.
+ */
+function writeBody(proxyReq: ClientRequest, body: readonly Uint8Array[] | undefined): void {
+  if (body === undefined || body.length === 0) {
+    proxyReq.end();
+    return;
+  }
+  if (body.length === 1) {
+    proxyReq.end(body[0]);
+    return;
+  }
+  const length = byteLengthOf(body);
+  if (length < JOIN_BELOW) {
+    proxyReq.end(Buffer.concat(body, length));
+    return;
+  }
+  for (let i = 0; i < body.length - 1; i++) proxyReq.write(body[i]);
+  proxyReq.end(body[body.length - 1]);
+}
+
 function byteLengthOf(parts: readonly Uint8Array[]): number {
   let length = 0;
   for (const part of parts) length += part.byteLength;
@@ -132,21 +149,21 @@ function byteLengthOf(parts: readonly Uint8Array[]): number {
 
 /** Builds the plugin for a validated configuration. */
 export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyParts {
-  const prepared = new WeakMap<IncomingMessage, PreparedRequest>();
-  const signed = new WeakMap<IncomingMessage, string>();
-  const refused = new WeakSet<IncomingMessage>();
+  const states = new RequestStates();
   const sessions = config.sessions === undefined ? undefined : createSessionGuard(config.sessions);
 
   function onStart(req: IncomingMessage, res: ServerResponse): void {
     // http-proxy skips the 'proxyReq' event for requests with `Expect`; the gateway has the
     // whole body already, so `Expect: 100-continue` has no purpose upstream.
     delete req.headers.expect;
-    holdBody(req);
-    if (prepared.has(req)) return;
+    const state = states.of(req);
+    // Prepared by propagateIdentity, whose proxy pipes nothing (HELD_BODY).
+    if (state.prepared !== undefined) return;
+    holdRequestBody(req);
     try {
-      prepared.set(req, prepareRequestSync(req, config));
+      state.prepared = prepareRequestSync(req, config);
     } catch (error) {
-      refused.add(req);
+      state.refused = true;
       refuse(
         res,
         isIdentityError(error) ? error : new IdentityError('body_unavailable', 'the request could not be prepared', { cause: error }),
@@ -155,8 +172,9 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
   }
 
   function onProxyReq(proxyReq: ClientRequest, req: IncomingMessage, res: ServerResponse): void {
-    const state = prepared.get(req);
-    if (refused.has(req) || state === undefined) {
+    const state = states.get(req);
+    const prepared = state?.prepared;
+    if (state === undefined || state.refused || prepared === undefined) {
       proxyReq.destroy();
       return;
     }
@@ -175,16 +193,13 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     const forward = (): void => {
       let identity: ReturnType<typeof setIdentity>;
       try {
-        identity = setIdentity(proxyReq, state, config, requestIdOf(req));
+        identity = setIdentity(proxyReq, prepared, state, config, requestIdOf(req));
       } catch (error) {
         proxyReq.destroy(error as Error);
         return;
       }
-      signed.set(req, identity.jti);
-      const { body } = identity;
-      // The pieces are written as they are: a large body is not copied into one buffer first.
-      if (body !== undefined) for (let i = 0; i < body.length - 1; i++) proxyReq.write(body[i]);
-      proxyReq.end(body?.at(-1));
+      state.jti = identity.jti;
+      writeBody(proxyReq, identity.body);
     };
     if (sessions === undefined || sessions.checked(req)) {
       forward();
@@ -192,7 +207,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     }
     // identityPlugin: the session check may wait for a store. Nothing has been written to
     // the upstream request yet (the plugin ends it itself), so it is held until the answer.
-    const pending = sessions.check(req, state.era);
+    const pending = sessions.check(req, prepared.era);
     if (pending === undefined) {
       forward();
       return;
@@ -202,7 +217,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
         if (!proxyReq.destroyed) forward();
       },
       (error: unknown) => {
-        refused.add(req);
+        state.refused = true;
         proxyReq.destroy();
         refuse(res, isIdentityError(error) ? error : new IdentityError('store_unavailable', 'the session check failed', { cause: error }));
       },
@@ -210,11 +225,13 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
   }
 
   function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
+    const state = states.of(req);
+    state.upstreamStatus = proxyRes.statusCode;
     try {
       sessions?.onResponse(proxyRes, req);
     } catch (error) {
       // A new session that could not be bound: the client gets 503, not a session id that answers 404.
-      refused.add(req);
+      state.refused = true;
       proxyRes.resume();
       refuse(
         res,
@@ -236,7 +253,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
   }
 
   function onError(error: Error & { code?: string }, req: IncomingMessage, res: ServerResponse | Socket): void {
-    if (refused.has(req)) return;
+    if (states.get(req)?.refused === true) return;
     if (error.code === WRITTEN_EARLY) {
       refuse(
         res,
@@ -270,7 +287,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
     proxyServer.on('proxyRes', onProxyRes);
     proxyServer.on('error', onError);
   };
-  return { plugin, prepared, sessions, signed };
+  return { plugin, states, sessions };
 }
 
 /**

@@ -29,28 +29,25 @@ import {
 } from '@mcp-identity/core/internal';
 import type { JsonRpcBody, JsonRpcMessage, McpEra, UserContext } from '@mcp-identity/core/internal';
 import type { GatewayConfig } from './options.js';
-import type { DelegatedToken } from './token-exchange/exchanger.js';
 import { checkRequestPath } from './path.js';
 
 /** A request ready to forward. */
 export interface PreparedRequest {
   /** The user as this upstream may see it. */
   readonly user: UserContext;
-  /** The JSON-RPC body to forward, without the assertion yet; undefined for no body. */
+  /** The JSON-RPC body to forward, without the assertion yet; undefined for no body (or nothing left to forward). */
   readonly rpc: JsonRpcBody | undefined;
+  /** The body as the client sent it, parsed (before the policy removed denied messages); undefined for no body. */
+  readonly received: JsonRpcBody | undefined;
   /** The body bytes to forward when they need no re-serialization. */
   readonly original: Buffer | undefined;
   readonly bodySha256: string;
   /** True when the client sent a Content-Encoding that was decoded. */
   readonly decoded: boolean;
-  /** The gateway policy's rule ids for the forwarded messages (the `policy_rules` claim); undefined without a policy. */
-  readonly policyRules?: readonly string[];
   /** The request's MCP protocol era: sessions and `Mcp-Session-Id` exist only in the legacy one. */
   readonly era: McpEra;
   /** The messages whose `params._meta` carries the gateway's identity (the assertion is added when signed). */
   readonly metaMessages: readonly JsonRpcMessage[];
-  /** The token exchanged for this upstream, sent as `Authorization: Bearer` (token exchange only). */
-  readonly delegated?: DelegatedToken;
 }
 
 /**
@@ -147,11 +144,13 @@ function finish(
   // Before anything is rewritten or authorized: the era and the header checks read the body as the client sent it.
   const era = inspectMcpRequest(parsed?.value, req.rawHeaders);
   const rpc = parsed === undefined || authorize === undefined ? parsed : authorize(parsed);
-  if (rpc === undefined) return { user, rpc, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded, era, metaMessages: [] };
+  if (rpc === undefined)
+    return { user, rpc, received: parsed, original: undefined, bodySha256: EMPTY_BODY_SHA256, decoded, era, metaMessages: [] };
   const { changed, metaMessages } = rewrite(req, rpc, user, era, config);
   return {
     user,
     rpc,
+    received: parsed,
     original: changed || rpc !== parsed || decoded ? undefined : bytes,
     bodySha256: digestOf(rpc),
     decoded,

@@ -15,12 +15,12 @@ import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from
 import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyAudit } from './audit.js';
+import { HELD_BODY } from './held-body.js';
 import { optionName } from './option-names.js';
 import { resolveIdentityOptions } from './options.js';
 import { createIdentityProxyParts } from './plugin.js';
 import { prepareRequest } from './prepare.js';
 import { createPolicyGuard, policyOption } from './policy/guard.js';
-import type { PolicyOutcome } from './policy/enforce.js';
 import type { IdentityOptions, ResolveContext } from './options.js';
 import type { AuthorizeBody, GatewayRequest } from './prepare.js';
 import { createTokenExchanger } from './token-exchange/exchanger.js';
@@ -123,6 +123,7 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
           audience: config.audience,
           limit: options.listResponseLimit,
           metrics: options.metrics,
+          states: parts.states,
         });
   if (guard === undefined && options.listResponseLimit !== undefined) throw new TypeError(`${listLimitName} needs a policy`);
   const exchangeToken =
@@ -133,7 +134,8 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
           ...(options.logger === undefined ? {} : { logger: options.logger }),
           ...options.tokenExchange,
         });
-  const audit = createProxyAudit(config.audience, parts, context.emit ?? createAuditEmitter(options), options.clock ?? Date.now, guard);
+  const audit = createProxyAudit(config.audience, context.emit ?? createAuditEmitter(options), options.clock ?? Date.now);
+  const { states, sessions } = parts;
   const agent: unknown =
     extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
   const proxy = createProxyMiddleware({
@@ -143,6 +145,8 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
     // MCP has no WebSocket transport; an `Upgrade` header is dropped like any hop-by-hop header.
     ws: false,
     ejectPlugins: true,
+    // The gateway has read the body and writes it itself once the identity is set (held-body.ts).
+    buffer: HELD_BODY as unknown as ProxyOptions['buffer'],
     // Our plugin comes after the app's `on` handlers and plugins, so the gateway's headers are set last.
     plugins: [
       debugProxyErrorsPlugin,
@@ -151,44 +155,39 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
       mountRootPlugin(target),
       parts.plugin,
       ...(guard === undefined ? [] : [guard.plugin]),
-      audit.plugin,
     ],
   });
 
   return async function propagateIdentityMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
-    audit.begin(req, res);
-    let outcome: PolicyOutcome | undefined;
+    const state = states.of(req);
+    audit.begin(req, res, state);
     try {
       let authorize: AuthorizeBody | undefined;
       if (guard !== undefined) {
-        // The gateway reads list responses to filter them: they must come uncompressed.
-        delete req.headers['accept-encoding'];
-        authorize = (rpc: JsonRpcBody) => {
+        // A GET stream may replay list responses, which are filtered: they must come uncompressed.
+        if (req.method === 'GET') delete req.headers['accept-encoding'];
+        authorize = (rpc: JsonRpcBody) =>
           // The whole user, not the fields this upstream is sent: rules may name any of them.
-          outcome = guard.authorize(req, normalizeUserContext((req as GatewayRequest).userContext), rpc);
-          return outcome.rpc;
-        };
+          guard.authorize(state, req, normalizeUserContext((req as GatewayRequest).userContext), rpc).rpc;
       }
       const prepared = await prepareRequest(req, config, authorize);
-      parts.prepared.set(req, outcome === undefined ? prepared : { ...prepared, policyRules: outcome.rules });
+      state.prepared = prepared;
       // Before anything is forwarded: another user's session id is answered 404 here.
-      const pending = parts.sessions?.check(req, prepared.era);
+      const pending = sessions?.check(req, prepared.era);
       if (pending !== undefined) await pending;
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);
       return;
     }
-    if (guard !== undefined && outcome !== undefined && outcome.rpc === undefined) {
+    if (guard !== undefined && state.policy !== undefined && state.policy.rpc === undefined) {
       // Every message was denied: answered here, nothing reaches the upstream.
-      guard.answer(res, outcome);
+      guard.answer(res, state.policy);
       return;
     }
     if (exchangeToken !== undefined) {
       try {
-        const delegated = await exchangeToken(req);
-        const prepared = parts.prepared.get(req);
-        if (delegated !== undefined && prepared !== undefined) parts.prepared.set(req, { ...prepared, delegated });
+        state.delegated = await exchangeToken(req);
       } catch (error) {
         if (isIdentityError(error)) writeIdentityError(res, error);
         else next(error);

@@ -101,9 +101,12 @@ describe('propagateIdentity with a policy, raw HTTP', () => {
     expect(response.text).not.toContain('no-deploy');
     expect(gateway.upstream.messages).toEqual([]);
     const [event] = await gateway.waitForEvents(1);
+    // The event names what the client asked for, although nothing was forwarded.
     expect(event).toMatchObject({
       decision: 'refused',
       reason: 'forbidden',
+      rpcMethod: 'tools/call',
+      rpcName: 'deploy',
       policy: [{ decision: 'deny', rule: 'no-deploy', rpcMethod: 'tools/call', tool: 'deploy' }],
     });
     const metric = await gateway.metrics.getSingleMetricAsString('mcp_identity_policy_denials_total');

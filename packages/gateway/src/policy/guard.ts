@@ -20,22 +20,32 @@ import { enforcePolicy } from './enforce.js';
 import type { PolicyOutcome } from './enforce.js';
 import { rewriteJsonBody, SseRewriter, tooLarge } from './rewrite.js';
 import type { RewriteState } from './rewrite.js';
+import type { RequestState, RequestStates } from '../request-state.js';
 
 /** The default largest list response (JSON body or SSE event) the gateway reads to filter: 4 MiB. */
 export const DEFAULT_LIST_RESPONSE_LIMIT = 4 * 1024 * 1024;
 
-/** What `propagateIdentity` keeps per request. */
+/** The policy of one upstream, as `propagateIdentity` applies it. */
 export interface PolicyGuard {
-  /** Decides a body; the outcome is kept for the response and the audit. */
-  authorize(req: IncomingMessage, user: UserContext, rpc: JsonRpcBody): PolicyOutcome;
+  /**
+   * Decides a body; the outcome is kept in the request's state for the response and the audit.
+   * When the upstream's answer will be rewritten, the request asks for it uncompressed.
+   */
+  authorize(state: RequestState, req: IncomingMessage, user: UserContext, rpc: JsonRpcBody): PolicyOutcome;
   /** Answers a request of which nothing is left to forward. */
   answer(res: ServerResponse, outcome: PolicyOutcome): void;
-  /** The decisions made on a request, for its audit event. */
-  records(req: IncomingMessage): readonly PolicyAuditRecord[] | undefined;
-  /** True when every message was denied (the request was refused). */
-  refused(req: IncomingMessage): boolean;
   /** Rewrites the responses that need it. */
   readonly plugin: Plugin;
+}
+
+/** The decisions made on a request, for its audit event. */
+export function policyRecords(state: RequestState): readonly PolicyAuditRecord[] | undefined {
+  return state.policy?.records;
+}
+
+/** True when the policy denied every message of the request (it was answered at the gateway). */
+export function deniedWhole(state: RequestState): boolean {
+  return state.policy !== undefined && state.policy.rpc === undefined;
 }
 
 /** Validates the `policy` option: a {@link Policy} or a configuration to compile now. */
@@ -59,18 +69,20 @@ function isJson(type: string): boolean {
 /** Builds the guard of one upstream. */
 export function createPolicyGuard(
   policy: Policy,
-  options: { readonly audience: string; readonly limit?: number; readonly metrics?: unknown },
+  options: { readonly audience: string; readonly limit?: number; readonly metrics?: unknown; readonly states: RequestStates },
 ): PolicyGuard {
   const limit = positiveInteger(options.limit, 'listResponseLimit', DEFAULT_LIST_RESPONSE_LIMIT);
   const count = options.metrics === undefined ? undefined : policyDenialCounter(options.metrics);
-  const outcomes = new WeakMap<IncomingMessage, PolicyOutcome>();
-  const users = new WeakMap<IncomingMessage, UserContext>();
-  const { audience } = options;
+  const { audience, states } = options;
+  const onDenied =
+    count === undefined ? undefined : (method: string, tool: string, rule: string) => count({ audience, method, tool, rule });
 
-  function authorize(req: IncomingMessage, user: UserContext, rpc: JsonRpcBody): PolicyOutcome {
-    const outcome = enforcePolicy(policy, user, rpc, (method, tool, rule) => count?.({ audience, method, tool, rule }));
-    outcomes.set(req, outcome);
-    users.set(req, user);
+  function authorize(state: RequestState, req: IncomingMessage, user: UserContext, rpc: JsonRpcBody): PolicyOutcome {
+    const outcome = enforcePolicy(policy, user, rpc, onDenied);
+    state.policy = outcome;
+    state.policyUser = user;
+    // The gateway reads the answer to rewrite it (lists filtered, denied answers merged): it must come uncompressed.
+    if (outcome.lists.size > 0 || outcome.denied.length > 0) delete req.headers['accept-encoding'];
     return outcome;
   }
 
@@ -89,8 +101,7 @@ export function createPolicyGuard(
     res.end(body);
   }
 
-  function stateFor(req: IncomingMessage, user: UserContext): RewriteState | undefined {
-    const outcome = outcomes.get(req);
+  function stateFor(req: IncomingMessage, outcome: PolicyOutcome | undefined, user: UserContext): RewriteState | undefined {
     const allows = (operation: Parameters<Policy['allows']>[1]): boolean => policy.allows(user, operation);
     if (outcome === undefined) {
       // A GET stream carries no request the gateway saw; a replayed list response is known by its shape.
@@ -142,8 +153,12 @@ export function createPolicyGuard(
   }
 
   function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
-    const user = users.get(req) ?? userOf(req);
-    const state = user === undefined ? undefined : stateFor(req, user);
+    const requestState = states.get(req);
+    const outcome = requestState?.policy;
+    // Nothing to rewrite: no closure, no user lookup (the common case of an allowed call).
+    if (outcome !== undefined && outcome.lists.size === 0 && outcome.denied.length === 0) return;
+    const user = requestState?.policyUser ?? userOf(req);
+    const state = user === undefined ? undefined : stateFor(req, outcome, user);
     if (state === undefined) return;
     const status = proxyRes.statusCode ?? 0;
     const type = (proxyRes.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
@@ -171,11 +186,5 @@ export function createPolicyGuard(
     proxyServer.on('proxyRes', onProxyRes);
   };
 
-  return {
-    authorize,
-    answer,
-    records: (req) => outcomes.get(req)?.records,
-    refused: (req) => outcomes.get(req)?.rpc === undefined && outcomes.has(req),
-    plugin,
-  };
+  return { authorize, answer, plugin };
 }
