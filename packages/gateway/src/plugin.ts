@@ -296,6 +296,10 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
  * before the proxy, and `express.json()` when requests have bodies: the plugin cannot wait
  * for a body stream. Set `on.error` (or `ejectPlugins`) so http-proxy-middleware's default
  * error page, which names the upstream host, is not used.
+ * @param options - The identity settings of {@link IdentityOptions} (`audience`, `issuer`,
+ *   `signing`, carriers, stripping, sessions...); validated now, a mistake throws a `TypeError`
+ *   naming the option.
+ * @returns A plugin for http-proxy-middleware's `plugins` option.
  * @example
  * app.use('/mcp', authenticate(['jwt']), express.json(), createProxyMiddleware({
  *   target: 'http://127.0.0.1:4000',

@@ -86,6 +86,13 @@ function mountRootPlugin(target: URL): Plugin {
  * The gateway middleware for one upstream: after authentication it strips client identity,
  * signs the user for this upstream (audience, short expiry, nonce, bound to the request) and
  * forwards the request as `X-Forwarded-User-*` headers and in JSON-RPC `params._meta`.
+ * `createGateway().upstream()` is the same middleware with grouped options and keys shared
+ * between upstreams; this flat form keeps working.
+ * @param options - The upstream (`target`, `audience`), the gateway's `issuer` and `signing`
+ *   keys, and the optional settings of {@link PropagateIdentityOptions}; validated now, a mistake
+ *   throws a `TypeError` naming the option.
+ * @returns An Express middleware that answers refusals itself (JSON-RPC error bodies with a
+ *   stable `error.data.code`) and forwards everything else.
  * @example
  * app.use('/mcp/files', authenticate(['jwt', 'basic']), propagateIdentity({
  *   target: 'http://127.0.0.1:4000/mcp',
