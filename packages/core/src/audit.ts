@@ -132,15 +132,49 @@ export function createJsonLineAuditSink(logger: AuditLogger): AuditSink {
 }
 
 let lineBase: string | undefined;
+/** Events waiting for the next write, with the time each was emitted. */
+let queued: { event: AuditEvent; time: number }[] = [];
+let flushing = false;
+/** Past this many queued events, they are written at once rather than at the end of the turn. */
+const MAX_QUEUED = 1024;
+
+/** Writes the queued events as one chunk of JSON lines. */
+function flushAuditLines(): void {
+  flushing = false;
+  if (queued.length === 0) return;
+  const events = queued;
+  queued = [];
+  lineBase ??= `{"level":30,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"mcp-identity"`;
+  let chunk = '';
+  const msg = JSON.stringify(AUDIT_MESSAGE);
+  for (const { event, time } of events) chunk += `${lineBase},"time":${time},"audit":${JSON.stringify(event)},"msg":${msg}}\n`;
+  process.stdout.write(chunk);
+}
+
+let exitHooked = false;
 
 /**
  * The default sink: one JSON line per event on standard output, in pino's line format
  * (`level` 30, `time`, `pid`, `hostname`, `name: "mcp-identity"`, the event under `audit`, `msg`),
  * so log pipelines built for pino read it unchanged. pino itself is not needed.
+ *
+ * Nothing is formatted or written on the request's path: events are queued, serialized and
+ * written as one chunk after the current turn of the event loop (`setImmediate`), at once when
+ * 1,024 are waiting, and on process exit; lines keep their order.
  */
 export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
-  lineBase ??= `{"level":30,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"mcp-identity"`;
-  process.stdout.write(`${lineBase},"time":${Date.now()},"audit":${JSON.stringify(event)},"msg":${JSON.stringify(AUDIT_MESSAGE)}}\n`);
+  queued.push({ event, time: Date.now() });
+  if (queued.length >= MAX_QUEUED) {
+    flushAuditLines();
+    return;
+  }
+  if (flushing) return;
+  flushing = true;
+  setImmediate(flushAuditLines);
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', flushAuditLines);
+  }
 };
 
 /** Validates an `audit` option: a function, or undefined for {@link defaultAuditSink}. */

@@ -231,24 +231,55 @@ describe('createJsonLineAuditSink', () => {
 });
 
 describe('defaultAuditSink', () => {
-  it('writes one pino-format JSON line per event to standard output without pino', () => {
-    const lines: string[] = [];
+  /** Captures what is written to standard output until the next turn of the event loop. */
+  async function written(emit: () => void): Promise<{ chunks: string[]; duringEmit: number }> {
+    const chunks: string[] = [];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
+      chunks.push(String(chunk));
       return true;
     });
     try {
-      void defaultAuditSink(event);
+      emit();
+      const duringEmit = chunks.length;
+      await new Promise((resolve) => setImmediate(resolve));
+      return { chunks, duringEmit };
     } finally {
       spy.mockRestore();
     }
+  }
 
-    expect(lines).toHaveLength(1);
-    expect(lines[0]!.endsWith('\n') && !lines[0]!.slice(0, -1).includes('\n')).toBe(true);
-    const line = JSON.parse(lines[0]!);
+  it('writes one pino-format JSON line per event to standard output without pino', async () => {
+    const { chunks } = await written(() => void defaultAuditSink(event));
+
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.endsWith('\n') && !chunks[0]!.slice(0, -1).includes('\n')).toBe(true);
+    const line = JSON.parse(chunks[0]!);
     expect(line).toMatchObject({ level: 30, pid: process.pid, name: 'mcp-identity', msg: AUDIT_MESSAGE, audit: event });
     expect(typeof line.time).toBe('number');
     expect(typeof line.hostname).toBe('string');
+  });
+
+  it('writes nothing on the emitting path and the events of one turn as one chunk, in order', async () => {
+    const { chunks, duringEmit } = await written(() => {
+      for (const requestId of ['r-1', 'r-2', 'r-3']) void defaultAuditSink({ ...event, requestId });
+    });
+
+    expect(duringEmit).toBe(0);
+    expect(chunks).toHaveLength(1);
+    const lines = chunks[0]!
+      .trimEnd()
+      .split('\n')
+      .map((text) => JSON.parse(text));
+    expect(lines.map((line) => line.audit.requestId)).toEqual(['r-1', 'r-2', 'r-3']);
+  });
+
+  it('writes at once when 1,024 events are waiting, so a burst is not held in memory', async () => {
+    const { chunks, duringEmit } = await written(() => {
+      for (let i = 0; i < 1024; i++) void defaultAuditSink({ ...event, requestId: `r-${i}` });
+    });
+
+    expect(duringEmit).toBe(1);
+    expect(chunks[0]!.trimEnd().split('\n')).toHaveLength(1024);
   });
 });
 
