@@ -21,7 +21,7 @@ import { checkAssertionSize, checkHeadSize } from './budget.js';
 import { resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
-import { holdRequestBody } from './held-body.js';
+import { holdRequestBody } from './proxy-adapter.js';
 import { checkRequestPath } from './path.js';
 import { RequestStates } from './request-state.js';
 import { stripCredentialParams, stripOutgoingHeaders } from './strip.js';

@@ -15,7 +15,7 @@ import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from
 import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyAudit } from './audit.js';
-import { HELD_BODY } from './held-body.js';
+import { HELD_BODY } from './proxy-adapter.js';
 import { optionName } from './option-names.js';
 import { resolveIdentityOptions } from './options.js';
 import { createIdentityProxyParts } from './plugin.js';
@@ -152,7 +152,7 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
     // MCP has no WebSocket transport; an `Upgrade` header is dropped like any hop-by-hop header.
     ws: false,
     ejectPlugins: true,
-    // The gateway has read the body and writes it itself once the identity is set (held-body.ts).
+    // The gateway has read the body and writes it itself once the identity is set (proxy-adapter.ts).
     buffer: HELD_BODY as unknown as ProxyOptions['buffer'],
     // Our plugin comes after the app's `on` handlers and plugins, so the gateway's headers are set last.
     plugins: [

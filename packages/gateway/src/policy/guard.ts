@@ -20,6 +20,7 @@ import { enforcePolicy } from './enforce.js';
 import type { PolicyOutcome } from './enforce.js';
 import { rewriteJsonBody, SseRewriter, tooLarge } from './rewrite.js';
 import type { RewriteState } from './rewrite.js';
+import { pipeResponseThrough } from '../proxy-adapter.js';
 import type { RequestState, RequestStates } from '../request-state.js';
 
 /** The default largest list response (JSON body or SSE event) the gateway reads to filter: 4 MiB. */
@@ -116,7 +117,7 @@ export function createPolicyGuard(
     // Transfer-Encoding must not be copied too (both together is an invalid HTTP/1.1 response).
     delete proxyRes.headers['content-length'];
     delete proxyRes.headers['transfer-encoding'];
-    proxyRes.pipe = function pipeFilteredJson<T extends NodeJS.WritableStream>(destination: T): T {
+    pipeResponseThrough(proxyRes, function pipeFilteredJson<T extends NodeJS.WritableStream>(destination: T): T {
       const chunks: Buffer[] = [];
       let size = 0;
       proxyRes.on('data', (chunk: Buffer) => {
@@ -135,7 +136,7 @@ export function createPolicyGuard(
         destination.end(body);
       });
       return destination;
-    };
+    });
   }
 
   function pipeSse(proxyRes: IncomingMessage, state: RewriteState): void {
@@ -146,10 +147,10 @@ export function createPolicyGuard(
       proxyRes.destroy();
       rewriter.end();
     });
-    proxyRes.pipe = function pipeFilteredSse<T extends NodeJS.WritableStream>(destination: T): T {
+    pipeResponseThrough(proxyRes, function pipeFilteredSse<T extends NodeJS.WritableStream>(destination: T): T {
       Readable.prototype.pipe.call(proxyRes, rewriter);
       return rewriter.pipe(destination);
-    };
+    });
   }
 
   function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {

@@ -1,8 +1,9 @@
 /**
- * What the gateway assumes of http-proxy (src/held-body.ts): 'start' is emitted first, then the
+ * What the gateway assumes of http-proxy (src/proxy-adapter.ts): 'start' is emitted first, then the
  * request (or the `buffer` option) is piped into the upstream request, then 'proxyReq' comes
- * before any byte is written. If a new http-proxy changes that order, these tests fail before the
- * gateway forwards a body twice or signs after the head was sent.
+ * before any byte is written; and 'proxyRes' comes before the upstream response is piped to the
+ * client. If a new http-proxy changes that order, these tests fail before the gateway forwards a
+ * body twice, signs after the head was sent, or lets a list response past its filter.
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import express from 'express';
@@ -10,7 +11,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 import type { Plugin } from 'http-proxy-middleware';
 import { listen, recordingUpstream } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
-import { HELD_BODY, holdRequestBody } from '../src/held-body.js';
+import { HELD_BODY, holdRequestBody, pipeResponseThrough } from '../src/proxy-adapter.js';
 
 const running: Running[] = [];
 afterEach(async () => {
@@ -86,5 +87,37 @@ describe('the http-proxy order the gateway relies on', () => {
     expect(proxy.headSent).toEqual([false]);
     // Exactly the body written in 'proxyReq' reached the upstream: the pipe added nothing.
     expect(upstream.received.map((r) => r.body.toString())).toEqual(['{"written":"in proxyReq"}']);
+  });
+});
+
+describe('the http-proxy response order the policy guard relies on', () => {
+  it('emits proxyRes before piping the upstream response, so the pipe set there is the one used', async () => {
+    const upstream = await recordingUpstream((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"from":"upstream"}');
+    });
+    running.push(upstream);
+    const steps: string[] = [];
+    const plugin: Plugin = (proxyServer) => {
+      proxyServer.on('proxyRes', (proxyRes: IncomingMessage) => {
+        steps.push('proxyRes');
+        delete proxyRes.headers['content-length'];
+        pipeResponseThrough(proxyRes, <T extends NodeJS.WritableStream>(destination: T): T => {
+          steps.push('pipe');
+          proxyRes.resume();
+          proxyRes.once('end', () => destination.end('{"from":"the rewriter"}'));
+          return destination;
+        });
+      });
+    };
+    const app = express();
+    app.use(createProxyMiddleware({ target: upstream.url, ejectPlugins: true, plugins: [plugin] }));
+    const proxy = await listen(app);
+    running.push(proxy);
+
+    const response = await fetch(`${proxy.url}/mcp`);
+
+    expect(await response.text()).toBe('{"from":"the rewriter"}');
+    expect(steps).toEqual(['proxyRes', 'pipe']);
   });
 });
