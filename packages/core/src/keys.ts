@@ -5,6 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
+import { booleanOption, objectOption } from './options.js';
 
 /** The JWS algorithms mcp-identity signs and verifies with. */
 export type Algorithm = 'HS256' | 'EdDSA' | 'ES256';
@@ -203,12 +204,10 @@ export function importSigningKeys(input: SigningKey | readonly SigningKey[], opt
 }
 
 function importSigningKey(entry: unknown, option: string): ImportedSigningKey {
-  if (typeof entry !== 'object' || entry === null) throw new TypeError(`${option} must be an object`);
-  const spec = entry as Record<string, unknown>;
+  const spec = objectOption(entry, option);
   const alg = spec.alg ?? 'HS256';
   const kid = checkKid(spec.kid, `${option}.kid`);
-  if (spec.active !== undefined && typeof spec.active !== 'boolean') throw new TypeError(`${option}.active must be a boolean`);
-  const active = spec.active === true;
+  const active = booleanOption(spec.active, `${option}.active`, false);
   if (alg === 'HS256') {
     if (spec.privateKey !== undefined) throw new TypeError(`${option}: alg "HS256" takes a secret, not a privateKey`);
     if (spec.secret === undefined) throw new TypeError(`${option}.secret is required for alg "HS256"`);
@@ -248,8 +247,7 @@ export function importVerificationSecrets(secrets: readonly VerificationSecret[]
   if (!Array.isArray(secrets)) throw new TypeError(`${option} must be an array of { secret, kid? }`);
   return secrets.map((entry: unknown, index) => {
     const at = `${option}[${index}]`;
-    if (typeof entry !== 'object' || entry === null) throw new TypeError(`${at} must be an object`);
-    const spec = entry as Record<string, unknown>;
+    const spec = objectOption(entry, at);
     if (spec.secret === undefined) throw new TypeError(`${at}.secret is required`);
     return Object.freeze({
       alg: 'HS256' as const,
@@ -264,8 +262,7 @@ export function importVerificationPublicKeys(keys: readonly VerificationPublicKe
   if (!Array.isArray(keys)) throw new TypeError(`${option} must be an array of { alg, publicKey, kid? }`);
   return keys.map((entry: unknown, index) => {
     const at = `${option}[${index}]`;
-    if (typeof entry !== 'object' || entry === null) throw new TypeError(`${at} must be an object`);
-    const spec = entry as Record<string, unknown>;
+    const spec = objectOption(entry, at);
     if (spec.alg !== 'EdDSA' && spec.alg !== 'ES256') throw new TypeError(`${at}.alg must be "EdDSA" or "ES256"`);
     if (spec.publicKey === undefined) throw new TypeError(`${at}.publicKey is required`);
     const key = importAsymmetric(spec.publicKey as KeyInput, 'public', `${at}.publicKey`);

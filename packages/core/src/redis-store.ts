@@ -1,5 +1,5 @@
 import { IdentityError } from './errors.js';
-import { positiveInteger } from './sign.js';
+import { positiveInteger } from './options.js';
 import type { IdentityStore } from './store.js';
 
 /**

@@ -5,11 +5,22 @@
  * `jwks`. Each piece maps its grouped options onto the same implementation as
  * `propagateIdentity`, `identityPlugin` and `jwks`; the keys are imported here, once.
  */
-import { createAuditEmitter, importSigningKeys, isRecord, positiveInteger, requiredIdentifier } from '@mcp-identity/core/internal';
+import {
+  booleanOption,
+  clockOption,
+  createAuditEmitter,
+  importSigningKeys,
+  isRecord,
+  loggerOption,
+  objectOption,
+  positiveInteger,
+  requiredIdentifier,
+} from '@mcp-identity/core/internal';
 import type {
   AuditOptions,
   IdentityStore,
   ImportedSigningKeys,
+  LoggerLike,
   Policy,
   PolicyConfig,
   SessionOptions,
@@ -50,7 +61,7 @@ export interface GatewayOptions extends AuditOptions {
   /** Attribute names never sent to any upstream (case-insensitive substrings, or patterns). Default `defaultSensitiveAttributes`. */
   readonly sensitiveAttributes?: readonly (string | RegExp)[];
   /** Receives warnings (a short ContextForge secret, session-store failures). Default `console`. Never given a token. */
-  readonly logger?: { warn(message: string): void };
+  readonly logger?: LoggerLike;
   /** Current time in milliseconds. Default `Date.now`. */
   readonly clock?: () => number;
 }
@@ -202,8 +213,8 @@ const MOVED: Readonly<Record<string, string>> = {
 /** Checks one options object (or group): an object, with known keys only. `undefined` is `{}` when optional. */
 function group(value: unknown, option: string, keys: readonly string[], optional = true): Readonly<Record<string, unknown>> {
   if (value === undefined && optional) return {};
-  if (!isRecord(value)) throw new TypeError(`${option} must be an object`);
-  for (const key of Object.keys(value)) {
+  const record = objectOption(value, option);
+  for (const key of Object.keys(record)) {
     if (keys.includes(key)) continue;
     const moved = MOVED[key];
     const at = option === 'options' ? key : `${option}.${key}`;
@@ -213,13 +224,7 @@ function group(value: unknown, option: string, keys: readonly string[], optional
         : `${at} is not an option here: use ${moved}`,
     );
   }
-  return value;
-}
-
-function booleanOption(value: unknown, option: string): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean') throw new TypeError(`${option} must be a boolean`);
-  return value;
+  return record;
 }
 
 function sessionsOption(value: unknown, option: string): SessionOptions | false {
@@ -247,10 +252,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (settings.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
   const keys: ImportedSigningKeys = importSigningKeys(settings.signing, 'signing');
   const ttlSeconds = positiveInteger(settings.assertionTtlSeconds, 'assertionTtlSeconds', 60);
-  const clock = settings.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
-  const logger = settings.logger ?? console;
-  if (typeof logger?.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  const clock = clockOption(settings.clock);
+  const logger = loggerOption(settings.logger);
   const sessions = sessionsOption(settings.sessions, 'sessions');
   const audit = defined({ audit: settings.audit, metrics: settings.metrics });
   // One emitter for every upstream: the sink is checked once and the counter registered once.
@@ -262,12 +265,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const carry = group(upstream.carry, 'carry', CARRY);
     const strip = group(upstream.strip, 'strip', STRIP);
     const limits = group(upstream.limits, 'limits', limitKeys);
-    const headers = booleanOption(carry.headers, 'carry.headers');
+    const headers = booleanOption(carry.headers, 'carry.headers', true);
     const metaAlways = carry.meta === 'always';
     if (carry.meta !== undefined && typeof carry.meta !== 'boolean' && !metaAlways) {
       throw new TypeError('carry.meta must be true, false or "always"');
     }
-    const meta = metaAlways || booleanOption(carry.meta, 'carry.meta');
+    const meta = metaAlways || booleanOption(carry.meta, 'carry.meta', true);
     if (!headers && !meta) throw new TypeError('carry: headers and meta cannot both be false (the identity must travel somewhere)');
     const carriers: Carrier[] = [...(headers ? (['headers'] as const) : []), ...(meta ? (['meta'] as const) : [])];
     const session = upstream.sessions === undefined ? sessions : sessionsOption(upstream.sessions, 'sessions');

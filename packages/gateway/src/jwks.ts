@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
+import { objectOption, positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
 import type { PublicJwk, SigningKey } from '@mcp-identity/core/internal';
 import type { Request, RequestHandler, Response } from 'express';
 
@@ -24,7 +24,7 @@ export function jwks(keys: SigningKey | readonly SigningKey[], options: JwksOpti
 
 /** The one implementation behind {@link jwks} and `createGateway().jwks`: serves keys already imported. */
 export function createJwksHandler(publicJwks: readonly PublicJwk[], options: JwksOptions = {}): RequestHandler {
-  if (typeof options !== 'object' || options === null) throw new TypeError('jwks options must be an object: { maxAgeSeconds? }');
+  objectOption(options, 'jwks options', '{ maxAgeSeconds? }');
   const body = JSON.stringify({ keys: publicJwks });
   const maxAge = positiveInteger(options.maxAgeSeconds, 'maxAgeSeconds', 300);
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;
