@@ -118,6 +118,8 @@ export const AUDIT_MESSAGE = 'mcp-identity audit';
 /**
  * A sink that writes each event as one JSON line through a pino-style logger, under the key
  * `audit` (so the event's `time` never collides with the logger's own).
+ * @param logger - A pino-style logger: anything with `info(object, message)`, e.g. `pino()`.
+ * @returns An audit sink to pass as the `audit` option.
  * @example
  * import { hostname } from 'node:os';
  * const audit = createJsonLineAuditSink(pino({ name: 'gateway' }));
@@ -137,6 +139,7 @@ let lineBase: string | undefined;
  * The default sink: one JSON line per event on standard output, in pino's line format
  * (`level` 30, `time`, `pid`, `hostname`, `name: "mcp-identity"`, the event under `audit`, `msg`),
  * so log pipelines built for pino read it unchanged. pino itself is not needed.
+ * @param event - The audit event to write.
  */
 export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
   lineBase ??= `{"level":30,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"mcp-identity"`;

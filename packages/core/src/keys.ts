@@ -230,6 +230,11 @@ function importSigningKey(entry: unknown, option: string): ImportedSigningKey {
 /**
  * The public JWKs of signing keys, for publishing: every asymmetric key, active or not;
  * secrets are never published.
+ * @param input - One signing key or the list of them (as given to the gateway's `signing`).
+ * @param option - The option's name, used in error messages. Default `"keys"`.
+ * @returns The public JWKs, each with `kid`, `alg` and `use: "sig"`.
+ * @example
+ * const keys = publicJwksOf([{ alg: 'EdDSA', privateKey: process.env.GATEWAY_PRIVATE_KEY!, active: true }]);
  */
 export function publicJwksOf(input: SigningKey | readonly SigningKey[], option = 'keys'): PublicJwk[] {
   const list: readonly unknown[] = Array.isArray(input) ? input : [input];
@@ -242,7 +247,14 @@ export function publicJwksOf(input: SigningKey | readonly SigningKey[], option =
   return jwks;
 }
 
-/** Imports the receiver's `secrets`. */
+/**
+ * Imports the receiver's `secrets`.
+ * @param secrets - The `{ secret, kid? }` entries; a weak or short secret throws a `TypeError`.
+ * @param option - The option's name, used in error messages. Default `"secrets"`.
+ * @returns The imported HS256 keys.
+ * @example
+ * const keys = staticKeySource(importVerificationSecrets([{ secret: process.env.MCP_IDENTITY_SECRET! }]));
+ */
 export function importVerificationSecrets(secrets: readonly VerificationSecret[], option = 'secrets'): ImportedKey[] {
   if (!Array.isArray(secrets)) throw new TypeError(`${option} must be an array of { secret, kid? }`);
   return secrets.map((entry: unknown, index) => {
@@ -257,7 +269,14 @@ export function importVerificationSecrets(secrets: readonly VerificationSecret[]
   });
 }
 
-/** Imports the receiver's `publicKeys`. */
+/**
+ * Imports the receiver's `publicKeys`.
+ * @param keys - The `{ alg, publicKey, kid? }` entries (PEM, JWK or `KeyObject`).
+ * @param option - The option's name, used in error messages. Default `"publicKeys"`.
+ * @returns The imported EdDSA and ES256 public keys.
+ * @example
+ * const keys = staticKeySource(importVerificationPublicKeys([{ alg: 'EdDSA', publicKey: process.env.GATEWAY_PUBLIC_KEY! }]));
+ */
 export function importVerificationPublicKeys(keys: readonly VerificationPublicKey[], option = 'publicKeys'): ImportedKey[] {
   if (!Array.isArray(keys)) throw new TypeError(`${option} must be an array of { alg, publicKey, kid? }`);
   return keys.map((entry: unknown, index) => {

@@ -26,6 +26,10 @@ export class MemoryStore implements IdentityStore {
   readonly #clock: () => number;
   readonly #epoch: number;
 
+  /**
+   * Creates an empty store.
+   * @param options - `maxEntries` (default 500 000) and `clock`.
+   */
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 500_000);
     this.#clock = clockOption(options.clock);

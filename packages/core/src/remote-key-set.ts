@@ -132,6 +132,13 @@ async function readBody(response: Response, failed: (error: unknown) => Error): 
 /**
  * Creates a key source for a JWKS URL (`http:` or `https:`). Construction only validates;
  * the first verification fetches.
+ * @param url - The JWKS URL, e.g. the gateway's `/.well-known/mcp-identity/jwks.json`.
+ * @param options - Fetch timeout, cool-down, cache age, `fetch`, `clock` and `onError`.
+ * @param option - The option's name, used in error messages. Default `"jwksUrl"`.
+ * @returns A key source that fetches and caches the set.
+ * @example
+ * const keys = createRemoteKeySet('https://gateway.example/.well-known/mcp-identity/jwks.json', { maxAgeMs: 300_000 });
+ * const verifier = createAssertionVerifier({ issuer: 'https://gateway.example', audience: 'urn:mcp:files', keys });
  */
 export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptions = {}, option = 'jwksUrl'): RemoteKeySet {
   let endpoint: URL;

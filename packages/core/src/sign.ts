@@ -73,6 +73,9 @@ export interface AssertionSigner {
  * `importSigningKeys(options.signing)`) is given: a gateway with several upstreams imports its
  * keys once and builds one signer per upstream from them. A mistake throws a `TypeError`
  * naming the option.
+ * @param options - Signing key, issuer, audience, lifetime and clock.
+ * @param imported - The signing keys already imported with `importSigningKeys(options.signing)`; default: imported here.
+ * @returns A signer for this audience.
  * @example
  * const signer = createAssertionSigner({ signing: { secret: process.env.MCP_IDENTITY_SECRET! }, issuer: 'https://gateway.example', audience: 'urn:mcp:files' });
  */

@@ -70,6 +70,15 @@ function readBinding(value: unknown): RequestBinding {
 
 /**
  * Creates a verifier. Options are checked here; a mistake throws a `TypeError` naming the option.
+ * @param options - Issuer, audience, key source, clock tolerance and longest lifetime.
+ * @returns A verifier; its `verify(token)` resolves to the verified assertion or rejects with an `IdentityError`.
+ * @example
+ * const verifier = createAssertionVerifier({
+ *   issuer: 'https://gateway.example',
+ *   audience: 'urn:mcp:files',
+ *   keys: staticKeySource(importVerificationSecrets([{ secret: process.env.MCP_IDENTITY_SECRET! }])),
+ * });
+ * const { user } = await verifier.verify(token);
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions): AssertionVerifier {
   const issuer = requiredIdentifier(options.issuer, 'issuer');

@@ -180,6 +180,9 @@ function run(passport: PassportLike, name: string, req: Request, res: Response):
  * that succeeds sets `req.userContext`, normalized, with `authMethod` from that strategy.
  * When none does, the answer is 401 `unauthenticated` with every strategy's challenge in
  * `WWW-Authenticate`.
+ * @param strategies - Passport strategy names, or `{ name, method?, normalize? }`, tried in order.
+ * @param options - Passport instance, normalizers, realm, protected resource, delegation, audit, metrics and clock.
+ * @returns The Express middleware.
  * @example
  * passport.use(new JwtStrategy({ secretOrKey, jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken() }, (payload, done) => done(null, payload)));
  * passport.use(new BasicStrategy(verifyPassword));

@@ -155,13 +155,42 @@ export interface UpstreamOptions extends Omit<GatewayPluginOptions, 'limits'> {
 export interface Gateway {
   /** The gateway's identifier (`iss` of every assertion). */
   readonly issuer: string;
-  /** `authenticate` with the gateway's `audit`, `metrics` and `clock`. */
+  /**
+   * `authenticate` with the gateway's `audit`, `metrics` and `clock`.
+   * @param strategies - Passport strategy names, or `{ name, method?, normalize? }`, tried in order.
+   * @param options - Normalizers, realm, protected resource and delegation (audit, metrics and clock come from the gateway).
+   * @returns The Express middleware that sets `req.userContext`.
+   * @example
+   * app.use('/mcp/files', gateway.authenticate(['jwt', 'api-key']), gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files' }));
+   */
   authenticate(strategies: readonly StrategyRef[], options?: Omit<AuthenticateOptions, 'audit' | 'metrics' | 'clock'>): RequestHandler;
-  /** The proxy middleware for one upstream (what `propagateIdentity` is for a single mount). */
+  /**
+   * The proxy middleware for one upstream (what `propagateIdentity` is for a single mount).
+   * @param options - `target`, `audience` and the grouped `fields`, `carry`, `strip`, `limits`, `policy`, `sessions`, `tokenExchange`, `proxy`.
+   * @returns The Express middleware that signs the user for this upstream and forwards the request.
+   * @example
+   * app.use(
+   *   '/mcp/files',
+   *   gateway.authenticate(['jwt']),
+   *   gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files', fields: ['id', 'email', 'groups'], limits: { timeoutMs: 30_000 } }),
+   * );
+   */
   upstream(options: UpstreamOptions): RequestHandler;
-  /** The identity work as an http-proxy-middleware plugin, for an app's own `createProxyMiddleware` (what `identityPlugin` is). */
+  /**
+   * The identity work as an http-proxy-middleware plugin, for an app's own `createProxyMiddleware` (what `identityPlugin` is).
+   * @param options - `audience` and the grouped `fields`, `carry`, `strip`, `limits`, `sessions`.
+   * @returns The plugin to list in `createProxyMiddleware({ plugins })`.
+   * @example
+   * app.use('/mcp/files', gateway.authenticate(['jwt']), createProxyMiddleware({ target: 'http://127.0.0.1:4000', plugins: [gateway.plugin({ audience: 'urn:mcp:files' })] }));
+   */
   plugin(options: GatewayPluginOptions): Plugin;
-  /** A handler serving the public JWKS of `signing`: every EdDSA/ES256 key, active or not; HS256 secrets are never published (an HS256-only gateway serves an empty set). */
+  /**
+   * A handler serving the public JWKS of `signing`: every EdDSA/ES256 key, active or not; HS256 secrets are never published (an HS256-only gateway serves an empty set).
+   * @param options - `maxAgeSeconds` of the `Cache-Control` header. Default 300.
+   * @returns The Express handler.
+   * @example
+   * app.get('/.well-known/mcp-identity/jwks.json', gateway.jwks());
+   */
   jwks(options?: JwksOptions): RequestHandler;
 }
 
@@ -242,6 +271,8 @@ function defined<T extends Record<string, unknown>>(entries: T): Partial<T> {
 /**
  * Validates the settings every upstream shares, imports the signing keys once, and returns
  * the gateway's pieces bound to them. A mistake throws a `TypeError` naming the option.
+ * @param options - Issuer, signing keys and what every upstream shares (sessions, audit, metrics, logger, clock).
+ * @returns The gateway: `authenticate`, `upstream`, `plugin` and `jwks`, bound to these settings.
  * @example
  * const gateway = createGateway({ issuer: 'https://gateway.example', signing: { secret: process.env.MCP_IDENTITY_SECRET! } });
  * app.use('/mcp/files', gateway.authenticate(['jwt']), gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files' }));

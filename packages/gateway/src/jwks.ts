@@ -13,6 +13,9 @@ export interface JwksOptions {
  * An Express handler serving the public JWKS of the gateway's signing keys, active and
  * published-but-inactive alike. Private and symmetric keys are never in it. Mount it where
  * receivers' `jwksUrl` points, e.g. `/.well-known/mcp-identity/jwks.json`.
+ * @param keys - The gateway's signing keys (only the EdDSA/ES256 public halves are served).
+ * @param options - `maxAgeSeconds` of the `Cache-Control` header. Default 300.
+ * @returns The Express handler.
  * @example
  * const keys = [{ alg: 'EdDSA', privateKey: pem, active: true }] as const;
  * app.get('/.well-known/mcp-identity/jwks.json', jwks(keys));

@@ -105,6 +105,10 @@ export class OAuthTokenStrategy extends Strategy {
   private readonly _clock: () => number;
   private readonly _fetch: typeof fetch;
 
+  /**
+   * Creates the strategy; a bad option throws a `TypeError` naming it.
+   * @param options - Issuers, accepted audiences, algorithms, clock tolerance, introspection, `fetch` and `clock`.
+   */
   constructor(options: OAuthTokenStrategyOptions) {
     super();
     objectOption(options, 'options');

@@ -100,6 +100,8 @@ function optionalText(value: unknown, option: string): string | undefined {
 /**
  * Describes one protected resource (an MCP endpoint of the gateway). Throws a `TypeError`
  * naming the option on bad configuration.
+ * @param options - Public URL, path, authorization servers, scopes and the resource's name and documentation.
+ * @returns The resource, for `OAuthTokenStrategy`'s `audience`, `authenticate`'s `protectedResource` and `protectedResourceMetadata`.
  * @example
  * const notes = protectedResource({
  *   publicUrl: 'https://mcp.example.com',
@@ -162,6 +164,8 @@ export function protectedResource(options: ProtectedResourceOptions): ProtectedR
  * (`/.well-known/oauth-protected-resource/mcp/notes`), and at the root one
  * (`/.well-known/oauth-protected-resource`) when every resource is the same. Mount it at the
  * application root, before authentication. Documents are public (CORS `*`), GET and HEAD only.
+ * @param resources - Every resource built by `protectedResource()`.
+ * @returns The Express middleware; requests it does not serve go to `next()`.
  * @example
  * app.use(protectedResourceMetadata([notes, reports]));
  */

@@ -77,6 +77,10 @@ export class TrustedProxyStrategy extends Strategy {
   private readonly _trusted: BlockList;
   private readonly _headers: Required<TrustedProxyHeaders>;
 
+  /**
+   * Creates the strategy; a bad option throws a `TypeError` naming it.
+   * @param options - `trustedProxies` (addresses or CIDR ranges) and the proxy's header names.
+   */
   constructor(options: TrustedProxyStrategyOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with trustedProxies');

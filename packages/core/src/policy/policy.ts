@@ -364,6 +364,8 @@ function evaluateCompiled(compiled: Compiled, user: UserContext, operation: McpO
 /**
  * Builds a policy from rules, validated now: a mistake throws a `TypeError` naming the rule,
  * e.g. `policy.rules[3] ("deploy-admins"): groups must be ...`.
+ * @param config - The rules, the default effect and an optional `decide` hook.
+ * @returns A policy for `createGateway().upstream({ policy })`; its rules can be replaced later.
  * @example
  * const policy = createPolicy({
  *   rules: [

@@ -60,6 +60,9 @@ function withFile(file: string, error: unknown): TypeError {
 /**
  * Loads a policy from a JSON or YAML file, now: a missing, unparsable or invalid file throws a
  * `TypeError` naming the file and the rule (`policy file /etc/p.yaml: policy.rules[3] ("deploy-admins"): ...`).
+ * @param file - Path of a `.json`, `.yaml` or `.yml` policy file.
+ * @param options - `watch` for changes, `debounceMs`, and the `logger` told about refused reloads.
+ * @returns The policy, with its `file`, `reload()` and `close()`.
  * @example
  * const policy = loadPolicy('/etc/mcp-gateway/reports-policy.yaml', { watch: true });
  * // later, e.g. on SIGHUP:
