@@ -118,6 +118,8 @@ export const AUDIT_MESSAGE = 'mcp-identity audit';
 /**
  * A sink that writes each event as one JSON line through a pino-style logger, under the key
  * `audit` (so the event's `time` never collides with the logger's own).
+ * @param logger - A pino-style logger: anything with `info(object, message)`, e.g. `pino()`.
+ * @returns An audit sink to pass as the `audit` option.
  * @example
  * import { hostname } from 'node:os';
  * const audit = createJsonLineAuditSink(pino({ name: 'gateway' }));
@@ -161,6 +163,7 @@ let exitHooked = false;
  * Nothing is formatted or written on the request's path: events are queued, serialized and
  * written as one chunk after the current turn of the event loop (`setImmediate`), at once when
  * 1,024 are waiting, and on process exit; lines keep their order.
+ * @param event - The audit event to write.
  */
 export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
   queued.push({ event, time: Date.now() });

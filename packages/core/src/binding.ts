@@ -92,6 +92,9 @@ export function jsonBodyDigest(message: unknown): string {
  * The body digest of the wire format for one request body, from its media type and its
  * (decoded) bytes: JCS of the parsed JSON for `application/json` when that has a canonical
  * form, otherwise the raw bytes. What a receiver in any language must compute.
+ * @param contentType - The request's `Content-Type` header, if any.
+ * @param body - The request body after content decoding.
+ * @returns The base64url SHA-256 digest, the `body_sha256` of the request binding.
  */
 export function requestBodyDigest(contentType: string | undefined, body: Uint8Array): string {
   if (body.length === 0) return EMPTY_BODY_SHA256;

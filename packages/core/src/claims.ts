@@ -124,7 +124,11 @@ export function parseFieldList(value: unknown, option: string): ReadonlySet<User
   return new Set(value as UserContextField[]);
 }
 
-/** Writes a user as claims. Empty lists are omitted; the receiver reads them back as `[]`. */
+/**
+ * Writes a user as claims. Empty lists are omitted; the receiver reads them back as `[]`.
+ * @param user - A normalized user.
+ * @returns The JWT claims describing the user.
+ */
 export function userToClaims(user: UserContext): UserClaims {
   const claims: { -readonly [K in keyof UserClaims]: UserClaims[K] } = { sub: user.id, auth_method: user.authMethod };
   if (user.email !== undefined) claims.email = user.email;
@@ -168,6 +172,8 @@ export function actorToChain(act: unknown): string[] | undefined {
 
 /**
  * Reads a user back from verified claims.
+ * @param claims - The verified claims of an assertion.
+ * @returns The user, normalized and frozen.
  * @throws IdentityError `identity_invalid` when the claims do not describe a valid user.
  */
 export function claimsToUser(claims: Record<string, unknown>): UserContext {

@@ -83,6 +83,12 @@ export class IdentityError extends Error {
   /** The refused JSON-RPC request's id, echoed in the error body; undefined when not known. */
   readonly rpcId: string | number | undefined;
 
+  /**
+   * Creates an error; `status` and `rpcCode` default from `code`.
+   * @param code - The stable code to switch on.
+   * @param message - A message that never carries secrets or tokens.
+   * @param options - `status`, `headers`, `cause` and the refused request's `rpcId`.
+   */
   constructor(code: IdentityErrorCode, message: string, options: IdentityErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     const [status, rpcCode] = CODES[code];
@@ -102,7 +108,16 @@ export class IdentityError extends Error {
   }
 }
 
-/** Tells whether a value is an {@link IdentityError}, also across bundled copies. */
+/**
+ * Tells whether a value is an {@link IdentityError}, also across bundled copies.
+ * @param value - Anything caught.
+ * @returns `true` when `value` is an `IdentityError` (switch on its `code`).
+ * @example
+ * app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+ *   if (isIdentityError(error)) res.status(error.status).json(toJsonRpcError(error));
+ *   else next(error);
+ * });
+ */
 export function isIdentityError(value: unknown): value is IdentityError {
   if (value instanceof IdentityError) return true;
   if (!(value instanceof Error) || value.name !== 'IdentityError') return false;
@@ -121,7 +136,11 @@ export interface JsonRpcErrorBody {
   };
 }
 
-/** Builds the JSON-RPC error body for an error; the message never carries secrets or tokens. */
+/**
+ * Builds the JSON-RPC error body for an error; the message never carries secrets or tokens.
+ * @param error - The error to answer with.
+ * @returns The JSON-RPC error response body (`error.data.code` is the stable string code).
+ */
 export function toJsonRpcError(error: IdentityError): JsonRpcErrorBody {
   return { jsonrpc: '2.0', id: error.rpcId ?? null, error: { code: error.rpcCode, message: error.message, data: { code: error.code } } };
 }

@@ -15,7 +15,11 @@ function isPlain(code: number): boolean {
   return code >= 0x21 && code <= 0x7e && code !== 0x25 /* % */ && code !== 0x2c; /* , */
 }
 
-/** Percent-encodes one value for a header. */
+/**
+ * Percent-encodes one value for a header.
+ * @param value - Any text.
+ * @returns The value with every UTF-8 byte outside visible ASCII, and `%` and `,`, percent-encoded.
+ */
 export function encodeHeaderValue(value: string): string {
   let plain = true;
   for (let i = 0; i < value.length; i++) {
@@ -36,6 +40,8 @@ export function encodeHeaderValue(value: string): string {
  * Decodes one header value. Returns `undefined` for anything the encoder could not have
  * produced: a stray `%`, lower-case or bad hex, a byte that should have been encoded,
  * or bytes that are not UTF-8.
+ * @param encoded - A header value as received.
+ * @returns The decoded text, or `undefined` when the value is not a valid encoding.
  */
 export function decodeHeaderValue(encoded: string): string | undefined {
   if (encoded.length === 0) return undefined;
@@ -158,6 +164,9 @@ export function identityHeaderPrefix(value: unknown, option = 'headerPrefix'): s
  * The plain convenience header values for a user, keyed by lower-case header name
  * (`<prefix>-id`, ...). Absent optional fields and empty lists are omitted; `-id`,
  * `-admin` and `-auth-method` are always present.
+ * @param user - A normalized user.
+ * @param prefix - The header prefix, e.g. `"X-Forwarded-User"`.
+ * @returns Header values keyed by lower-case header name.
  */
 export function userToHeaders(user: UserContext, prefix: string): Record<string, string> {
   const h: Record<string, string> = {};

@@ -71,7 +71,25 @@ export type {
 export { ASSERTION_TYP, MAX_TOKEN_LENGTH, parseJws, createJwsSigner, verifyJwsSignature } from './jws.js';
 export type { JwsHeader, ParsedJws } from './jws.js';
 
-export { createAssertionSigner, positiveInteger, requiredIdentifier, WIRE_FORMAT_VERSION } from './sign.js';
+export { createAssertionSigner, WIRE_FORMAT_VERSION } from './sign.js';
+export {
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  HEADER_NAME,
+  integerInRange,
+  positiveInteger,
+  nonNegativeInteger,
+  secondsToMs,
+  requiredIdentifier,
+  objectOption,
+  booleanOption,
+  functionOption,
+  clockOption,
+  loggerOption,
+  headerNameOption,
+  httpsUrl,
+  isSessionStore,
+} from './options.js';
+export type { LoggerLike } from './options.js';
 export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, DelegatedTokenClaim, SignedAssertion } from './sign.js';
 
 export { createAssertionVerifier } from './verify.js';

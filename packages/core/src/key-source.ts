@@ -10,6 +10,8 @@ export interface KeySource {
 /**
  * A fixed set of keys. A token with a `kid` gets the key with that `kid` (or, when none has
  * it, the keys configured without a kid); a token without one gets every key of its algorithm.
+ * @param keys - Imported keys, e.g. from `importVerificationSecrets` or `importVerificationPublicKeys`.
+ * @returns A key source for `createAssertionVerifier`.
  */
 export function staticKeySource(keys: readonly ImportedKey[]): KeySource {
   const byKid = new Map<string, ImportedKey[]>();

@@ -5,6 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
+import { booleanOption, objectOption } from './options.js';
 
 /** The JWS algorithms mcp-identity signs and verifies with. */
 export type Algorithm = 'HS256' | 'EdDSA' | 'ES256';
@@ -203,12 +204,10 @@ export function importSigningKeys(input: SigningKey | readonly SigningKey[], opt
 }
 
 function importSigningKey(entry: unknown, option: string): ImportedSigningKey {
-  if (typeof entry !== 'object' || entry === null) throw new TypeError(`${option} must be an object`);
-  const spec = entry as Record<string, unknown>;
+  const spec = objectOption(entry, option);
   const alg = spec.alg ?? 'HS256';
   const kid = checkKid(spec.kid, `${option}.kid`);
-  if (spec.active !== undefined && typeof spec.active !== 'boolean') throw new TypeError(`${option}.active must be a boolean`);
-  const active = spec.active === true;
+  const active = booleanOption(spec.active, `${option}.active`, false);
   if (alg === 'HS256') {
     if (spec.privateKey !== undefined) throw new TypeError(`${option}: alg "HS256" takes a secret, not a privateKey`);
     if (spec.secret === undefined) throw new TypeError(`${option}.secret is required for alg "HS256"`);
@@ -231,6 +230,11 @@ function importSigningKey(entry: unknown, option: string): ImportedSigningKey {
 /**
  * The public JWKs of signing keys, for publishing: every asymmetric key, active or not;
  * secrets are never published.
+ * @param input - One signing key or the list of them (as given to the gateway's `signing`).
+ * @param option - The option's name, used in error messages. Default `"keys"`.
+ * @returns The public JWKs, each with `kid`, `alg` and `use: "sig"`.
+ * @example
+ * const keys = publicJwksOf([{ alg: 'EdDSA', privateKey: process.env.GATEWAY_PRIVATE_KEY!, active: true }]);
  */
 export function publicJwksOf(input: SigningKey | readonly SigningKey[], option = 'keys'): PublicJwk[] {
   const list: readonly unknown[] = Array.isArray(input) ? input : [input];
@@ -243,13 +247,19 @@ export function publicJwksOf(input: SigningKey | readonly SigningKey[], option =
   return jwks;
 }
 
-/** Imports the receiver's `secrets`. */
+/**
+ * Imports the receiver's `secrets`.
+ * @param secrets - The `{ secret, kid? }` entries; a weak or short secret throws a `TypeError`.
+ * @param option - The option's name, used in error messages. Default `"secrets"`.
+ * @returns The imported HS256 keys.
+ * @example
+ * const keys = staticKeySource(importVerificationSecrets([{ secret: process.env.MCP_IDENTITY_SECRET! }]));
+ */
 export function importVerificationSecrets(secrets: readonly VerificationSecret[], option = 'secrets'): ImportedKey[] {
   if (!Array.isArray(secrets)) throw new TypeError(`${option} must be an array of { secret, kid? }`);
   return secrets.map((entry: unknown, index) => {
     const at = `${option}[${index}]`;
-    if (typeof entry !== 'object' || entry === null) throw new TypeError(`${at} must be an object`);
-    const spec = entry as Record<string, unknown>;
+    const spec = objectOption(entry, at);
     if (spec.secret === undefined) throw new TypeError(`${at}.secret is required`);
     return Object.freeze({
       alg: 'HS256' as const,
@@ -259,13 +269,19 @@ export function importVerificationSecrets(secrets: readonly VerificationSecret[]
   });
 }
 
-/** Imports the receiver's `publicKeys`. */
+/**
+ * Imports the receiver's `publicKeys`.
+ * @param keys - The `{ alg, publicKey, kid? }` entries (PEM, JWK or `KeyObject`).
+ * @param option - The option's name, used in error messages. Default `"publicKeys"`.
+ * @returns The imported EdDSA and ES256 public keys.
+ * @example
+ * const keys = staticKeySource(importVerificationPublicKeys([{ alg: 'EdDSA', publicKey: process.env.GATEWAY_PUBLIC_KEY! }]));
+ */
 export function importVerificationPublicKeys(keys: readonly VerificationPublicKey[], option = 'publicKeys'): ImportedKey[] {
   if (!Array.isArray(keys)) throw new TypeError(`${option} must be an array of { alg, publicKey, kid? }`);
   return keys.map((entry: unknown, index) => {
     const at = `${option}[${index}]`;
-    if (typeof entry !== 'object' || entry === null) throw new TypeError(`${at} must be an object`);
-    const spec = entry as Record<string, unknown>;
+    const spec = objectOption(entry, at);
     if (spec.alg !== 'EdDSA' && spec.alg !== 'ES256') throw new TypeError(`${at}.alg must be "EdDSA" or "ES256"`);
     if (spec.publicKey === undefined) throw new TypeError(`${at}.publicKey is required`);
     const key = importAsymmetric(spec.publicKey as KeyInput, 'public', `${at}.publicKey`);

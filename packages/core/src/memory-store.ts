@@ -1,4 +1,5 @@
 import { IdentityError } from './errors.js';
+import { clockOption, positiveInteger } from './options.js';
 import type { IdentityStore } from './store.js';
 
 /** Options of {@link MemoryStore}. */
@@ -25,13 +26,13 @@ export class MemoryStore implements IdentityStore {
   readonly #clock: () => number;
   readonly #epoch: number;
 
+  /**
+   * Creates an empty store.
+   * @param options - `maxEntries` (default 500 000) and `clock`.
+   */
   constructor(options: MemoryStoreOptions = {}) {
-    const maxEntries = options.maxEntries ?? 500_000;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries <= 0) throw new TypeError('maxEntries must be a positive integer');
-    if (options.clock !== undefined && typeof options.clock !== 'function')
-      throw new TypeError('clock must be a function returning milliseconds');
-    this.#maxEntries = maxEntries;
-    this.#clock = options.clock ?? Date.now;
+    this.#maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 500_000);
+    this.#clock = clockOption(options.clock);
     this.#epoch = this.#clock();
   }
 

@@ -1,5 +1,5 @@
 import { IdentityError } from './errors.js';
-import { positiveInteger } from './sign.js';
+import { positiveInteger } from './options.js';
 import type { IdentityStore } from './store.js';
 
 /**
@@ -40,6 +40,11 @@ export class RedisStore implements IdentityStore {
   readonly #prefix: string;
   readonly #timeoutMs: number;
 
+  /**
+   * Wraps an ioredis client; a misconfiguration throws a `TypeError` naming the option.
+   * @param client - An ioredis client (or anything with `set`, `get` and `del` of the same shape).
+   * @param options - Key `prefix` and per-command `timeoutMs`.
+   */
   constructor(client: RedisClientLike, options: RedisStoreOptions = {}) {
     if (
       typeof client !== 'object' ||

@@ -17,6 +17,7 @@
 import { createPublicKey } from 'node:crypto';
 import { IdentityError } from './errors.js';
 import { isValidKid, jwkThumbprint } from './keys.js';
+import { functionOption } from './options.js';
 import type { ImportedKey } from './keys.js';
 import type { KeySource } from './key-source.js';
 import type { JwsHeader } from './jws.js';
@@ -131,6 +132,13 @@ async function readBody(response: Response, failed: (error: unknown) => Error): 
 /**
  * Creates a key source for a JWKS URL (`http:` or `https:`). Construction only validates;
  * the first verification fetches.
+ * @param url - The JWKS URL, e.g. the gateway's `/.well-known/mcp-identity/jwks.json`.
+ * @param options - Fetch timeout, cool-down, cache age, `fetch`, `clock` and `onError`.
+ * @param option - The option's name, used in error messages. Default `"jwksUrl"`.
+ * @returns A key source that fetches and caches the set.
+ * @example
+ * const keys = createRemoteKeySet('https://gateway.example/.well-known/mcp-identity/jwks.json', { maxAgeMs: 300_000 });
+ * const verifier = createAssertionVerifier({ issuer: 'https://gateway.example', audience: 'urn:mcp:files', keys });
  */
 export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptions = {}, option = 'jwksUrl'): RemoteKeySet {
   let endpoint: URL;
@@ -145,11 +153,9 @@ export function createRemoteKeySet(url: string | URL, options: RemoteKeySetOptio
   const timeoutMs = timeout(options.timeoutMs, 'jwks.timeoutMs', 5000);
   const cooldownMs = positive(options.cooldownMs, 'jwks.cooldownMs', 30_000);
   const maxAgeMs = positive(options.maxAgeMs, 'jwks.maxAgeMs', 300_000);
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const doFetch = functionOption(options.fetch, 'jwks.fetch', globalThis.fetch);
   const clock = options.clock ?? Date.now;
-  const report = options.onError ?? (() => undefined);
-  if (typeof doFetch !== 'function') throw new TypeError('jwks.fetch must be a function');
-  if (typeof report !== 'function') throw new TypeError('onError must be a function');
+  const report = functionOption(options.onError, 'onError', () => undefined);
   const onError = (error: Error): void => {
     try {
       report(error);

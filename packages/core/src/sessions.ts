@@ -4,6 +4,7 @@
  * and the receiver adapt this to their HTTP objects.
  */
 import { IdentityError } from './errors.js';
+import { positiveInteger } from './options.js';
 import { readRawHeader } from './raw-headers.js';
 import { storeUnavailable } from './store.js';
 import type { IdentityStore } from './store.js';
@@ -126,8 +127,7 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  */
 export function createSessionBinder(options: SessionBinderOptions): SessionBinder {
   const { store, audience, ttlMs, storeErrorStatus, onError } = options;
-  const maxPerUser = options.maxPerUser ?? DEFAULT_SESSIONS_PER_USER;
-  if (!Number.isSafeInteger(maxPerUser) || maxPerUser <= 0) throw new TypeError('maxPerUser must be a positive integer');
+  const maxPerUser = positiveInteger(options.maxPerUser, 'maxPerUser', DEFAULT_SESSIONS_PER_USER);
   const clock = options.clock ?? Date.now;
   const keyOf = (sessionId: string): string => `session:${audience}:${sessionId}`;
   const inFlight = new Map<string, Promise<void>>();

@@ -5,6 +5,7 @@
 import { userToClaims } from './claims.js';
 import { createJwsSigner } from './jws.js';
 import { importSigningKeys } from './keys.js';
+import { clockOption, positiveInteger, requiredIdentifier } from './options.js';
 import { randomId } from './random.js';
 import type { RequestBinding } from './binding.js';
 import type { ImportedSigningKey, ImportedSigningKeys, PublicJwk, SigningKey } from './keys.js';
@@ -67,27 +68,14 @@ export interface AssertionSigner {
   sign(user: UserContext, binding: RequestBinding, extra?: AssertionExtras): SignedAssertion;
 }
 
-/** Validates a `ttlSeconds`-like option: a positive safe integer. */
-export function positiveInteger(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new TypeError(`${option} must be a positive integer (got ${JSON.stringify(value)?.slice(0, 40)})`);
-  }
-  return value;
-}
-
-/** Validates a required identifier option such as `issuer` or `audience`. */
-export function requiredIdentifier(value: unknown, option: string): string {
-  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${option} is required: a non-empty string`);
-  if (value.length > 1024 || !value.isWellFormed()) throw new TypeError(`${option} must be at most 1024 characters of well-formed text`);
-  return value;
-}
-
 /**
  * Creates a signer. Keys are imported here, once, unless `imported` (the result of
  * `importSigningKeys(options.signing)`) is given: a gateway with several upstreams imports its
  * keys once and builds one signer per upstream from them. A mistake throws a `TypeError`
  * naming the option.
+ * @param options - Signing key, issuer, audience, lifetime and clock.
+ * @param imported - The signing keys already imported with `importSigningKeys(options.signing)`; default: imported here.
+ * @returns A signer for this audience.
  * @example
  * const signer = createAssertionSigner({ signing: { secret: process.env.MCP_IDENTITY_SECRET! }, issuer: 'https://gateway.example', audience: 'urn:mcp:files' });
  */
@@ -95,8 +83,7 @@ export function createAssertionSigner(options: AssertionSignerOptions, imported?
   const issuer = requiredIdentifier(options.issuer, 'issuer');
   const audience = requiredIdentifier(options.audience, 'audience');
   const ttlSeconds = positiveInteger(options.ttlSeconds, 'ttlSeconds', 60);
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
+  const clock = clockOption(options.clock);
   const keys = imported ?? importSigningKeys(options.signing, 'signing');
   const signJws = createJwsSigner(keys.active);
   // The constant claims are serialized once.

@@ -73,6 +73,8 @@ const normalized = new WeakSet<object>();
  * Validates and normalizes anything shaped like a {@link UserContext}: fills empty lists,
  * defaults `isAdmin` to `false`, ties `serviceAccount` to the end of `delegationChain`,
  * drops unknown fields and returns a frozen object.
+ * @param input - A user-shaped object from any source.
+ * @returns The normalized, frozen user.
  * @throws IdentityError `user_context_invalid` naming the offending field.
  */
 export function normalizeUserContext(input: unknown): UserContext {

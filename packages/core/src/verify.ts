@@ -7,7 +7,8 @@ import { claimsToUser } from './claims.js';
 import { IdentityError } from './errors.js';
 import { parseJws, verifyJwsSignature } from './jws.js';
 import type { ParsedJws } from './jws.js';
-import { positiveInteger, requiredIdentifier, WIRE_FORMAT_VERSION } from './sign.js';
+import { clockOption, DEFAULT_CLOCK_TOLERANCE_SECONDS, nonNegativeInteger, positiveInteger, requiredIdentifier } from './options.js';
+import { WIRE_FORMAT_VERSION } from './sign.js';
 import { isRecord } from './user-context.js';
 import type { RequestBinding } from './binding.js';
 import type { JwsHeader } from './jws.js';
@@ -60,13 +61,6 @@ function isTime(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-function nonNegativeInteger(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new TypeError(`${option} must be a non-negative integer`);
-  return value;
-}
-
 function readBinding(value: unknown): RequestBinding {
   if (!isRecord(value) || typeof value.method !== 'string' || typeof value.path !== 'string' || typeof value.body_sha256 !== 'string') {
     throw new IdentityError('identity_invalid', 'the assertion has no request binding');
@@ -76,14 +70,22 @@ function readBinding(value: unknown): RequestBinding {
 
 /**
  * Creates a verifier. Options are checked here; a mistake throws a `TypeError` naming the option.
+ * @param options - Issuer, audience, key source, clock tolerance and longest lifetime.
+ * @returns A verifier; its `verify(token)` resolves to the verified assertion or rejects with an `IdentityError`.
+ * @example
+ * const verifier = createAssertionVerifier({
+ *   issuer: 'https://gateway.example',
+ *   audience: 'urn:mcp:files',
+ *   keys: staticKeySource(importVerificationSecrets([{ secret: process.env.MCP_IDENTITY_SECRET! }])),
+ * });
+ * const { user } = await verifier.verify(token);
  */
 export function createAssertionVerifier(options: AssertionVerifierOptions): AssertionVerifier {
   const issuer = requiredIdentifier(options.issuer, 'issuer');
   const audience = requiredIdentifier(options.audience, 'audience');
-  const tolerance = nonNegativeInteger(options.clockToleranceSeconds, 'clockToleranceSeconds', 5);
+  const tolerance = nonNegativeInteger(options.clockToleranceSeconds, 'clockToleranceSeconds', DEFAULT_CLOCK_TOLERANCE_SECONDS);
   const maxLifetime = positiveInteger(options.maxLifetimeSeconds, 'maxLifetimeSeconds', 600);
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
+  const clock = clockOption(options.clock);
   const keySource = options.keys;
   if (typeof keySource?.keysFor !== 'function') throw new TypeError('keys must be a KeySource: an object with keysFor(header)');
 

@@ -17,6 +17,19 @@ describe("@mcp-identity/core's main entry", () => {
     'identityHeaderPrefix',
     'normalizePrefix',
     'storeUnavailable',
+    'integerInRange',
+    'nonNegativeInteger',
+    'secondsToMs',
+    'objectOption',
+    'booleanOption',
+    'functionOption',
+    'clockOption',
+    'loggerOption',
+    'headerNameOption',
+    'httpsUrl',
+    'isSessionStore',
+    'DEFAULT_CLOCK_TOLERANCE_SECONDS',
+    'HEADER_NAME',
   ])('does not export the internal helper %s (it lives in ./internal, outside semver)', (name) => {
     expect(Object.keys(core)).not.toContain(name);
     expect(Object.keys(internal)).toContain(name);

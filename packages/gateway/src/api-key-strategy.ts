@@ -24,6 +24,10 @@ export class ApiKeyStrategy extends Strategy {
   private readonly _header: string;
   private readonly _verify: ApiKeyVerify;
 
+  /**
+   * Creates the strategy; a bad option throws a `TypeError` naming it.
+   * @param options - `verify` (finds the client for a key; `false`, `null` or `undefined` refuses it) and the `header` name.
+   */
   constructor(options: ApiKeyStrategyOptions) {
     super();
     if (typeof options !== 'object' || options === null || typeof options.verify !== 'function') {

@@ -3,7 +3,15 @@
  * `req.userContext` (or, with delegation, the subject it acts for); otherwise answers 401
  * with a JSON-RPC error and `WWW-Authenticate`. Every refusal is audited.
  */
-import { createAuditEmitter, IdentityError, isIdentityError, normalizeUserContext, writeIdentityError } from '@mcp-identity/core/internal';
+import {
+  clockOption,
+  createAuditEmitter,
+  IdentityError,
+  isIdentityError,
+  normalizeUserContext,
+  objectOption,
+  writeIdentityError,
+} from '@mcp-identity/core/internal';
 import defaultPassport from 'passport';
 import type { AuditOptions, AuthMethod, UserContext } from '@mcp-identity/core/internal';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -172,13 +180,16 @@ function run(passport: PassportLike, name: string, req: Request, res: Response):
  * that succeeds sets `req.userContext`, normalized, with `authMethod` from that strategy.
  * When none does, the answer is 401 `unauthenticated` with every strategy's challenge in
  * `WWW-Authenticate`.
+ * @param strategies - Passport strategy names, or `{ name, method?, normalize? }`, tried in order.
+ * @param options - Passport instance, normalizers, realm, protected resource, delegation, audit, metrics and clock.
+ * @returns The Express middleware.
  * @example
  * passport.use(new JwtStrategy({ secretOrKey, jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken() }, (payload, done) => done(null, payload)));
  * passport.use(new BasicStrategy(verifyPassword));
  * app.use('/mcp', authenticate(['jwt', 'basic']));
  */
 export function authenticate(strategies: readonly StrategyRef[], options: AuthenticateOptions = {}): RequestHandler {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  objectOption(options, 'options');
   const passport = options.passport ?? defaultPassport;
   if (typeof passport?.authenticate !== 'function') throw new TypeError('passport must be a Passport instance');
   const realm = options.realm ?? 'mcp';
@@ -192,8 +203,7 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
   const challenge = resource === undefined ? undefined : resourceChallenges(resource);
   const bearer = challenge?.missing ?? `Bearer realm="${realm}"`;
   const delegation = resolveDelegation(options.delegation);
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
+  const clock = clockOption(options.clock);
   const emit = createAuditEmitter(options);
 
   function refuse(req: Request, res: Response, error: IdentityError, principal?: UserContext): void {

@@ -4,7 +4,16 @@
  * principal recorded as the current actor (RFC 8693 `act`). Anyone else sending the
  * header is refused, and the header never reaches an upstream.
  */
-import { canonicalHeaderName, IdentityError, isIdentityError, isRecord, limits, normalizeUserContext } from '@mcp-identity/core/internal';
+import {
+  canonicalHeaderName,
+  functionOption,
+  headerNameOption,
+  IdentityError,
+  isIdentityError,
+  isRecord,
+  limits,
+  normalizeUserContext,
+} from '@mcp-identity/core/internal';
 import type { UserContext } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
 import { headerText, singleHeader } from './single-header.js';
@@ -48,7 +57,6 @@ export interface DelegationConfig {
   readonly resolveSubject: ResolveSubject;
 }
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
@@ -60,8 +68,7 @@ export function resolveDelegation(value: DelegationOptions | undefined): Delegat
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null)
     throw new TypeError('delegation must be an object: { allowedActors, header?, resolveSubject? }');
-  const header = value.header ?? DEFAULT_DELEGATION_HEADER;
-  if (typeof header !== 'string' || !HEADER_NAME.test(header)) throw new TypeError('delegation.header must be a valid HTTP header name');
+  const header = headerNameOption(value.header, 'delegation.header', DEFAULT_DELEGATION_HEADER);
   const allowed: unknown = value.allowedActors;
   let isAllowed: DelegationConfig['isAllowed'];
   if (typeof allowed === 'function') {
@@ -72,8 +79,7 @@ export function resolveDelegation(value: DelegationOptions | undefined): Delegat
   } else {
     throw new TypeError('delegation.allowedActors is required: an array of principal ids, or a function (actor, req) => boolean');
   }
-  const resolveSubject = value.resolveSubject ?? ((subjectId: string) => ({ id: subjectId }));
-  if (typeof resolveSubject !== 'function') throw new TypeError('delegation.resolveSubject must be a function');
+  const resolveSubject = functionOption(value.resolveSubject, 'delegation.resolveSubject', (subjectId: string) => ({ id: subjectId }));
   return Object.freeze({ header: canonicalHeaderName(header), isAllowed, resolveSubject });
 }
 

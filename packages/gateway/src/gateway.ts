@@ -5,11 +5,22 @@
  * `jwks`. Each piece maps its grouped options onto the same implementation as
  * `propagateIdentity`, `identityPlugin` and `jwks`; the keys are imported here, once.
  */
-import { createAuditEmitter, importSigningKeys, isRecord, positiveInteger, requiredIdentifier } from '@mcp-identity/core/internal';
+import {
+  booleanOption,
+  clockOption,
+  createAuditEmitter,
+  importSigningKeys,
+  isRecord,
+  loggerOption,
+  objectOption,
+  positiveInteger,
+  requiredIdentifier,
+} from '@mcp-identity/core/internal';
 import type {
   AuditOptions,
   IdentityStore,
   ImportedSigningKeys,
+  LoggerLike,
   Policy,
   PolicyConfig,
   SessionOptions,
@@ -50,7 +61,7 @@ export interface GatewayOptions extends AuditOptions {
   /** Attribute names never sent to any upstream (case-insensitive substrings, or patterns). Default `defaultSensitiveAttributes`. */
   readonly sensitiveAttributes?: readonly (string | RegExp)[];
   /** Receives warnings (a short ContextForge secret, session-store failures). Default `console`. Never given a token. */
-  readonly logger?: { warn(message: string): void };
+  readonly logger?: LoggerLike;
   /** Current time in milliseconds. Default `Date.now`. */
   readonly clock?: () => number;
 }
@@ -144,13 +155,42 @@ export interface UpstreamOptions extends Omit<GatewayPluginOptions, 'limits'> {
 export interface Gateway {
   /** The gateway's identifier (`iss` of every assertion). */
   readonly issuer: string;
-  /** `authenticate` with the gateway's `audit`, `metrics` and `clock`. */
+  /**
+   * `authenticate` with the gateway's `audit`, `metrics` and `clock`.
+   * @param strategies - Passport strategy names, or `{ name, method?, normalize? }`, tried in order.
+   * @param options - Normalizers, realm, protected resource and delegation (audit, metrics and clock come from the gateway).
+   * @returns The Express middleware that sets `req.userContext`.
+   * @example
+   * app.use('/mcp/files', gateway.authenticate(['jwt', 'api-key']), gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files' }));
+   */
   authenticate(strategies: readonly StrategyRef[], options?: Omit<AuthenticateOptions, 'audit' | 'metrics' | 'clock'>): RequestHandler;
-  /** The proxy middleware for one upstream (what `propagateIdentity` is for a single mount). */
+  /**
+   * The proxy middleware for one upstream (what `propagateIdentity` is for a single mount).
+   * @param options - `target`, `audience` and the grouped `fields`, `carry`, `strip`, `limits`, `policy`, `sessions`, `tokenExchange`, `proxy`.
+   * @returns The Express middleware that signs the user for this upstream and forwards the request.
+   * @example
+   * app.use(
+   *   '/mcp/files',
+   *   gateway.authenticate(['jwt']),
+   *   gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files', fields: ['id', 'email', 'groups'], limits: { timeoutMs: 30_000 } }),
+   * );
+   */
   upstream(options: UpstreamOptions): RequestHandler;
-  /** The identity work as an http-proxy-middleware plugin, for an app's own `createProxyMiddleware` (what `identityPlugin` is). */
+  /**
+   * The identity work as an http-proxy-middleware plugin, for an app's own `createProxyMiddleware` (what `identityPlugin` is).
+   * @param options - `audience` and the grouped `fields`, `carry`, `strip`, `limits`, `sessions`.
+   * @returns The plugin to list in `createProxyMiddleware({ plugins })`.
+   * @example
+   * app.use('/mcp/files', gateway.authenticate(['jwt']), createProxyMiddleware({ target: 'http://127.0.0.1:4000', plugins: [gateway.plugin({ audience: 'urn:mcp:files' })] }));
+   */
   plugin(options: GatewayPluginOptions): Plugin;
-  /** A handler serving the public JWKS of `signing`: every EdDSA/ES256 key, active or not; HS256 secrets are never published (an HS256-only gateway serves an empty set). */
+  /**
+   * A handler serving the public JWKS of `signing`: every EdDSA/ES256 key, active or not; HS256 secrets are never published (an HS256-only gateway serves an empty set).
+   * @param options - `maxAgeSeconds` of the `Cache-Control` header. Default 300.
+   * @returns The Express handler.
+   * @example
+   * app.get('/.well-known/mcp-identity/jwks.json', gateway.jwks());
+   */
   jwks(options?: JwksOptions): RequestHandler;
 }
 
@@ -202,8 +242,8 @@ const MOVED: Readonly<Record<string, string>> = {
 /** Checks one options object (or group): an object, with known keys only. `undefined` is `{}` when optional. */
 function group(value: unknown, option: string, keys: readonly string[], optional = true): Readonly<Record<string, unknown>> {
   if (value === undefined && optional) return {};
-  if (!isRecord(value)) throw new TypeError(`${option} must be an object`);
-  for (const key of Object.keys(value)) {
+  const record = objectOption(value, option);
+  for (const key of Object.keys(record)) {
     if (keys.includes(key)) continue;
     const moved = MOVED[key];
     const at = option === 'options' ? key : `${option}.${key}`;
@@ -213,13 +253,7 @@ function group(value: unknown, option: string, keys: readonly string[], optional
         : `${at} is not an option here: use ${moved}`,
     );
   }
-  return value;
-}
-
-function booleanOption(value: unknown, option: string): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean') throw new TypeError(`${option} must be a boolean`);
-  return value;
+  return record;
 }
 
 function sessionsOption(value: unknown, option: string): SessionOptions | false {
@@ -237,6 +271,8 @@ function defined<T extends Record<string, unknown>>(entries: T): Partial<T> {
 /**
  * Validates the settings every upstream shares, imports the signing keys once, and returns
  * the gateway's pieces bound to them. A mistake throws a `TypeError` naming the option.
+ * @param options - Issuer, signing keys and what every upstream shares (sessions, audit, metrics, logger, clock).
+ * @returns The gateway: `authenticate`, `upstream`, `plugin` and `jwks`, bound to these settings.
  * @example
  * const gateway = createGateway({ issuer: 'https://gateway.example', signing: { secret: process.env.MCP_IDENTITY_SECRET! } });
  * app.use('/mcp/files', gateway.authenticate(['jwt']), gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files' }));
@@ -247,10 +283,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (settings.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
   const keys: ImportedSigningKeys = importSigningKeys(settings.signing, 'signing');
   const ttlSeconds = positiveInteger(settings.assertionTtlSeconds, 'assertionTtlSeconds', 60);
-  const clock = settings.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
-  const logger = settings.logger ?? console;
-  if (typeof logger?.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  const clock = clockOption(settings.clock);
+  const logger = loggerOption(settings.logger);
   const sessions = sessionsOption(settings.sessions, 'sessions');
   const audit = defined({ audit: settings.audit, metrics: settings.metrics });
   // One emitter for every upstream: the sink is checked once and the counter registered once.
@@ -262,12 +296,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const carry = group(upstream.carry, 'carry', CARRY);
     const strip = group(upstream.strip, 'strip', STRIP);
     const limits = group(upstream.limits, 'limits', limitKeys);
-    const headers = booleanOption(carry.headers, 'carry.headers');
+    const headers = booleanOption(carry.headers, 'carry.headers', true);
     const metaAlways = carry.meta === 'always';
     if (carry.meta !== undefined && typeof carry.meta !== 'boolean' && !metaAlways) {
       throw new TypeError('carry.meta must be true, false or "always"');
     }
-    const meta = metaAlways || booleanOption(carry.meta, 'carry.meta');
+    const meta = metaAlways || booleanOption(carry.meta, 'carry.meta', true);
     if (!headers && !meta) throw new TypeError('carry: headers and meta cannot both be false (the identity must travel somewhere)');
     const carriers: Carrier[] = [...(headers ? (['headers'] as const) : []), ...(meta ? (['meta'] as const) : [])];
     const session = upstream.sessions === undefined ? sessions : sessionsOption(upstream.sessions, 'sessions');

@@ -78,6 +78,7 @@ export type {
   IdentityStore,
   RedisStoreOptions,
   SessionOptions,
+  LoggerLike,
   AuditEvent,
   AuditSink,
   AuditLogger,

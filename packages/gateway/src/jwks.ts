@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
+import { objectOption, positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
 import type { PublicJwk, SigningKey } from '@mcp-identity/core/internal';
 import type { Request, RequestHandler, Response } from 'express';
 
@@ -13,6 +13,9 @@ export interface JwksOptions {
  * An Express handler serving the public JWKS of the gateway's signing keys, active and
  * published-but-inactive alike. Private and symmetric keys are never in it. Mount it where
  * receivers' `jwksUrl` points, e.g. `/.well-known/mcp-identity/jwks.json`.
+ * @param keys - The gateway's signing keys (only the EdDSA/ES256 public halves are served).
+ * @param options - `maxAgeSeconds` of the `Cache-Control` header. Default 300.
+ * @returns The Express handler.
  * @example
  * const keys = [{ alg: 'EdDSA', privateKey: pem, active: true }] as const;
  * app.get('/.well-known/mcp-identity/jwks.json', jwks(keys));
@@ -24,7 +27,7 @@ export function jwks(keys: SigningKey | readonly SigningKey[], options: JwksOpti
 
 /** The one implementation behind {@link jwks} and `createGateway().jwks`: serves keys already imported. */
 export function createJwksHandler(publicJwks: readonly PublicJwk[], options: JwksOptions = {}): RequestHandler {
-  if (typeof options !== 'object' || options === null) throw new TypeError('jwks options must be an object: { maxAgeSeconds? }');
+  objectOption(options, 'jwks options', '{ maxAgeSeconds? }');
   const body = JSON.stringify({ keys: publicJwks });
   const maxAge = positiveInteger(options.maxAgeSeconds, 'maxAgeSeconds', 300);
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;

@@ -128,6 +128,10 @@ function fromClaims(claims: Record<string, unknown>, options: NormalizerOptions)
  * (`client_id`/`azp`) and audience, and a nested `act`
  * (RFC 8693 delegation), at configurable claim paths (Keycloak `realm_access.roles`,
  * Azure `roles`/`groups`, Cognito `cognito:groups`).
+ * @param options - Claim paths (`claims`), roles or groups that make an admin (`adminRoles`), and claims copied into `attributes`.
+ * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
+ * @example
+ * app.use('/mcp', authenticate([{ name: 'jwt', normalize: jwtNormalizer({ claims: { roles: 'realm_access.roles' }, adminRoles: ['admin'] }) }]));
  */
 export function jwtNormalizer(options: NormalizerOptions = {}): Normalizer {
   return function normalizeJwt(user) {
@@ -156,6 +160,8 @@ function accessTokenFields(claims: Record<string, unknown>): Record<string, unkn
 /**
  * For OIDC/SSO strategies that yield a Passport profile (`id`, `displayName`, `emails`,
  * `_json` claims): the id token claims in `_json` are read like a JWT's.
+ * @param options - Claim paths (`claims`), roles or groups that make an admin (`adminRoles`), and claims copied into `attributes`.
+ * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
  */
 export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
   return function normalizeProfile(user) {
@@ -179,6 +185,8 @@ export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
  * trusted-proxy strategy): reads `id` (or `username`), `email`, `name`, `groups`, `teams`,
  * `roles`, `isAdmin`, `serviceAccount`, `delegationChain`, `issuer`, `attributes`.
  * A string user is taken as the id.
+ * @param options - `adminRoles`: groups or roles that make `isAdmin` true.
+ * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
  */
 export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRoles'> = {}): Normalizer {
   return function normalizeUserObject(user) {

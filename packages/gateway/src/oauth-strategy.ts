@@ -9,6 +9,15 @@ import { Strategy } from 'passport-strategy';
 import { createRemoteJWKSet, customFetch as jwksFetch, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Request } from 'express';
+import {
+  booleanOption,
+  clockOption,
+  functionOption,
+  httpsUrl,
+  integerInRange,
+  objectOption,
+  secondsToMs,
+} from '@mcp-identity/core/internal';
 import type { ProtectedResource } from './protected-resource.js';
 
 /** One trusted authorization server. */
@@ -72,19 +81,6 @@ interface CachedAnswer {
   readonly until: number;
 }
 
-function httpsUrl(value: unknown, option: string): string {
-  let url: URL;
-  try {
-    url = new URL(value as string);
-  } catch {
-    throw new TypeError(`${option} must be an absolute URL`);
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
-    throw new TypeError(`${option} must be an https: URL (http: only on a loopback host)`);
-  return value as string;
-}
-
 /**
  * A Passport strategy (registered as `"oauth-bearer"`, recorded as `authMethod: "oauth"`) for
  * OAuth access tokens. Its `user` is the verified claims; `authenticate`'s normalizer reads
@@ -109,9 +105,13 @@ export class OAuthTokenStrategy extends Strategy {
   private readonly _clock: () => number;
   private readonly _fetch: typeof fetch;
 
+  /**
+   * Creates the strategy; a bad option throws a `TypeError` naming it.
+   * @param options - Issuers, accepted audiences, algorithms, clock tolerance, introspection, `fetch` and `clock`.
+   */
   constructor(options: OAuthTokenStrategyOptions) {
     super();
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    objectOption(options, 'options');
     const issuerList: readonly OAuthIssuer[] = options.issuers;
     if (!isList(issuerList) || issuerList.length === 0) throw new TypeError('issuers must list at least one { issuer, jwksUri? }');
     const issuers = new Map<string, OAuthIssuer>();
@@ -137,18 +137,11 @@ export class OAuthTokenStrategy extends Strategy {
     if (!isList(algorithms) || algorithms.length === 0 || algorithms.some((alg) => !ASYMMETRIC.has(alg)))
       throw new TypeError(`algorithms must be a non-empty list of ${[...ASYMMETRIC].join(', ')} (no "none", no HMAC)`);
     this._algorithms = Object.freeze([...algorithms]);
-    const tolerance = options.clockToleranceSeconds ?? 30;
-    if (!Number.isInteger(tolerance) || tolerance < 0 || tolerance > 300)
-      throw new TypeError('clockToleranceSeconds must be an integer from 0 to 300');
-    this._tolerance = tolerance;
-    if (options.requireAtJwtType !== undefined && typeof options.requireAtJwtType !== 'boolean')
-      throw new TypeError('requireAtJwtType must be a boolean');
-    this._requireType = options.requireAtJwtType === true;
+    this._tolerance = integerInRange(options.clockToleranceSeconds, 'clockToleranceSeconds', 30, 0, 300);
+    this._requireType = booleanOption(options.requireAtJwtType, 'requireAtJwtType', false);
     this._introspection = resolveIntrospection(options.introspection);
-    this._clock = options.clock ?? Date.now;
-    if (typeof this._clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
-    this._fetch = options.fetch ?? fetch;
-    if (typeof this._fetch !== 'function') throw new TypeError('fetch must be a function');
+    this._clock = clockOption(options.clock);
+    this._fetch = functionOption(options.fetch, 'fetch', fetch);
   }
 
   override authenticate(req: Request): void {
@@ -233,7 +226,8 @@ export class OAuthTokenStrategy extends Strategy {
       const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
       if (document.issuer !== issuer || typeof document.jwks_uri !== 'string')
         throw new Error(`the metadata of ${issuer} does not match it`);
-      return httpsUrl(document.jwks_uri, 'jwks_uri');
+      httpsUrl(document.jwks_uri, 'jwks_uri');
+      return document.jwks_uri;
     }
     throw new Error(`no authorization server metadata found for ${issuer}`);
   }
@@ -268,7 +262,7 @@ export class OAuthTokenStrategy extends Strategy {
     if (!audience.some((entry) => this._audience.includes(entry as string))) throw new TokenRefused('audience');
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new TokenRefused('no subject');
     while (this._cache.size >= settings.cacheSize) this._cache.delete(this._cache.keys().next().value as string);
-    this._cache.set(key, { claims, until: Math.min(now + settings.cacheTtlSeconds * 1000, exp * 1000) });
+    this._cache.set(key, { claims, until: Math.min(now + secondsToMs(settings.cacheTtlSeconds), exp * 1000) });
     return claims;
   }
 }
@@ -280,11 +274,7 @@ function resolveIntrospection(value: OAuthIntrospection | undefined): Required<O
   if (typeof value.clientId !== 'string' || value.clientId.length === 0) throw new TypeError('introspection.clientId is required');
   if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0)
     throw new TypeError('introspection.clientSecret is required');
-  const ttl = value.cacheTtlSeconds ?? 60;
-  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600)
-    throw new TypeError('introspection.cacheTtlSeconds must be an integer from 0 to 3600');
-  const size = value.cacheSize ?? 1000;
-  if (!Number.isInteger(size) || size < 1 || size > 1_000_000)
-    throw new TypeError('introspection.cacheSize must be an integer from 1 to 1000000');
+  const ttl = integerInRange(value.cacheTtlSeconds, 'introspection.cacheTtlSeconds', 60, 0, 3600);
+  const size = integerInRange(value.cacheSize, 'introspection.cacheSize', 1000, 1, 1_000_000);
   return Object.freeze({ ...value, cacheTtlSeconds: ttl, cacheSize: size });
 }

@@ -8,7 +8,9 @@ import {
   createAssertionSigner,
   DEFAULT_BODY_LIMIT,
   defaultSensitiveAttributes,
+  headerNameOption,
   identityHeaderPrefix,
+  loggerOption,
   parseFieldList,
   positiveInteger,
   sensitiveAttributeMatcher,
@@ -17,6 +19,7 @@ import type {
   AssertionSigner,
   IdentityStore,
   ImportedSigningKeys,
+  LoggerLike,
   SessionBinder,
   SigningKey,
   UserContextField,
@@ -89,7 +92,7 @@ export interface IdentityOptions {
    */
   readonly contextforge?: { readonly secret: string | Uint8Array };
   /** Receives warnings: start-up ones (a short ContextForge secret) and session-store failures. Default `console`. Never given a token. */
-  readonly logger?: { warn(message: string): void };
+  readonly logger?: LoggerLike;
   /**
    * Where MCP sessions are bound to their users: a `MemoryStore` (one gateway instance) or a
    * `RedisStore` shared by every instance; `false` turns session isolation off.
@@ -130,7 +133,6 @@ export const defaultStripHeaders: readonly string[] = Object.freeze([
 export const defaultCredentialQueryParams: readonly string[] = Object.freeze(['access_token', 'id_token', 'api_key', 'apikey', 'token']);
 
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Validated, precomputed configuration. */
 export interface GatewayConfig {
@@ -173,20 +175,13 @@ function stringList(value: unknown, option: string, fallback: readonly string[])
   return value as string[];
 }
 
-function headerName(value: unknown, option: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !HEADER_NAME.test(value)) throw new TypeError(`${option} must be a valid HTTP header name`);
-  return value;
-}
-
 function resolveContextforge(options: IdentityOptions, headers: boolean, names: OptionNames | undefined): Buffer | undefined {
   if (options.contextforge === undefined) return undefined;
   const option = optionName(names, 'contextforge');
   if (typeof options.contextforge !== 'object' || options.contextforge === null) throw new TypeError(`${option} must be { secret }`);
   if (!headers) throw new TypeError(`${option} needs the headers carrier: ContextForge upstreams read X-Forwarded-User-* headers`);
   const secret = contextforgeSecret(options.contextforge.secret, `${option}.secret`);
-  const logger = options.logger ?? console;
-  if (typeof logger.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  const logger = loggerOption(options.logger);
   if (secret.length < 32)
     logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes; ContextForge signatures are only as strong as it`);
   return secret;
@@ -200,8 +195,7 @@ export function resolveIdentityOptions(options: IdentityOptions, context: Resolv
   const { names } = context;
   const name = (option: RenamedOption): string => optionName(names, option);
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  const logger = options.logger ?? console;
-  if (typeof logger?.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  const logger = loggerOption(options.logger);
   if (options.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
   const signer = createAssertionSigner(
     {
@@ -227,7 +221,7 @@ export function resolveIdentityOptions(options: IdentityOptions, context: Resolv
     throw new TypeError('sensitiveAttributes must be an array of strings and RegExps');
   }
   const forward = new Set(stringList(options.forwardCredentials, name('forwardCredentials'), []).map(canonicalHeaderName));
-  const apiKeyHeader = canonicalHeaderName(headerName(options.apiKeyHeader, name('apiKeyHeader'), 'x-api-key'));
+  const apiKeyHeader = canonicalHeaderName(headerNameOption(options.apiKeyHeader, name('apiKeyHeader'), 'x-api-key'));
   for (const header of forward) {
     if (header.startsWith(prefix)) throw new TypeError(`${name('forwardCredentials')} cannot keep an identity header (${header})`);
     if (CREDENTIAL_HEADERS.includes(header) || header === apiKeyHeader || header === 'x-api-key')

@@ -5,6 +5,7 @@
  * configured public URL, never from a request's `Host`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { httpsUrl, objectOption } from '@mcp-identity/core/internal';
 
 /** The well-known path prefix of RFC 9728. */
 export const PROTECTED_RESOURCE_WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -74,17 +75,9 @@ const isList = (value: unknown): boolean => Array.isArray(value);
 
 // RFC 6749 §3.3 scope-token.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 function parseUrl(value: unknown, option: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value as string | URL);
-  } catch {
-    throw new TypeError(`${option} must be an absolute URL`);
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname)))
-    throw new TypeError(`${option} must be an https: URL (http: only on a loopback host)`);
+  const url = httpsUrl(value, option);
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
     throw new TypeError(`${option} must have no query, fragment or credentials`);
   return url;
@@ -107,6 +100,8 @@ function optionalText(value: unknown, option: string): string | undefined {
 /**
  * Describes one protected resource (an MCP endpoint of the gateway). Throws a `TypeError`
  * naming the option on bad configuration.
+ * @param options - Public URL, path, authorization servers, scopes and the resource's name and documentation.
+ * @returns The resource, for `OAuthTokenStrategy`'s `audience`, `authenticate`'s `protectedResource` and `protectedResourceMetadata`.
  * @example
  * const notes = protectedResource({
  *   publicUrl: 'https://mcp.example.com',
@@ -117,7 +112,7 @@ function optionalText(value: unknown, option: string): string | undefined {
  * });
  */
 export function protectedResource(options: ProtectedResourceOptions): ProtectedResource {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  objectOption(options, 'options');
   const base = parseUrl(options.publicUrl, 'publicUrl');
   const path = options.path ?? '';
   if (typeof path !== 'string' || (path !== '' && !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/.test(path)))
@@ -169,6 +164,8 @@ export function protectedResource(options: ProtectedResourceOptions): ProtectedR
  * (`/.well-known/oauth-protected-resource/mcp/notes`), and at the root one
  * (`/.well-known/oauth-protected-resource`) when every resource is the same. Mount it at the
  * application root, before authentication. Documents are public (CORS `*`), GET and HEAD only.
+ * @param resources - Every resource built by `protectedResource()`.
+ * @returns The Express middleware; requests it does not serve go to `next()`.
  * @example
  * app.use(protectedResourceMetadata([notes, reports]));
  */

@@ -9,15 +9,16 @@ import {
   DEFAULT_SESSION_TTL_SECONDS,
   DEFAULT_SESSIONS_PER_USER,
   IdentityError,
-  isRecord,
   isSessionId,
+  isSessionStore,
   MemoryStore,
   normalizeUserContext,
   positiveInteger,
   readSessionId,
+  secondsToMs,
   SESSION_HEADER,
 } from '@mcp-identity/core/internal';
-import type { IdentityStore, McpEra, SessionBinder, UserContext } from '@mcp-identity/core/internal';
+import type { IdentityStore, LoggerLike, McpEra, SessionBinder, UserContext } from '@mcp-identity/core/internal';
 import type { GatewayRequest } from './prepare.js';
 import { optionName } from './option-names.js';
 import type { OptionNames } from './option-names.js';
@@ -41,7 +42,7 @@ function storeWarning(error: unknown): string {
 /** Validates the session options: a binder, or `undefined` when `sessionStore` is `false`. */
 export function resolveSessionOptions(
   options: SessionOptions,
-  logger: { warn(message: string): void } = console,
+  logger: LoggerLike = console,
   names?: OptionNames,
 ): SessionBinder | undefined {
   const ttlSeconds = positiveInteger(options.sessionTtlSeconds, optionName(names, 'sessionTtlSeconds'), DEFAULT_SESSION_TTL_SECONDS);
@@ -51,14 +52,14 @@ export function resolveSessionOptions(
     options.sessionStore === undefined
       ? new MemoryStore(options.clock === undefined ? {} : { clock: options.clock })
       : options.sessionStore;
-  if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
+  if (!isSessionStore(store))
     throw new TypeError(
       `${optionName(names, 'sessionStore')} must implement setIfAbsent, get and delete (a MemoryStore or RedisStore), or be false`,
     );
   return createSessionBinder({
     store,
     audience: options.audience,
-    ttlMs: ttlSeconds * 1000,
+    ttlMs: secondsToMs(ttlSeconds),
     maxPerUser,
     onError: (error) => logger.warn(storeWarning(error)),
     ...(options.clock === undefined ? {} : { clock: options.clock }),

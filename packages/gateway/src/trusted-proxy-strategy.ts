@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { Strategy } from 'passport-strategy';
 import type { Request } from 'express';
-import { readRawHeaderGroup } from '@mcp-identity/core/internal';
+import { booleanOption, readRawHeaderGroup } from '@mcp-identity/core/internal';
 import { headerText } from './single-header.js';
 
 /** Header names an auth proxy in front sets. Defaults follow oauth2-proxy. */
@@ -77,12 +77,14 @@ export class TrustedProxyStrategy extends Strategy {
   private readonly _trusted: BlockList;
   private readonly _headers: Required<TrustedProxyHeaders>;
 
+  /**
+   * Creates the strategy; a bad option throws a `TypeError` naming it.
+   * @param options - `trustedProxies` (addresses or CIDR ranges) and the proxy's header names.
+   */
   constructor(options: TrustedProxyStrategyOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with trustedProxies');
-    if (options.trustAnyAddress !== undefined && typeof options.trustAnyAddress !== 'boolean')
-      throw new TypeError('trustAnyAddress must be a boolean');
-    this._trusted = buildBlockList(options.trustedProxies, options.trustAnyAddress === true);
+    this._trusted = buildBlockList(options.trustedProxies, booleanOption(options.trustAnyAddress, 'trustAnyAddress', false));
     const headers: { -readonly [K in keyof TrustedProxyHeaders]-?: string } = {
       id: 'x-forwarded-user',
       email: 'x-forwarded-email',

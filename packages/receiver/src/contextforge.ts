@@ -5,6 +5,7 @@
  * trusting the unsigned fields on a network it controls.
  */
 import {
+  booleanOption,
   CONTEXTFORGE_WEAKNESSES,
   headerValueAsUtf8,
   contextforgeSecret,
@@ -12,7 +13,7 @@ import {
   normalizeUserContext,
   verifyContextforgeSignature,
 } from '@mcp-identity/core/internal';
-import type { IdentityHeaderSuffix } from '@mcp-identity/core/internal';
+import type { IdentityHeaderSuffix, LoggerLike } from '@mcp-identity/core/internal';
 import type { ReceivedUser } from './auth-info.js';
 
 /** Options of the legacy mode. */
@@ -30,16 +31,11 @@ export interface ContextforgeConfig {
 }
 
 /** Validates the `contextforge` option and warns, once, about what the format does not protect. */
-export function resolveContextforge(
-  options: ContextforgeOptions | undefined,
-  logger: { warn(message: string): void },
-): ContextforgeConfig | undefined {
+export function resolveContextforge(options: ContextforgeOptions | undefined, logger: LoggerLike): ContextforgeConfig | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw new TypeError('contextforge must be { secret, trustUnsignedFields? }');
   const secret = contextforgeSecret(options.secret, 'contextforge.secret');
-  if (options.trustUnsignedFields !== undefined && typeof options.trustUnsignedFields !== 'boolean') {
-    throw new TypeError('contextforge.trustUnsignedFields must be a boolean');
-  }
+  booleanOption(options.trustUnsignedFields, 'contextforge.trustUnsignedFields', false);
   if (secret.length < 32) logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes`);
   logger.warn(
     `mcp-identity: this receiver accepts ContextForge-signed requests, which have ${CONTEXTFORGE_WEAKNESSES}; only id and email are trusted`,

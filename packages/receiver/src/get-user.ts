@@ -30,6 +30,8 @@ function fromMeta(meta: unknown): ReceivedUser | undefined {
  * the request's `_meta` (SDK v1 `extra._meta`, SDK v2 `ctx.mcpReq._meta`) when that request was
  * verified by `verifyIdentity`. Never trusts anything it did not verify: returns `undefined`
  * otherwise.
+ * @param extra - The tool handler's `extra` (SDK v1) or `ctx` (SDK v2).
+ * @returns The verified user (a UserContext; in ContextForge mode with `unverified` fields), or `undefined`.
  * @example
  * server.registerTool('whoami', { description: 'Who am I?' }, async (_args, extra) => {
  *   const user = getUser(extra);

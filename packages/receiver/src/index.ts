@@ -42,5 +42,6 @@ export type {
   AuditOptions,
   MetricsRegistry,
   SessionOptions,
+  LoggerLike,
 } from '@mcp-identity/core/internal';
 export type { ReceiverSessionOptions } from './sessions.js';

@@ -3,7 +3,11 @@
  * `TypeError` naming the option.
  */
 import {
+  booleanOption,
+  clockOption,
+  functionOption,
   createAssertionVerifier,
+  DEFAULT_CLOCK_TOLERANCE_SECONDS,
   createRemoteKeySet,
   DEFAULT_BODY_LIMIT,
   firstKeySource,
@@ -11,8 +15,12 @@ import {
   importVerificationSecrets,
   identityHeaderPrefix,
   isRecord,
+  loggerOption,
   MemoryStore,
+  nonNegativeInteger,
+  objectOption,
   positiveInteger,
+  secondsToMs,
   staticKeySource,
 } from '@mcp-identity/core/internal';
 import { resolveContextforge } from './contextforge.js';
@@ -24,6 +32,7 @@ import type {
   AuditOptions,
   IdentityStore,
   KeySource,
+  LoggerLike,
   RemoteKeySetOptions,
   SessionBinder,
   VerificationPublicKey,
@@ -31,10 +40,8 @@ import type {
 } from '@mcp-identity/core/internal';
 import type { ReceiverPolicy, ReceiverPolicyGroup, ReceiverPolicyOptions } from './policy.js';
 
-/** Where warnings go (JWKS fetch failures). */
-export interface ReceiverLogger {
-  warn(message: string): void;
-}
+/** Where warnings go (JWKS fetch failures): the same shape as the gateway's `logger`. */
+export type ReceiverLogger = LoggerLike;
 
 /** What both forms of `verifyIdentity`'s options share. */
 export interface ReceiverCommonOptions extends AuditOptions {
@@ -216,7 +223,7 @@ function groupedKeys(value: unknown): KeySpec {
   if (choice !== 'jwksUrl') return value;
   const { jwksUrl, ...fetching } = value as JwksFetchOptions & { jwksUrl: string | URL };
   for (const duration of ['timeoutMs', 'cooldownMs', 'maxAgeMs'] as const) positiveInteger(fetching[duration], `keys.${duration}`, 1);
-  if (fetching.fetch !== undefined && typeof fetching.fetch !== 'function') throw new TypeError('keys.fetch must be a function');
+  if (fetching.fetch !== undefined) functionOption(fetching.fetch, 'keys.fetch', fetch);
   return { jwksUrl, jwks: fetching };
 }
 
@@ -243,7 +250,7 @@ function replayStoreOf(options: VerifyIdentityOptions | ReceiverOptions, clock: 
 
 /** Validates {@link ReceiverOptions} or the older flat {@link VerifyIdentityOptions}. */
 export function resolveReceiverOptions(options: VerifyIdentityOptions | ReceiverOptions): ReceiverConfig {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  objectOption(options, 'options');
   const grouped = isGroupedReceiverOptions(options);
   if (grouped) {
     for (const [flat, home] of Object.entries(FLAT_ONLY)) {
@@ -251,10 +258,8 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
         throw new TypeError(`${flat} is the older flat form: with keys, use ${home}`);
     }
   }
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
-  const logger = options.logger ?? console;
-  if (typeof logger.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  const clock = clockOption(options.clock);
+  const logger = loggerOption(options.logger);
   const verifier = createAssertionVerifier({
     issuer: options.issuer,
     audience: options.audience,
@@ -263,25 +268,24 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
     ...(options.maxLifetimeSeconds === undefined ? {} : { maxLifetimeSeconds: options.maxLifetimeSeconds }),
     clock,
   });
-  if (options.bindRequest !== undefined && typeof options.bindRequest !== 'boolean') throw new TypeError('bindRequest must be a boolean');
+  const bindRequest = booleanOption(options.bindRequest, 'bindRequest', true);
   const store = replayStoreOf(options, clock);
   // The gateway's rule: '---' or '__' normalize to nothing, and an empty prefix would claim every header.
   const prefix = identityHeaderPrefix(options.headerPrefix, 'headerPrefix');
   const storeErrorStatus = options.storeErrorStatus === undefined ? 503 : options.storeErrorStatus;
   if (!STORE_ERROR_STATUSES.includes(storeErrorStatus)) throw new TypeError('storeErrorStatus must be 500, 502, 503 or 504');
-  if (options.requireDelegatedToken !== undefined && typeof options.requireDelegatedToken !== 'boolean')
-    throw new TypeError('requireDelegatedToken must be a boolean');
-  const requireDelegatedToken = options.requireDelegatedToken === true;
+  const requireDelegatedToken = booleanOption(options.requireDelegatedToken, 'requireDelegatedToken', false);
   const sessions = resolveSessionOptions(options.sessions, options.audience, storeErrorStatus, (message) => logger.warn(message));
   return Object.freeze({
     verifier,
     prefix,
     assertionHeader: `${prefix}-assertion`,
     replayStore: store,
-    bindRequest: options.bindRequest ?? true,
+    bindRequest,
     metaCarrier: metaCarrierOption(options.carriers),
     bodyLimit: positiveInteger(options.bodyLimit, 'bodyLimit', DEFAULT_BODY_LIMIT),
-    toleranceMs: (options.clockToleranceSeconds ?? 5) * 1000,
+    // The verifier checked clockToleranceSeconds; the body-first checks use the same window.
+    toleranceMs: secondsToMs(nonNegativeInteger(options.clockToleranceSeconds, 'clockToleranceSeconds', DEFAULT_CLOCK_TOLERANCE_SECONDS)),
     contextforge: resolveContextforge(options.contextforge, logger),
     clock,
     storeErrorStatus,

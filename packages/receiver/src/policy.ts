@@ -3,7 +3,7 @@
  * recorded too), an upstream may still refuse the user, delegated calls, or chains longer
  * than it accepts. A refusal is 403 `identity_forbidden`.
  */
-import { IdentityError, isRecord, operationOf } from '@mcp-identity/core/internal';
+import { IdentityError, isRecord, nonNegativeInteger, operationOf } from '@mcp-identity/core/internal';
 import type { McpOperation, UserContext } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
 
@@ -89,9 +89,7 @@ export function resolvePolicy(options: {
   }
   const { maxDelegationDepth: max, allow: policy } = group;
   const maxName = grouped ? 'policy.maxDelegationDepth' : 'maxDelegationDepth';
-  if (max !== undefined && (typeof max !== 'number' || !Number.isSafeInteger(max) || max < 0)) {
-    throw new TypeError(`${maxName} must be a non-negative integer (0 refuses delegated calls)`);
-  }
+  nonNegativeInteger(max, maxName, 0, '0 refuses delegated calls');
   if (policy !== undefined && typeof policy !== 'function')
     throw new TypeError(
       grouped

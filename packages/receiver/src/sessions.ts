@@ -10,8 +10,11 @@ import {
   DEFAULT_SESSIONS_PER_USER,
   isRecord,
   isSessionId,
+  isSessionStore,
+  objectOption,
   positiveInteger,
   readSessionId,
+  secondsToMs,
   SESSION_HEADER,
 } from '@mcp-identity/core/internal';
 import type { IdentityStore, SessionBinder, SessionOptions, UserContext } from '@mcp-identity/core/internal';
@@ -37,14 +40,13 @@ export function resolveSessionOptions(
   warn: (message: string) => void,
 ): SessionBinder | undefined {
   if (value === undefined) return undefined;
-  if (!isRecord(value)) throw new TypeError('sessions must be an object: { store, ttlSeconds?, maxPerUser? }');
-  const { store } = value;
-  if (!isRecord(store) || typeof store.setIfAbsent !== 'function' || typeof store.get !== 'function' || typeof store.delete !== 'function')
+  const { store } = objectOption(value, 'sessions', '{ store, ttlSeconds?, maxPerUser? }');
+  if (!isSessionStore(store))
     throw new TypeError('sessions.store must implement setIfAbsent, get and delete (a MemoryStore or RedisStore)');
   return createSessionBinder({
     store,
     audience,
-    ttlMs: positiveInteger(value.ttlSeconds, 'sessions.ttlSeconds', DEFAULT_SESSION_TTL_SECONDS) * 1000,
+    ttlMs: secondsToMs(positiveInteger(value.ttlSeconds, 'sessions.ttlSeconds', DEFAULT_SESSION_TTL_SECONDS)),
     maxPerUser: positiveInteger(value.maxPerUser, 'sessions.maxPerUser', DEFAULT_SESSIONS_PER_USER),
     storeErrorStatus,
     onError: () => warn('mcp-identity: a session binding could not be written (the session store failed); the session will answer 404'),

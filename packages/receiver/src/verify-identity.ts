@@ -21,6 +21,8 @@ import type { VerificationProgress } from './verify-request.js';
  *
  * Options come grouped ({@link ReceiverOptions}: one `keys` choice, `replay`, `sessions`,
  * `policy`) or in the older flat form ({@link VerifyIdentityOptions}), which keeps working.
+ * @param options - Audience, issuer, one `keys` choice and the optional `replay`, `sessions`, `policy`, audit and metrics (or the older flat form).
+ * @returns The Express middleware.
  * @example
  * app.post('/mcp', verifyIdentity({ audience: 'urn:mcp:files', issuer: 'https://gateway.example', keys: { secrets: [{ secret }] } }),
  *   (req, res) => transport.handleRequest(req, res, req.body));

@@ -3,6 +3,7 @@
  * operation, each deciding `allow` or `deny`, then an optional hook, then a default.
  * Rules are validated and compiled once; evaluating one operation allocates nothing.
  */
+import { nonNegativeInteger } from '../options.js';
 import { isRecord } from '../user-context.js';
 import type { UserContext } from '../user-context.js';
 import { anyMatches, compileMatcher } from './matcher.js';
@@ -189,10 +190,7 @@ function patternList(value: unknown, where: string, key: string): readonly strin
 }
 
 function depth(value: unknown, where: string, key: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new TypeError(`${where}: ${key} must be a non-negative integer`);
-  return value;
+  return value === undefined ? undefined : nonNegativeInteger(value, `${where}: ${key}`, 0);
 }
 
 function flag(value: unknown, where: string, key: string): boolean | undefined {
@@ -366,6 +364,8 @@ function evaluateCompiled(compiled: Compiled, user: UserContext, operation: McpO
 /**
  * Builds a policy from rules, validated now: a mistake throws a `TypeError` naming the rule,
  * e.g. `policy.rules[3] ("deploy-admins"): groups must be ...`.
+ * @param config - The rules, the default effect and an optional `decide` hook.
+ * @returns A policy for `createGateway().upstream({ policy })`; its rules can be replaced later.
  * @example
  * const policy = createPolicy({
  *   rules: [

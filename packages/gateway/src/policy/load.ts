@@ -6,8 +6,8 @@
 import { readFileSync, watch as watchDirectory } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { createPolicy } from '@mcp-identity/core/internal';
-import type { Policy, PolicyConfig } from '@mcp-identity/core/internal';
+import { createPolicy, loggerOption, nonNegativeInteger } from '@mcp-identity/core/internal';
+import type { LoggerLike, Policy, PolicyConfig } from '@mcp-identity/core/internal';
 import { parse as parseYaml } from 'yaml';
 
 /** Options of {@link loadPolicy}. */
@@ -15,7 +15,7 @@ export interface LoadPolicyOptions {
   /** Re-read the file when it changes (`fs.watch` on its directory, so editors that replace files work). Default `false`. */
   readonly watch?: boolean;
   /** Receives reload failures and successes. Default `console`. */
-  readonly logger?: { warn(message: string): void; info?(message: string): void };
+  readonly logger?: LoggerLike & { info?(message: string): void };
   /** How long to wait after a change before reading, in milliseconds. Default 100. */
   readonly debounceMs?: number;
 }
@@ -60,6 +60,9 @@ function withFile(file: string, error: unknown): TypeError {
 /**
  * Loads a policy from a JSON or YAML file, now: a missing, unparsable or invalid file throws a
  * `TypeError` naming the file and the rule (`policy file /etc/p.yaml: policy.rules[3] ("deploy-admins"): ...`).
+ * @param file - Path of a `.json`, `.yaml` or `.yml` policy file.
+ * @param options - `watch` for changes, `debounceMs`, and the `logger` told about refused reloads.
+ * @returns The policy, with its `file`, `reload()` and `close()`.
  * @example
  * const policy = loadPolicy('/etc/mcp-gateway/reports-policy.yaml', { watch: true });
  * // later, e.g. on SIGHUP:
@@ -67,12 +70,8 @@ function withFile(file: string, error: unknown): TypeError {
  */
 export function loadPolicy(file: string, options: LoadPolicyOptions = {}): FilePolicy {
   if (typeof file !== 'string' || file.length === 0) throw new TypeError('loadPolicy: file must be a path to a JSON or YAML file');
-  const logger = options.logger ?? console;
-  if (typeof logger.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
-  const debounceMs = options.debounceMs ?? 100;
-  if (typeof debounceMs !== 'number' || !Number.isSafeInteger(debounceMs) || debounceMs < 0) {
-    throw new TypeError('debounceMs must be a non-negative integer');
-  }
+  const logger = loggerOption(options.logger);
+  const debounceMs = nonNegativeInteger(options.debounceMs, 'debounceMs', 100);
   const path = resolve(file);
   let policy: Policy;
   try {

@@ -6,7 +6,16 @@ import { createPrivateKey, KeyObject } from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import { importJWK } from 'jose';
 import type { JWK } from 'jose';
-import type { IdentityStore } from '@mcp-identity/core/internal';
+import {
+  clockOption,
+  functionOption,
+  httpsUrl,
+  integerInRange,
+  loggerOption,
+  objectOption,
+  secondsToMs,
+} from '@mcp-identity/core/internal';
+import type { IdentityStore, LoggerLike } from '@mcp-identity/core/internal';
 
 /** The RFC 8693 grant type. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -83,7 +92,7 @@ export interface TokenExchangeOptions {
   /** Current time in milliseconds. Default `Date.now`. */
   readonly clock?: () => number;
   /** Receives warnings (an authorization server refusing the gateway's client, a shared-store failure). Never given a token. Default `console`. */
-  readonly logger?: { warn(message: string): void };
+  readonly logger?: LoggerLike;
 }
 
 /** The signing material of `private_key_jwt`. */
@@ -117,23 +126,15 @@ export interface TokenExchangeConfig {
   readonly encryptionKey: Buffer | undefined;
   readonly fetch: typeof fetch;
   readonly clock: () => number;
-  readonly logger: { warn(message: string): void };
+  readonly logger: LoggerLike;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
 /** An `https:` URL (`http:` on loopback only) without fragment or credentials. */
 export function endpointUrl(value: unknown, option: string): string {
-  let url: URL;
-  try {
-    url = new URL(value as string);
-  } catch {
-    throw new TypeError(`${option} must be an absolute URL`);
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname)))
-    throw new TypeError(`${option} must be an https: URL (http: only on a loopback host)`);
+  const url = httpsUrl(value, option);
   if (url.hash !== '' || url.username !== '' || url.password !== '') throw new TypeError(`${option} must have no fragment or credentials`);
   return value as string;
 }
@@ -149,13 +150,6 @@ function list(value: unknown, option: string): readonly string[] {
   if (value === undefined) return [];
   const entries: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? (value as unknown[]) : [undefined];
   return Object.freeze(entries.map((entry, index) => nonEmpty(entry, `${option}[${index}]`)));
-}
-
-function integer(value: unknown, option: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new TypeError(`${option} must be an integer from ${min} to ${max}`);
-  return value;
 }
 
 function encryptionKeyOf(value: unknown): Buffer {
@@ -225,7 +219,7 @@ export function resolveTokenExchangeOptions(options: TokenExchangeOptions): Toke
 }
 
 function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
-  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  objectOption(options, 'options');
   const issuer = options.issuer === undefined ? undefined : endpointUrl(options.issuer, 'issuer');
   const tokenEndpoint = options.tokenEndpoint === undefined ? undefined : endpointUrl(options.tokenEndpoint, 'tokenEndpoint');
   if (issuer === undefined && tokenEndpoint === undefined) throw new TypeError('issuer or tokenEndpoint is required');
@@ -256,20 +250,16 @@ function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
   const onMissing: unknown = options.onMissingToken ?? 'refuse';
   if (onMissing !== 'refuse' && onMissing !== 'forward-without')
     throw new TypeError('onMissingToken must be "refuse" or "forward-without"');
-  const cache = options.cache ?? {};
-  if (typeof cache !== 'object' || cache === null) throw new TypeError('cache must be an object');
+  const cache: TokenExchangeCacheOptions = objectOption(options.cache ?? {}, 'cache');
   const store = cache.store;
   if (store !== undefined && (typeof store?.get !== 'function' || typeof store.setIfAbsent !== 'function'))
     throw new TypeError('cache.store must be an IdentityStore (MemoryStore, RedisStore)');
   if (store !== undefined && cache.encryptionKey === undefined)
     throw new TypeError('cache.encryptionKey is required with cache.store: tokens are stored encrypted');
   if (store === undefined && cache.encryptionKey !== undefined) throw new TypeError('cache.encryptionKey needs cache.store');
-  const clock = options.clock ?? Date.now;
-  if (typeof clock !== 'function') throw new TypeError('clock must be a function returning milliseconds');
-  const fetchFn = options.fetch ?? fetch;
-  if (typeof fetchFn !== 'function') throw new TypeError('fetch must be a function');
-  const logger = options.logger ?? console;
-  if (typeof logger?.warn !== 'function') throw new TypeError('logger must have a warn(message) method');
+  const clock = clockOption(options.clock);
+  const fetchFn = functionOption(options.fetch, 'fetch', fetch);
+  const logger = loggerOption(options.logger);
   return Object.freeze({
     issuer,
     tokenEndpoint,
@@ -284,10 +274,10 @@ function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
     actorToken: options.actorToken,
     actorTokenType,
     target: [...audience, ...resource].join(' '),
-    timeoutMs: integer(options.timeoutMs, 'timeoutMs', 5000, 1, 120_000),
+    timeoutMs: integerInRange(options.timeoutMs, 'timeoutMs', 5000, 1, 120_000),
     refuseMissing: onMissing === 'refuse',
-    maxEntries: integer(cache.maxEntries, 'cache.maxEntries', 10_000, 1, 10_000_000),
-    skewMs: integer(cache.skewSeconds, 'cache.skewSeconds', 30, 0, 3600) * 1000,
+    maxEntries: integerInRange(cache.maxEntries, 'cache.maxEntries', 10_000, 1, 10_000_000),
+    skewMs: secondsToMs(integerInRange(cache.skewSeconds, 'cache.skewSeconds', 30, 0, 3600)),
     store,
     encryptionKey: cache.encryptionKey === undefined ? undefined : encryptionKeyOf(cache.encryptionKey),
     fetch: fetchFn,
