@@ -8,7 +8,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
-import type { Plugin } from 'http-proxy-middleware';
+import type { Options as ProxyOptions, Plugin } from 'http-proxy-middleware';
 import { listen, recordingUpstream } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
 import { HELD_BODY, holdRequestBody, pipeResponseThrough } from '../src/proxy-adapter.js';
@@ -61,7 +61,7 @@ async function recordingProxy(
       target,
       ejectPlugins: true,
       plugins: [plugin],
-      ...(useBuffer ? { buffer: buffer as unknown as NodeJS.ReadableStream } : {}),
+      ...(useBuffer ? { buffer: buffer as unknown as ProxyOptions['buffer'] } : {}),
     }),
   );
   const proxy = await listen(app);
