@@ -80,7 +80,7 @@ export function jsonBodyDigest(message: unknown): string {
     // Hashed in pieces: the canonical text of a large body is never built whole.
     const hash = createHash('sha256');
     // Long strings parsed from the client's bytes are hashed from those bytes (json-bytes.ts).
-    const sources = sourcedHolders(Array.isArray(message) ? [message, ...message] : [message]);
+    const sources = sourcedHolders(Array.isArray(message) ? [message, ...(message as unknown[])] : [message]);
     streamCanonicalJson(message, (data) => hash.update(data), sources);
     return hash.digest('base64url');
   } finally {
