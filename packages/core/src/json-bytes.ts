@@ -190,8 +190,9 @@ function restore(root: unknown, bytes: Buffer, cuts: readonly Cut[], lazy: boole
     if (lazy) {
       let decoded: string | undefined;
       const get = (): string => (decoded ??= slice.toString('utf8'));
-      const set = (next: unknown): void => {
-        Object.defineProperty(holder, key, { value: next, writable: true, enumerable: true, configurable: true });
+      // On the object assigned to (the holder, or one its descriptors were copied to).
+      const set = function (this: object, next: unknown): void {
+        Object.defineProperty(this, key, { value: next, writable: true, enumerable: true, configurable: true });
       };
       Object.defineProperty(holder, key, { get, set, enumerable: true, configurable: true });
       source = { holder, key, value: undefined, get, bytes: slice };
