@@ -1,6 +1,7 @@
 /**
  * Micro-benchmark of the large-body steps, per request, for 256 KiB and 1 MiB `tools/call`
- * bodies: parse (UTF-8 check, decode, JSON.parse, duplicate-key scan), the body digest (JCS
+ * bodies: parse (UTF-8 check, long strings taken from their bytes, JSON.parse, duplicate-key scan)
+ * beside the former whole-text parse, the body digest (JCS
  * hashed in pieces) beside the former whole-string canonical form + SHA-256, and the splice of
  * the rewritten `_meta` (views of the client's bytes) beside joining it into one buffer.
  * Run alone with `node bench/dist/body-micro.js`.
@@ -42,6 +43,10 @@ export function bodyBenchmarks(): MicroResult[] {
     const rpc = parseJsonRpcBody(body);
     for (const message of rpc.messages) setIdentityMeta(message, { [META_USER]: { id: 'user-42', authMethod: 'jwt' } });
     results.push(measure(`${size} body: parseJsonRpcBody`, () => parseJsonRpcBody(body)));
+    // The former parse: the whole body decoded, then JSON.parse copying the long string out of it.
+    results.push(
+      measure(`${size} body: parseJsonRpcBody, whole text (the former parse)`, () => parseJsonRpcBody(body, { minLength: Infinity })),
+    );
     results.push(measure(`${size} body: jsonBodyDigest (JCS hashed in pieces)`, () => jsonBodyDigest(rpc.value)));
     results.push(measure(`${size} body: sha256(canonicalJson) (the former digest)`, () => sha256Base64url(canonicalJson(rpc.value))));
     results.push(measure(`${size} body: splice _meta, as views (serializeJsonRpcBodyParts)`, () => serializeJsonRpcBodyParts(rpc)));

@@ -1,15 +1,18 @@
 /**
- * CPU profile of the receiver under load: `node bench/dist/profile-receiver.js [verified|bare] [seconds]`.
+ * CPU profile of the receiver under load: `node bench/dist/profile-receiver.js [verified|bare] [seconds] [body-bytes]`
+ * (a `tools/call` body of about that size; the typical small body without it).
  * Writes a .cpuprofile of the receiver process into bench/profiles/.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { createAssertionSigner, jsonBodyDigest, normalizeUserContext, userToHeaders } from '@mcp-identity/core/internal';
-import { AUDIENCE, benchUser, ISSUER, SECRET, TYPICAL_BODY } from './fixtures.js';
+import { AUDIENCE, benchUser, bodyOfSize, ISSUER, SECRET, TYPICAL_BODY } from './fixtures.js';
 
 const key = process.argv[2] ?? 'verified';
 const seconds = Number(process.argv[3] ?? 5);
+const bytes = Number(process.argv[4] ?? 0);
+const body = bytes > 0 ? bodyOfSize(bytes) : TYPICAL_BODY;
 const dir = new URL('../profiles/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 const before = new Set(readdirSync(dir));
@@ -22,7 +25,7 @@ const ports = await new Promise<Record<string, number>>((resolve) =>
 );
 const signer = createAssertionSigner({ signing: { secret: SECRET }, issuer: ISSUER, audience: AUDIENCE });
 const user = normalizeUserContext(benchUser());
-const digest = jsonBodyDigest(JSON.parse(TYPICAL_BODY));
+const digest = jsonBodyDigest(JSON.parse(body));
 const headers = { 'content-type': 'application/json' };
 const result = await autocannon({
   url: `http://127.0.0.1:${ports[key]}`,
@@ -33,7 +36,7 @@ const result = await autocannon({
       method: 'POST',
       path: '/mcp',
       headers,
-      body: TYPICAL_BODY,
+      body,
       setupRequest: (req: autocannon.Request) => ({
         ...req,
         headers: {
@@ -45,7 +48,7 @@ const result = await autocannon({
     },
   ],
 });
-console.log(`${key}: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
+console.log(`${key}, ${body.length} bytes: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
 child.send({ type: 'exit' });
 await new Promise((resolve) => child.once('exit', resolve));
 console.log(`profile: ${dir}${readdirSync(dir).find((name) => !before.has(name)) ?? '(none)'}`);

@@ -28,15 +28,28 @@ const gateway = await start(
   ['--cpu-prof', `--cpu-prof-dir=${dir}`],
 );
 const body = bytes > 0 ? bodyOfSize(bytes) : TYPICAL_BODY;
+// The first refused answer, to say why (a gateway that answers 4xx/5xx fast is not fast).
+let refused: string | undefined;
 const result = await autocannon({
   url: `http://127.0.0.1:${gateway.ports[key]}`,
   connections: 16,
   duration: seconds,
-  requests: [{ method: 'POST', path: '/mcp', headers: { 'content-type': 'application/json' }, body }],
+  requests: [
+    {
+      method: 'POST',
+      path: '/mcp',
+      headers: { 'content-type': 'application/json' },
+      body,
+      onResponse: (status: number, response: string) => {
+        if (status >= 300) refused ??= `${status} ${response.slice(0, 200)}`;
+      },
+    },
+  ],
 });
 console.log(
   `${key}, ${body.length} bytes: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`,
 );
+if (refused !== undefined) console.log(`first non-2xx: ${refused}`);
 gateway.child.send({ type: 'exit' });
 await new Promise((resolve) => gateway.child.once('exit', resolve));
 upstream.child.kill();

@@ -14,6 +14,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { streamCanonicalJson } from './jcs.js';
+import { parseJsonBytes, sourcedHolders } from './json-bytes.js';
 import { META_ASSERTION } from './meta-keys.js';
 
 /** What an assertion is bound to. */
@@ -78,7 +79,9 @@ export function jsonBodyDigest(message: unknown): string {
   try {
     // Hashed in pieces: the canonical text of a large body is never built whole.
     const hash = createHash('sha256');
-    streamCanonicalJson(message, (data) => hash.update(data));
+    // Long strings parsed from the client's bytes are hashed from those bytes (json-bytes.ts).
+    const sources = sourcedHolders(Array.isArray(message) ? [message, ...(message as unknown[])] : [message]);
+    streamCanonicalJson(message, (data) => hash.update(data), sources);
     return hash.digest('base64url');
   } finally {
     for (const { params, meta, value, emptied } of removed) {
@@ -101,7 +104,8 @@ export function requestBodyDigest(contentType: string | undefined, body: Uint8Ar
   if (isJsonContentType(contentType) && isUtf8(body)) {
     let value: unknown;
     try {
-      value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+      // Long strings are never decoded: they are digested from their bytes.
+      value = parseJsonBytes(body, { lazy: true }).value;
     } catch {
       return rawBodyDigest(body);
     }

@@ -1,3 +1,6 @@
+import { unchangedBytes } from './json-bytes.js';
+import type { SourcedString } from './json-bytes.js';
+
 /**
  * RFC 8785 (JCS) canonical JSON of values that came from `JSON.parse` (or are built of plain
  * objects, arrays, strings, finite numbers, booleans and null): object members sorted by
@@ -61,7 +64,23 @@ const FLUSH_AT = 64 * 1024;
 /** Where {@link writeCanonical} puts the canonical form: a pending piece of text and the hash it is flushed into. */
 interface CanonicalSink {
   out: string;
-  readonly update: (data: string) => void;
+  readonly update: (data: string | Uint8Array) => void;
+  /** Strings parsed from their own bytes, by holder (json-bytes.ts): those bytes are hashed, not the string. */
+  readonly sources: ReadonlyMap<object, readonly SourcedString[]> | undefined;
+}
+
+/** The client's bytes of `holder[key]`, when it is a string parsed from them and still there. */
+function sourcedBytes(held: readonly SourcedString[] | undefined, key: string | number): Uint8Array | undefined {
+  if (held === undefined) return undefined;
+  for (const source of held) if (source.key === key) return unchangedBytes(source);
+  return undefined;
+}
+
+/** Writes a string from its bytes: they need no escaping (json-bytes.ts checked), so they go to the hash as they are. */
+function writeBytes(bytes: Uint8Array, sink: CanonicalSink): void {
+  sink.update(`${sink.out}"`);
+  sink.update(bytes);
+  sink.out = '"';
 }
 
 function writeString(value: string, sink: CanonicalSink): void {
@@ -97,10 +116,16 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
         sink.out += 'null';
         return;
       }
+      const held = sink.sources?.get(value);
       if (Array.isArray(value)) {
         sink.out += '[';
         for (let i = 0; i < value.length; i++) {
           if (i > 0) sink.out += ',';
+          const bytes = sourcedBytes(held, i);
+          if (bytes !== undefined) {
+            writeBytes(bytes, sink);
+            continue;
+          }
           const entry: unknown = value[i];
           if (entry === undefined || typeof entry === 'function' || typeof entry === 'symbol') sink.out += 'null';
           else writeCanonical(entry, sink);
@@ -113,6 +138,14 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
       sink.out += '{';
       let first = true;
       for (const key of keys) {
+        const bytes = sourcedBytes(held, key);
+        if (bytes !== undefined) {
+          // Parsed keys come from UTF-8: well-formed.
+          sink.out += `${first ? '' : ','}${JSON.stringify(key)}:`;
+          first = false;
+          writeBytes(bytes, sink);
+          continue;
+        }
         const entry = record[key];
         if (entry === undefined || typeof entry === 'function' || typeof entry === 'symbol') continue;
         if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
@@ -134,11 +167,17 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
 /**
  * Feeds the canonical JSON of `value` (exactly the text {@link canonicalJson} returns) to
  * `update` in pieces, without building it whole: long strings that need no escaping are
- * handed over as they are, so a large body costs no copy of itself.
+ * handed over as they are, so a large body costs no copy of itself. With `sources` (from
+ * `sourcedHolders`), a string parsed from the client's bytes and still in place is handed
+ * over as those bytes (its UTF-8 canonical form), never decoded or encoded again.
  * @throws TypeError where {@link canonicalJson} throws.
  */
-export function streamCanonicalJson(value: unknown, update: (data: string) => void): void {
-  const sink: CanonicalSink = { out: '', update };
+export function streamCanonicalJson(
+  value: unknown,
+  update: (data: string | Uint8Array) => void,
+  sources?: ReadonlyMap<object, readonly SourcedString[]>,
+): void {
+  const sink: CanonicalSink = { out: '', update, sources };
   writeCanonical(value, sink);
   if (sink.out.length > 0) update(sink.out);
 }

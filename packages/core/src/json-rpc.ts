@@ -4,6 +4,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { findDuplicateKey } from './duplicate-keys.js';
+import { parseJsonBytes } from './json-bytes.js';
+import type { ParseJsonBytesOptions } from './json-bytes.js';
 import { IdentityError } from './errors.js';
 import { isIdentityMetaKey, META_ASSERTION, META_CONTEXTFORGE_USER, META_USER } from './meta-keys.js';
 import { isRecord } from './user-context.js';
@@ -16,9 +18,13 @@ export interface JsonRpcBody {
   /** The parsed JSON value, to serialize again. */
   readonly value: JsonRpcMessage | JsonRpcMessage[];
   readonly messages: readonly JsonRpcMessage[];
-  /** The text it was parsed from, when known: `serializeJsonRpcBody` splices changes into it. */
+  /**
+   * The text it was parsed from, when it was decoded whole (`parseJsonRpcBody` leaves it out
+   * when long strings were decoded from their own bytes): without `bytes`, `serializeJsonRpcBody`
+   * splices changes into it.
+   */
   readonly text?: string;
-  /** The UTF-8 bytes `text` was decoded from, when known: unchanged stretches are copied from them, not encoded again. */
+  /** The UTF-8 bytes the body was parsed from, when known: `serializeJsonRpcBody` splices changes into them. */
   readonly bytes?: Uint8Array;
 }
 
@@ -65,24 +71,31 @@ function checkMessage(message: unknown): asserts message is JsonRpcMessage {
   }
 }
 
+const LAZY: ParseJsonBytesOptions = { lazy: true };
+
 /**
  * Parses JSON-RPC body bytes: UTF-8, no duplicate keys where identity lives, valid JSON, and
  * the shape checked by {@link checkJsonRpcValue}.
+ * Long string values (1 KiB or more, no escapes) are decoded from their own bytes, and only
+ * when first read (json-bytes.ts): the gateway forwards and digests the client's bytes, so
+ * the bulk of a large body is never decoded. `options` are for tests.
  * @throws IdentityError `parse_error` (-32700), `invalid_request` (-32600), `invalid_params` (-32602).
  */
-export function parseJsonRpcBody(bytes: Uint8Array): JsonRpcBody {
+export function parseJsonRpcBody(bytes: Uint8Array, options: ParseJsonBytesOptions = LAZY): JsonRpcBody {
   // isUtf8 is a native check; a TextDecoder costs more per call than the parse of a small body.
   if (!isUtf8(bytes)) throw new IdentityError('parse_error', 'the request body is not UTF-8');
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  let value: unknown;
+  let parsed;
   try {
-    value = JSON.parse(text);
+    // Long string values are decoded from their own bytes, not copied out of a decoded whole (json-bytes.ts).
+    parsed = parseJsonBytes(bytes, options);
   } catch {
     throw new IdentityError('parse_error', 'the request body is not valid JSON');
   }
-  const duplicate = findDuplicateKey(text);
+  // The text parsed has the keys and structure of the body (long values may be placeholders).
+  const duplicate = findDuplicateKey(parsed.text);
   if (duplicate !== undefined) throw new IdentityError('invalid_request', 'the JSON-RPC message repeats a key');
-  return { ...checkJsonRpcValue(value), text, bytes };
+  const checked = checkJsonRpcValue(parsed.value);
+  return parsed.whole ? { ...checked, text: parsed.text, bytes } : { ...checked, bytes };
 }
 
 function metaOf(container: unknown): Record<string, unknown> | undefined {

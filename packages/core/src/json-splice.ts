@@ -54,33 +54,37 @@ function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }
 
-function skipSpace(text: string, i: number): number {
-  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+function byteAt(src: Buffer, i: number): number {
+  return src[i] ?? -1;
+}
+
+function skipSpace(src: Buffer, i: number): number {
+  while (i < src.length && isSpace(byteAt(src, i))) i++;
   return i;
 }
 
 /** Index of the quote closing the string that opens at `start`. */
-function stringEnd(text: string, start: number): number {
+function stringEnd(src: Buffer, start: number): number {
   let i = start + 1;
   for (;;) {
-    const quote = text.indexOf('"', i);
+    const quote = src.indexOf(0x22, i);
     if (quote === -1) throw new SyntaxError('unterminated string');
     let backslashes = 0;
-    for (let j = quote - 1; text.charCodeAt(j) === 0x5c; j--) backslashes++;
+    for (let j = quote - 1; byteAt(src, j) === 0x5c; j--) backslashes++;
     if (backslashes % 2 === 0) return quote;
     i = quote + 1;
   }
 }
 
 /** Index just after the value that starts at `i`; iterative, whatever the nesting. */
-function skipValue(text: string, i: number): number {
-  const c = text.charCodeAt(i);
-  if (c === 0x22) return stringEnd(text, i) + 1;
+function skipValue(src: Buffer, i: number): number {
+  const c = byteAt(src, i);
+  if (c === 0x22) return stringEnd(src, i) + 1;
   if (c === 0x7b || c === 0x5b) {
     let depth = 0;
-    for (let j = i; j < text.length; j++) {
-      const d = text.charCodeAt(j);
-      if (d === 0x22) j = stringEnd(text, j);
+    for (let j = i; j < src.length; j++) {
+      const d = byteAt(src, j);
+      if (d === 0x22) j = stringEnd(src, j);
       else if (d === 0x7b || d === 0x5b) depth++;
       else if (d === 0x7d || d === 0x5d) {
         depth--;
@@ -91,60 +95,60 @@ function skipValue(text: string, i: number): number {
   }
   // A number or a literal: up to the next delimiter.
   let j = i;
-  while (j < text.length) {
-    const d = text.charCodeAt(j);
+  while (j < src.length) {
+    const d = byteAt(src, j);
     if (d === 0x2c || d === 0x7d || d === 0x5d || isSpace(d)) break;
     j++;
   }
   return j;
 }
 
-function readObject(text: string, open: number, level: Level): ObjectSpan {
+function readObject(src: Buffer, open: number, level: Level): ObjectSpan {
   const members: MemberSpan[] = [];
-  let i = skipSpace(text, open + 1);
-  if (text.charCodeAt(i) === 0x7d) return { open, close: i, members };
+  let i = skipSpace(src, open + 1);
+  if (byteAt(src, i) === 0x7d) return { open, close: i, members };
   for (;;) {
     const start = i;
-    const keyEnd = stringEnd(text, start);
-    const raw = text.slice(start + 1, keyEnd);
-    const key = raw.includes('\\') ? (JSON.parse(text.slice(start, keyEnd + 1)) as string) : raw;
-    i = skipSpace(text, keyEnd + 1); // at ':'
-    const valueStart = skipSpace(text, i + 1);
+    const keyEnd = stringEnd(src, start);
+    const raw = src.toString('utf8', start + 1, keyEnd);
+    const key = raw.includes('\\') ? (JSON.parse(src.toString('utf8', start, keyEnd + 1)) as string) : raw;
+    i = skipSpace(src, keyEnd + 1); // at ':'
+    const valueStart = skipSpace(src, i + 1);
     const next = childLevel(level, key);
     let object: ObjectSpan | undefined;
     let end: number;
-    if (next !== undefined && text.charCodeAt(valueStart) === 0x7b) {
-      object = readObject(text, valueStart, next);
+    if (next !== undefined && byteAt(src, valueStart) === 0x7b) {
+      object = readObject(src, valueStart, next);
       end = object.close + 1;
     } else {
-      end = skipValue(text, valueStart);
+      end = skipValue(src, valueStart);
     }
     members.push({ key, start, valueStart, end, object });
-    i = skipSpace(text, end);
-    if (text.charCodeAt(i) === 0x7d) return { open, close: i, members };
-    i = skipSpace(text, i + 1); // after ','
+    i = skipSpace(src, end);
+    if (byteAt(src, i) === 0x7d) return { open, close: i, members };
+    i = skipSpace(src, i + 1); // after ','
   }
 }
 
 /** The layout of each message of a body, in order. */
-function layoutMessages(text: string): ObjectSpan[] {
-  const i = skipSpace(text, 0);
-  if (text.charCodeAt(i) === 0x7b) return [readObject(text, i, 'envelope')];
+function layoutMessages(src: Buffer): ObjectSpan[] {
+  const i = skipSpace(src, 0);
+  if (byteAt(src, i) === 0x7b) return [readObject(src, i, 'envelope')];
   const spans: ObjectSpan[] = [];
-  let j = skipSpace(text, i + 1);
-  if (text.charCodeAt(j) === 0x5d) return spans;
+  let j = skipSpace(src, i + 1);
+  if (byteAt(src, j) === 0x5d) return spans;
   for (;;) {
     let end: number;
-    if (text.charCodeAt(j) === 0x7b) {
-      const span = readObject(text, j, 'envelope');
+    if (byteAt(src, j) === 0x7b) {
+      const span = readObject(src, j, 'envelope');
       spans.push(span);
       end = span.close + 1;
     } else {
-      end = skipValue(text, j);
+      end = skipValue(src, j);
     }
-    j = skipSpace(text, end);
-    if (text.charCodeAt(j) !== 0x2c) return spans;
-    j = skipSpace(text, j + 1);
+    j = skipSpace(src, end);
+    if (byteAt(src, j) !== 0x2c) return spans;
+    j = skipSpace(src, j + 1);
   }
 }
 
@@ -153,7 +157,7 @@ function member(key: string, value: unknown): string {
 }
 
 /** A `_meta` rebuilt when its identity members differ from the text, else undefined. */
-function renderMeta(text: string, value: Record<string, unknown>, span: ObjectSpan): string | undefined {
+function renderMeta(src: Buffer, value: Record<string, unknown>, span: ObjectSpan): string | undefined {
   const inText = new Set(span.members.map((m) => m.key));
   const changed =
     span.members.some((m) => isIdentityMetaKey(m.key) || !Object.hasOwn(value, m.key)) ||
@@ -161,7 +165,7 @@ function renderMeta(text: string, value: Record<string, unknown>, span: ObjectSp
   if (!changed) return undefined;
   const parts: string[] = [];
   for (const m of span.members) {
-    if (!isIdentityMetaKey(m.key) && Object.hasOwn(value, m.key)) parts.push(text.slice(m.start, m.end));
+    if (!isIdentityMetaKey(m.key) && Object.hasOwn(value, m.key)) parts.push(src.toString('utf8', m.start, m.end));
   }
   for (const key of Object.keys(value)) {
     if (isIdentityMetaKey(key) || !inText.has(key)) parts.push(member(key, value[key]));
@@ -173,15 +177,15 @@ function renderMeta(text: string, value: Record<string, unknown>, span: ObjectSp
 /** A piece of the output: new text, or a stretch [start, end) of the client's text kept as it is. */
 type Piece = string | { readonly start: number; readonly end: number };
 
-function piecesText(text: string, pieces: readonly Piece[]): string {
+function piecesText(src: Buffer, pieces: readonly Piece[]): string {
   let out = '';
-  for (const piece of pieces) out += typeof piece === 'string' ? piece : text.slice(piece.start, piece.end);
+  for (const piece of pieces) out += typeof piece === 'string' ? piece : src.toString('utf8', piece.start, piece.end);
   return out;
 }
 
-function renderObject(text: string, value: Record<string, unknown>, span: ObjectSpan, level: Level): Piece[] | undefined {
+function renderObject(src: Buffer, value: Record<string, unknown>, span: ObjectSpan, level: Level): Piece[] | undefined {
   if (level === 'meta') {
-    const meta = renderMeta(text, value, span);
+    const meta = renderMeta(src, value, span);
     return meta === undefined ? undefined : [meta];
   }
   const inText = new Set(span.members.map((m) => m.key));
@@ -193,7 +197,7 @@ function renderObject(text: string, value: Record<string, unknown>, span: Object
     const next = childLevel(level, m.key);
     const child = value[m.key];
     if (next === undefined || !Object.hasOwn(value, m.key) || !isRecord(child)) continue;
-    const rendered = m.object === undefined ? [JSON.stringify(child)] : renderObject(text, child, m.object, next);
+    const rendered = m.object === undefined ? [JSON.stringify(child)] : renderObject(src, child, m.object, next);
     if (rendered !== undefined) replaced.set(m, rendered);
   }
   if (added.length === 0 && !removed && replaced.size === 0) return undefined;
@@ -205,7 +209,7 @@ function renderObject(text: string, value: Record<string, unknown>, span: Object
       .filter((m) => Object.hasOwn(value, m.key))
       .map((m) => {
         const rendered = replaced.get(m);
-        return rendered === undefined ? text.slice(m.start, m.end) : text.slice(m.start, m.valueStart) + piecesText(text, rendered);
+        return rendered === undefined ? src.toString('utf8', m.start, m.end) : src.toString('utf8', m.start, m.valueStart) + piecesText(src, rendered);
       });
     return [`{${[...parts, ...addedText].join(',')}}`];
   }
@@ -243,29 +247,27 @@ export function serializeJsonRpcBody(body: JsonRpcBody): Buffer {
  * body is forwarded without being joined, copied or encoded again.
  */
 export function serializeJsonRpcBodyParts(body: JsonRpcBody): Uint8Array[] {
-  const { text } = body;
-  if (text === undefined) return [Buffer.from(JSON.stringify(body.value))];
-  const spans = layoutMessages(text);
+  const { text, bytes } = body;
+  if (bytes === undefined && text === undefined) return [Buffer.from(JSON.stringify(body.value))];
+  // The layout is read from the client's bytes (offsets are byte offsets): a body parsed with
+  // its long strings cut out of the text has no whole text to read.
+  const src =
+    bytes === undefined ? Buffer.from(text as string, 'utf8') : Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const spans = layoutMessages(src);
   if (spans.length !== body.messages.length) throw new Error('the body text does not match its parsed messages');
   const pieces: Piece[] = [];
   let at = 0;
   body.messages.forEach((message, index) => {
     const span = spans[index] as ObjectSpan;
-    const rendered = renderObject(text, message, span, 'envelope');
+    const rendered = renderObject(src, message, span, 'envelope');
     if (rendered === undefined) return;
     pieces.push({ start: at, end: span.open }, ...rendered);
     at = span.close + 1;
   });
-  pieces.push({ start: at, end: text.length });
-  const { bytes } = body;
-  if (bytes === undefined) return [Buffer.from(piecesText(text, pieces), 'utf8')];
+  pieces.push({ start: at, end: src.length });
   // Kept stretches are views of the client's bytes: a large body is neither joined into a new
-  // string nor encoded again. Offsets in the text become byte offsets (the same for ASCII).
-  const ascii = bytes.length === text.length;
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // string nor encoded again.
   const parts: Uint8Array[] = [];
-  let textAt = 0;
-  let byteAt = 0;
   let pending = '';
   for (const piece of pieces) {
     if (typeof piece === 'string') {
@@ -277,11 +279,7 @@ export function serializeJsonRpcBodyParts(body: JsonRpcBody): Uint8Array[] {
       parts.push(Buffer.from(pending, 'utf8'));
       pending = '';
     }
-    byteAt += ascii ? piece.start - textAt : Buffer.byteLength(text.slice(textAt, piece.start), 'utf8');
-    const from = byteAt;
-    byteAt += ascii ? piece.end - piece.start : Buffer.byteLength(text.slice(piece.start, piece.end), 'utf8');
-    textAt = piece.end;
-    parts.push(view.subarray(from, byteAt));
+    parts.push(src.subarray(piece.start, piece.end));
   }
   if (pending.length > 0) parts.push(Buffer.from(pending, 'utf8'));
   return parts;

@@ -77,7 +77,7 @@ describe('canonicalJson', () => {
 /** The pieces streamCanonicalJson hands over, and their concatenation. */
 function streamed(value: unknown): { text: string; pieces: string[] } {
   const pieces: string[] = [];
-  streamCanonicalJson(value, (piece) => pieces.push(piece));
+  streamCanonicalJson(value, (piece) => pieces.push(typeof piece === 'string' ? piece : Buffer.from(piece).toString('utf8')));
   return { text: pieces.join(''), pieces };
 }
 

@@ -163,6 +163,41 @@ describe('parseJsonRpcBody', () => {
     ])('allows a repeated key %s', (_label, input) => {
       expect(() => parse(input)).not.toThrow();
     });
+
+    it('refuses a duplicate in params when the values are long strings taken from their own bytes', () => {
+      const long = 'x'.repeat(4096);
+      const input = `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"${long}","name":"${long}"}}`;
+      expect(codeOf(Buffer.from(input))).toBe('invalid_request');
+    });
+  });
+
+  describe('long string values', () => {
+    const long = `${'é'.repeat(1000)}${'x'.repeat(3000)}`;
+    const input = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"upload","arguments":{"content":"${long}"}}}`;
+
+    it('decodes a long string value only when it is read, to the same value', () => {
+      const rpc = parseJsonRpcBody(Buffer.from(input));
+      const args = (rpc.messages[0]?.params as { arguments: Record<string, unknown> }).arguments;
+      expect(typeof Object.getOwnPropertyDescriptor(args, 'content')?.get).toBe('function');
+      expect(args.content).toBe(long);
+      expect(Object.keys(args)).toEqual(['content']);
+      expect(rpc.value).toEqual(JSON.parse(input));
+      expect(rpc.text).toBeUndefined();
+    });
+
+    it('becomes a plain data property again when assigned', () => {
+      const rpc = parseJsonRpcBody(Buffer.from(input));
+      const args = (rpc.messages[0]?.params as { arguments: Record<string, unknown> }).arguments;
+      args.content = 'replaced';
+      expect(Object.getOwnPropertyDescriptor(args, 'content')).toEqual({ value: 'replaced', writable: true, enumerable: true, configurable: true });
+    });
+
+    it('refuses a raw control character in a long string with parse_error, as JSON.parse does', () => {
+      const raw = Buffer.from(input);
+      raw[raw.indexOf('xxxx') + 10] = 0x01;
+      expect(() => JSON.parse(raw.toString('utf8'))).toThrow(SyntaxError);
+      expect(codeOf(raw)).toBe('parse_error');
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { parseJsonRpcBody, serializeJsonRpcBody, setIdentityMeta, stripIdentityMeta, META_ASSERTION, META_USER } from '../src/internal.js';
+import { parseJsonRpcBody, serializeJsonRpcBody, serializeJsonRpcBodyParts, setIdentityMeta, stripIdentityMeta, META_ASSERTION, META_USER } from '../src/internal.js';
 
 /** What the gateway does to a body: strip client identity, add its own to each request. */
 function forward(text: string, members: Record<string, unknown> = { [META_USER]: { id: 'alice' }, [META_ASSERTION]: 'token' }): string {
@@ -88,5 +88,20 @@ describe('serializeJsonRpcBody', () => {
 
   it('writes a body parsed elsewhere (no text) with JSON.stringify', () => {
     expect(serializeJsonRpcBody({ value: { id: 1 }, messages: [{ id: 1 }] }).toString()).toBe('{"id":1}');
+  });
+
+  it('forwards a body whose long strings were never decoded as views of the client bytes, with only _meta spliced', () => {
+    const content = `${'ü'.repeat(2000)}${'x'.repeat(100_000)}`;
+    const text = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"up","arguments":{"content":"${content}"},"_meta":{"k":"${content}"}}}`;
+    const bytes = Buffer.from(text, 'utf8');
+    const rpc = parseJsonRpcBody(bytes);
+    expect(rpc.text).toBeUndefined();
+    for (const message of rpc.messages) setIdentityMeta(message, { [META_USER]: { id: 'alice' } });
+    const parts = serializeJsonRpcBodyParts(rpc);
+    // The arguments stretch is the client's memory, not a copy.
+    expect(parts.some((part) => part.buffer === bytes.buffer && part.length > 100_000)).toBe(true);
+    const out = Buffer.concat(parts).toString('utf8');
+    expect(JSON.parse(out)).toEqual(rpc.value);
+    expect(out.startsWith(text.slice(0, text.indexOf('"_meta"')))).toBe(true);
   });
 });

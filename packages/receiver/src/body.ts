@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
-import { hasRequestBody, isBodyConsumed, isJsonContentType, readRequestBody } from '@mcp-identity/core/internal';
+import { hasRequestBody, isBodyConsumed, isJsonContentType, parseJsonBytes, readRequestBody } from '@mcp-identity/core/internal';
 
 /** What the receiver knows of the body. */
 export interface ReceivedBody {
@@ -26,7 +26,10 @@ function parse(bytes: Buffer): unknown {
   // Bytes that are not UTF-8 are digested raw (the spec), never decoded with replacement characters.
   if (!isUtf8(bytes)) return undefined;
   try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
+    // As JSON.parse of the decoded text, but long string values are decoded from their own bytes
+    // (no decoded copy of the whole body) and the digest hashes those bytes. Plain data
+    // properties: `req.body` is the application's.
+    return parseJsonBytes(bytes).value;
   } catch {
     return undefined;
   }

@@ -30,6 +30,35 @@ describe('verifyIdentity reading the body itself', () => {
     expect(calls[0]?.body).toEqual(body);
   });
 
+  describe('a body with long string values (taken from their own bytes)', () => {
+    const long = toolCall({ data: `${'é'.repeat(3000)}${'x'.repeat(70_000)}`, note: 'short' });
+
+    it('verifies it and hands the handler the parsed value with plain data properties', async () => {
+      const { app, calls } = createTestApp();
+
+      const res = await request(app).post('/mcp').set(identityHeaders(signFor({ body: long }))).send(long);
+
+      expect(res.status).toBe(200);
+      expect(calls[0]?.body).toEqual(long);
+      const args = (calls[0]?.body as { params: { arguments: object } }).params.arguments;
+      expect(Object.getOwnPropertyDescriptor(args, 'data')).toEqual({
+        value: (long.params as { arguments: { data: string } }).arguments.data,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    });
+
+    it('responds 401 identity_binding when one byte of a long string differs from the signed body', async () => {
+      const { app, calls } = createTestApp();
+      const sent = toolCall({ data: `${'é'.repeat(3000)}${'x'.repeat(69_999)}y`, note: 'short' });
+
+      const res = await request(app).post('/mcp').set(identityHeaders(signFor({ body: long }))).send(sent);
+
+      expectRefusal(res, 401, 'identity_binding', calls);
+    });
+  });
+
   it.each([
     [415, 'unsupported_encoding', 'an unsupported Content-Encoding', 'br', Buffer.from(JSON.stringify(body))],
     [400, 'parse_error', 'corrupt gzip data', 'gzip', Buffer.from('not gzip at all')],
