@@ -48,7 +48,9 @@ const result = await autocannon({
     },
   ],
 });
-console.log(`${key}, ${body.length} bytes: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`);
+console.log(
+  `${key}, ${body.length} bytes: ${Math.round(result.requests.average)} req/s, non-2xx ${result.non2xx}, errors ${result.errors}`,
+);
 child.send({ type: 'exit' });
 await new Promise((resolve) => child.once('exit', resolve));
 console.log(`profile: ${dir}${readdirSync(dir).find((name) => !before.has(name)) ?? '(none)'}`);

@@ -100,8 +100,9 @@ const PREFIX_JSON = JSON.stringify(PREFIX).slice(0, -1);
 /** Whether bytes [start, end) hold a C0 control (< 0x20), four bytes at a time. */
 export function hasControlByte(bytes: Uint8Array, start: number, end: number): boolean {
   let i = start;
-  while (i < end && ((bytes.byteOffset + i) & 3) !== 0) if ((bytes[i] as number) < 0x20) return true;
-  else i++;
+  while (i < end && ((bytes.byteOffset + i) & 3) !== 0)
+    if ((bytes[i] as number) < 0x20) return true;
+    else i++;
   const words = (end - i) >> 2;
   if (words > 0) {
     const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);

@@ -209,7 +209,9 @@ function renderObject(src: Buffer, value: Record<string, unknown>, span: ObjectS
       .filter((m) => Object.hasOwn(value, m.key))
       .map((m) => {
         const rendered = replaced.get(m);
-        return rendered === undefined ? src.toString('utf8', m.start, m.end) : src.toString('utf8', m.start, m.valueStart) + piecesText(src, rendered);
+        return rendered === undefined
+          ? src.toString('utf8', m.start, m.end)
+          : src.toString('utf8', m.start, m.valueStart) + piecesText(src, rendered);
       });
     return [`{${[...parts, ...addedText].join(',')}}`];
   }
@@ -252,7 +254,11 @@ export function serializeJsonRpcBodyParts(body: JsonRpcBody): Uint8Array[] {
   // The layout is read from the client's bytes (offsets are byte offsets): a body parsed with
   // its long strings cut out of the text has no whole text to read.
   const src =
-    bytes === undefined ? Buffer.from(text as string, 'utf8') : Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    bytes === undefined
+      ? Buffer.from(text as string, 'utf8')
+      : Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const spans = layoutMessages(src);
   if (spans.length !== body.messages.length) throw new Error('the body text does not match its parsed messages');
   const pieces: Piece[] = [];

@@ -189,7 +189,12 @@ describe('parseJsonRpcBody', () => {
       const rpc = parseJsonRpcBody(Buffer.from(input));
       const args = (rpc.messages[0]?.params as { arguments: Record<string, unknown> }).arguments;
       args.content = 'replaced';
-      expect(Object.getOwnPropertyDescriptor(args, 'content')).toEqual({ value: 'replaced', writable: true, enumerable: true, configurable: true });
+      expect(Object.getOwnPropertyDescriptor(args, 'content')).toEqual({
+        value: 'replaced',
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
     });
 
     it('refuses a raw control character in a long string with parse_error, as JSON.parse does', () => {

@@ -1,4 +1,12 @@
-import { parseJsonRpcBody, serializeJsonRpcBody, serializeJsonRpcBodyParts, setIdentityMeta, stripIdentityMeta, META_ASSERTION, META_USER } from '../src/internal.js';
+import {
+  parseJsonRpcBody,
+  serializeJsonRpcBody,
+  serializeJsonRpcBodyParts,
+  setIdentityMeta,
+  stripIdentityMeta,
+  META_ASSERTION,
+  META_USER,
+} from '../src/internal.js';
 
 /** What the gateway does to a body: strip client identity, add its own to each request. */
 function forward(text: string, members: Record<string, unknown> = { [META_USER]: { id: 'alice' }, [META_ASSERTION]: 'token' }): string {

@@ -36,7 +36,10 @@ describe('verifyIdentity reading the body itself', () => {
     it('verifies it and hands the handler the parsed value with plain data properties', async () => {
       const { app, calls } = createTestApp();
 
-      const res = await request(app).post('/mcp').set(identityHeaders(signFor({ body: long }))).send(long);
+      const res = await request(app)
+        .post('/mcp')
+        .set(identityHeaders(signFor({ body: long })))
+        .send(long);
 
       expect(res.status).toBe(200);
       expect(calls[0]?.body).toEqual(long);
@@ -53,7 +56,10 @@ describe('verifyIdentity reading the body itself', () => {
       const { app, calls } = createTestApp();
       const sent = toolCall({ data: `${'é'.repeat(3000)}${'x'.repeat(69_999)}y`, note: 'short' });
 
-      const res = await request(app).post('/mcp').set(identityHeaders(signFor({ body: long }))).send(sent);
+      const res = await request(app)
+        .post('/mcp')
+        .set(identityHeaders(signFor({ body: long })))
+        .send(sent);
 
       expectRefusal(res, 401, 'identity_binding', calls);
     });
