@@ -19,6 +19,8 @@ import { resolveContextforge } from './contextforge.js';
 import type { ContextforgeConfig, ContextforgeOptions } from './contextforge.js';
 import { resolveSessionOptions } from './sessions.js';
 import type { ReceiverSessionOptions } from './sessions.js';
+import { createUserViews } from './user-views.js';
+import type { UserViews } from './user-views.js';
 import type {
   AssertionVerifier,
   AuditOptions,
@@ -26,6 +28,7 @@ import type {
   KeySource,
   RemoteKeySetOptions,
   SessionBinder,
+  UserContext,
   VerificationPublicKey,
   VerificationSecret,
 } from '@mcp-identity/core/internal';
@@ -144,6 +147,8 @@ export interface ReceiverConfig {
   /** Session isolation, when the `sessions` option is set. */
   readonly sessions: SessionBinder | undefined;
   readonly requireDelegatedToken: boolean;
+  /** The encoded headers and canonical JSON of each verified user, cached per user. */
+  readonly userViews: (user: UserContext) => UserViews;
 }
 
 const STORE_ERROR_STATUSES = [500, 502, 503, 504];
@@ -287,5 +292,6 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
     storeErrorStatus,
     sessions,
     requireDelegatedToken,
+    userViews: createUserViews(prefix),
   });
 }
