@@ -160,8 +160,7 @@ export function createAssertionVerifier(options: AssertionVerifierOptions): Asse
     if (now >= exp + tolerance) throw new IdentityError('identity_expired', 'the assertion has expired');
     if (nbf !== undefined && (!isTime(nbf) || nbf > now + tolerance))
       throw new IdentityError('identity_invalid', 'the assertion is not valid yet (nbf)');
-    if (typeof jti !== 'string' || !JTI.test(jti))
-      throw new IdentityError('identity_invalid', 'the assertion jti is missing or malformed');
+    if (typeof jti !== 'string' || !JTI.test(jti)) throw new IdentityError('identity_invalid', 'the assertion jti is missing or malformed');
     // Only now are the claims trusted: the user is read back (or found, read from the same claims before).
     const user = userOf(claims);
     const binding = readBinding(claims.req);

@@ -12,7 +12,10 @@ describe('verifyIdentity per-user caches', () => {
     const { app, calls } = createTestApp();
 
     for (let i = 0; i < 2; i++) {
-      const res = await request(app).post('/mcp').set(identityHeaders(signFor({ body }))).send(body);
+      const res = await request(app)
+        .post('/mcp')
+        .set(identityHeaders(signFor({ body })))
+        .send(body);
       expect(res.status).toBe(200);
     }
 
@@ -24,7 +27,10 @@ describe('verifyIdentity per-user caches', () => {
 
   it('responds 401 identity_mismatch for the plain headers of the user verified just before, under an assertion of the same subject with more groups', async () => {
     const { app, calls } = createTestApp();
-    const first = await request(app).post('/mcp').set(identityHeaders(signFor({ body }))).send(body);
+    const first = await request(app)
+      .post('/mcp')
+      .set(identityHeaders(signFor({ body })))
+      .send(body);
     expect(first.status).toBe(200);
     calls.length = 0;
 
@@ -35,7 +41,10 @@ describe('verifyIdentity per-user caches', () => {
       .send(body);
 
     expectRefusal(res, 401, 'identity_mismatch', calls);
-    const promoted = await request(app).post('/mcp').set(identityHeaders(signFor({ body }, { user: PROMOTED }), PROMOTED)).send(body);
+    const promoted = await request(app)
+      .post('/mcp')
+      .set(identityHeaders(signFor({ body }, { user: PROMOTED }), PROMOTED))
+      .send(body);
     expect(promoted.status).toBe(200);
     expect(calls[0]?.user).toEqual(PROMOTED);
   });
