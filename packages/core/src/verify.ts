@@ -88,12 +88,10 @@ const MAX_USER_KEY_LENGTH = 8 * 1024;
  * (the key leaves out a fixed list, it does not pick the user's claims).
  */
 export function userCacheKey(claims: Readonly<Record<string, unknown>>): string {
-  let key = '';
-  for (const name of Object.keys(claims)) {
-    if (PER_REQUEST_CLAIMS.has(name)) continue;
-    key += `${JSON.stringify(name)}:${JSON.stringify(claims[name])},`;
-  }
-  return key;
+  // Names and values in one array, one stringify (cheaper than one per claim; a `__proto__` claim is a string like any other).
+  const kept: unknown[] = [];
+  for (const name of Object.keys(claims)) if (!PER_REQUEST_CLAIMS.has(name)) kept.push(name, claims[name]);
+  return JSON.stringify(kept);
 }
 
 /**

@@ -99,6 +99,12 @@ describe('createUserCache', () => {
     expect(userCacheKey({ ...base, groups: ['a,b'] })).not.toBe(userCacheKey({ ...base, groups: ['a', 'b'] }));
   });
 
+  it('keys a parsed "__proto__" claim like any other claim', () => {
+    const plain = JSON.parse('{"sub":"ada","auth_method":"sso"}') as Record<string, unknown>;
+    const withProto = JSON.parse('{"sub":"ada","auth_method":"sso","__proto__":{"admin":true}}') as Record<string, unknown>;
+    expect(userCacheKey(withProto)).not.toBe(userCacheKey(plain));
+  });
+
   it('reads back a user whose claims are too large to cache, every time, correctly', () => {
     const userOf = createUserCache(4);
     const big = normalizeUserContext({ ...ada, groups: Array.from({ length: 256 }, (_, i) => `group-${i}-${'x'.repeat(30)}`) });
