@@ -67,14 +67,14 @@ export function createJwsSigner(key: ImportedKey): (payloadJson: string) => stri
 /** Verifies the signature of a parsed JWS with one key; constant time for HMAC. */
 export function verifyJwsSignature(jws: ParsedJws, key: ImportedKey): boolean {
   if (key.alg !== jws.header.alg || jws.signature.length !== SIGNATURE_LENGTH[key.alg]) return false;
-  const data = Buffer.from(jws.signingInput);
   switch (key.alg) {
     case 'HS256':
-      return timingSafeEqual(createHmac('sha256', key.key).update(data).digest(), jws.signature);
+      // The signing input is base64url and dots (ASCII): hashed as a string, without a copy to a Buffer first.
+      return timingSafeEqual(createHmac('sha256', key.key).update(jws.signingInput, 'latin1').digest(), jws.signature);
     case 'EdDSA':
-      return cryptoVerify(null, data, key.key, jws.signature);
+      return cryptoVerify(null, Buffer.from(jws.signingInput), key.key, jws.signature);
     case 'ES256':
-      return cryptoVerify('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }, jws.signature);
+      return cryptoVerify('sha256', Buffer.from(jws.signingInput), { key: key.key, dsaEncoding: 'ieee-p1363' }, jws.signature);
   }
 }
 

@@ -68,7 +68,10 @@ export function readMcpHeaders(rawHeaders: readonly string[]): McpRequestHeaders
   const single = new Map<string, string>();
   const params = new Map<string, string>();
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] ?? '').toLowerCase();
+    const raw = rawHeaders[i] ?? '';
+    // Every header read here starts with `mcp` (any case): the others are passed over unread.
+    if ((raw.charCodeAt(0) | 0x20) !== 0x6d) continue;
+    const name = raw.toLowerCase();
     const dashed = name.replaceAll('_', '-');
     const isParam = dashed.startsWith(MCP_PARAM_HEADER_PREFIX);
     const isStandard = dashed === MCP_PROTOCOL_VERSION_HEADER || dashed === MCP_METHOD_HEADER || dashed === MCP_NAME_HEADER;

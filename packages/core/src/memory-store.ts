@@ -22,6 +22,10 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements IdentityStore {
   readonly #expiries = new Map<string, number>();
   readonly #values = new Map<string, string>();
+  // Keys in insertion order with the expiry they were set with, from #head on (see #sweepFront).
+  #queueKeys: string[] = [];
+  #queueExpiries: number[] = [];
+  #head = 0;
   readonly #maxEntries: number;
   readonly #clock: () => number;
   readonly #epoch: number;
@@ -55,12 +59,30 @@ export class MemoryStore implements IdentityStore {
   }
 
   // Entries are mostly added with the same TTL, so the oldest insertions expire first:
-  // sweeping a few from the front keeps the map near its live size at O(1) per call.
+  // sweeping a few from the front keeps the map near its live size at O(1) per call. The front
+  // is a queue of its own: a Map iterated from its start walks over every entry deleted since
+  // its last rehash, which made each call cost in proportion to the store's size.
   #sweepFront(now: number, budget: number): void {
-    for (const [key, expiry] of this.#expiries) {
-      if (budget-- === 0 || expiry > now) return;
-      this.#expiries.delete(key);
-      this.#values.delete(key);
+    const keys = this.#queueKeys;
+    const expiries = this.#queueExpiries;
+    let head = this.#head;
+    while (budget-- > 0 && head < keys.length) {
+      const expiry = expiries[head] as number;
+      if (expiry > now) break;
+      const key = keys[head] as string;
+      // A key deleted, or set again with another expiry, since: its newer entry decides.
+      if (this.#expiries.get(key) === expiry) {
+        this.#expiries.delete(key);
+        this.#values.delete(key);
+      }
+      head++;
+    }
+    this.#head = head;
+    // Drop the consumed front now and then: amortized O(1), and the queue stays near the live size.
+    if (head >= 1024 && head * 2 >= keys.length) {
+      keys.splice(0, head);
+      expiries.splice(0, head);
+      this.#head = 0;
     }
   }
 
@@ -71,6 +93,10 @@ export class MemoryStore implements IdentityStore {
         this.#values.delete(key);
       }
     }
+    // The queue again, from what is left, in insertion order.
+    this.#queueKeys = [...this.#expiries.keys()];
+    this.#queueExpiries = [...this.#expiries.values()];
+    this.#head = 0;
   }
 
   setIfAbsent(key: string, value: string, ttlMs: number): boolean {
@@ -84,7 +110,10 @@ export class MemoryStore implements IdentityStore {
       }
     }
     // Round up: an entry may outlive its TTL by under a second, never the reverse.
-    this.#expiries.set(key, now + Math.max(1, Math.ceil(ttlMs / 1000)) + 1);
+    const expiry = now + Math.max(1, Math.ceil(ttlMs / 1000)) + 1;
+    this.#expiries.set(key, expiry);
+    this.#queueKeys.push(key);
+    this.#queueExpiries.push(expiry);
     if (value !== '') this.#values.set(key, value);
     return true;
   }

@@ -30,7 +30,8 @@ export function readRawHeaderGroup(rawHeaders: readonly string[], belongs: (cano
   const headers = new Map<string, string>();
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const lower = (rawHeaders[i] ?? '').toLowerCase();
-    const canonical = canonicalHeaderName(lower);
+    // canonicalHeaderName(lower), without lower-casing twice.
+    const canonical = lower.includes('_') ? lower.replaceAll('_', '-') : lower;
     if (!belongs(canonical)) continue;
     if (lower !== canonical) return { ok: false, name: canonical, reason: 'underscore' };
     if (headers.has(canonical)) return { ok: false, name: canonical, reason: 'repeated' };

@@ -13,6 +13,7 @@ import { isRecord } from './user-context.js';
 import type { RequestBinding } from './binding.js';
 import type { JwsHeader } from './jws.js';
 import type { KeySource } from './key-source.js';
+import type { ImportedKey } from './keys.js';
 import type { UserContext } from './user-context.js';
 
 /** Options of {@link createAssertionVerifier}. */
@@ -52,6 +53,12 @@ export interface AssertionVerifier {
    * the token is not decoded twice.
    */
   verify(token: string, parsed?: ParsedJws): Promise<VerifiedAssertion>;
+  /**
+   * The same checks as {@link verify}, answered without a promise when the keys are at hand
+   * (configured keys, or a JWKS already fetched): the receiver's common path saves an
+   * asynchronous step. Throws (or rejects) an `IdentityError` where `verify` rejects.
+   */
+  verifyNow?(token: string, parsed?: ParsedJws): VerifiedAssertion | Promise<VerifiedAssertion>;
 }
 
 const JTI = /^[A-Za-z0-9_-]{16,128}$/;
@@ -59,6 +66,51 @@ const JTI = /^[A-Za-z0-9_-]{16,128}$/;
 /** A time claim: a JSON number whose value is a non-negative integer at most 2^53 - 1 (`1.0` is `1`). */
 function isTime(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+// Claims that change with every assertion and are not part of the user: left out of the user cache's key.
+const PER_REQUEST_CLAIMS = new Set(['iss', 'aud', 'iat', 'exp', 'nbf', 'jti', 'req', 'request_id', 'dtk', 'v']);
+/** Most users kept by one verifier's cache. */
+export const USER_CACHE_ENTRIES = 256;
+// Claims longer than this (as JSON) are read every time instead of being cached.
+const MAX_USER_KEY_LENGTH = 8 * 1024;
+
+/**
+ * The cache key of the user in `claims`: every claim but those that change per request, name and
+ * JSON value, in the token's order. Two claim sets with the same key describe the same user, so
+ * a hit never returns another request's user; anything claimsToUser may read is in the key
+ * (the key leaves out a fixed list, it does not pick the user's claims).
+ */
+export function userCacheKey(claims: Readonly<Record<string, unknown>>): string {
+  // Names and values in one array, one stringify (cheaper than one per claim; a `__proto__` claim is a string like any other).
+  const kept: unknown[] = [];
+  for (const name of Object.keys(claims)) if (!PER_REQUEST_CLAIMS.has(name)) kept.push(name, claims[name]);
+  return JSON.stringify(kept);
+}
+
+/**
+ * A bounded cache of the users read back from verified claims: a gateway signs the same user
+ * for many requests, and reading one back (validation, normalization) costs more than the rest
+ * of the claim checks together. Users are deeply frozen, so sharing one between requests is safe.
+ * Only users that read back without error are kept; the oldest entry goes first when full.
+ */
+export function createUserCache(entries = USER_CACHE_ENTRIES): (claims: Readonly<Record<string, unknown>>) => UserContext {
+  const users = new Map<string, UserContext>();
+  return function cachedUser(claims) {
+    const key = userCacheKey(claims);
+    const hit = users.get(key);
+    if (hit !== undefined) return hit;
+    const user = claimsToUser(claims);
+    if (key.length <= MAX_USER_KEY_LENGTH) {
+      if (users.size >= entries) users.delete(users.keys().next().value as string);
+      users.set(key, user);
+    }
+    return user;
+  };
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function readBinding(value: unknown): RequestBinding {
@@ -89,49 +141,62 @@ export function createAssertionVerifier(options: AssertionVerifierOptions): Asse
   const keySource = options.keys;
   if (typeof keySource?.keysFor !== 'function') throw new TypeError('keys must be a KeySource: an object with keysFor(header)');
 
+  const userOf = createUserCache();
+
+  function checked(token: string, jws: ParsedJws, keys: readonly ImportedKey[]): VerifiedAssertion {
+    const claims = jws.payload;
+    if (keys.length === 0) throw new IdentityError('identity_invalid', 'no configured key matches the assertion');
+    if (!keys.some((key) => verifyJwsSignature(jws, key)))
+      throw new IdentityError('identity_invalid', 'the assertion signature does not verify');
+
+    // The checks below run in the order docs/spec/wire-format-v1.md lists them.
+    if (claims.v !== WIRE_FORMAT_VERSION)
+      throw new IdentityError('identity_invalid', 'the assertion is not of wire-format version 1 (claim v)');
+    const { iat, exp, nbf, jti } = claims;
+    if (!isTime(iat) || !isTime(exp)) throw new IdentityError('identity_invalid', 'the assertion lacks iat or exp');
+    const now = clock() / 1000;
+    if (iat > now + tolerance) throw new IdentityError('identity_invalid', 'the assertion is issued in the future');
+    if (exp <= iat || exp - iat > maxLifetime) throw new IdentityError('identity_invalid', 'the assertion lifetime is not acceptable');
+    if (now >= exp + tolerance) throw new IdentityError('identity_expired', 'the assertion has expired');
+    if (nbf !== undefined && (!isTime(nbf) || nbf > now + tolerance))
+      throw new IdentityError('identity_invalid', 'the assertion is not valid yet (nbf)');
+    if (typeof jti !== 'string' || !JTI.test(jti)) throw new IdentityError('identity_invalid', 'the assertion jti is missing or malformed');
+    // Only now are the claims trusted: the user is read back (or found, read from the same claims before).
+    const user = userOf(claims);
+    const binding = readBinding(claims.req);
+
+    return {
+      token,
+      header: jws.header,
+      claims,
+      user,
+      issuer,
+      jti,
+      iat,
+      exp,
+      binding,
+    };
+  }
+
+  function verifyNow(token: string, parsed?: ParsedJws): VerifiedAssertion | Promise<VerifiedAssertion> {
+    const jws = parsed ?? parseJws(token);
+    const claims = jws.payload;
+    // Issuer and audience are pinned configuration: a token for someone else is refused
+    // before any key lookup, so it can never make the receiver fetch anything.
+    if (claims.iss !== issuer) throw new IdentityError('identity_issuer', 'the assertion was not issued by the configured gateway');
+    // One assertion, one upstream: an `aud` array (even one naming this upstream) is refused,
+    // so a token can never be spent at several receivers with separate replay stores.
+    if (claims.aud !== audience) throw new IdentityError('identity_audience', 'the assertion is not for this upstream');
+
+    const keys = keySource.keysFor(jws.header);
+    if (isPromiseLike(keys)) return Promise.resolve(keys).then((found) => checked(token, jws, found));
+    return checked(token, jws, keys);
+  }
+
   return {
     async verify(token, parsed) {
-      const jws = parsed ?? parseJws(token);
-      const claims = jws.payload;
-      // Issuer and audience are pinned configuration: a token for someone else is refused
-      // before any key lookup, so it can never make the receiver fetch anything.
-      if (claims.iss !== issuer) throw new IdentityError('identity_issuer', 'the assertion was not issued by the configured gateway');
-      // One assertion, one upstream: an `aud` array (even one naming this upstream) is refused,
-      // so a token can never be spent at several receivers with separate replay stores.
-      if (claims.aud !== audience) throw new IdentityError('identity_audience', 'the assertion is not for this upstream');
-
-      const keys = await keySource.keysFor(jws.header);
-      if (keys.length === 0) throw new IdentityError('identity_invalid', 'no configured key matches the assertion');
-      if (!keys.some((key) => verifyJwsSignature(jws, key)))
-        throw new IdentityError('identity_invalid', 'the assertion signature does not verify');
-
-      // The checks below run in the order docs/spec/wire-format-v1.md lists them.
-      if (claims.v !== WIRE_FORMAT_VERSION)
-        throw new IdentityError('identity_invalid', 'the assertion is not of wire-format version 1 (claim v)');
-      const { iat, exp, nbf, jti } = claims;
-      if (!isTime(iat) || !isTime(exp)) throw new IdentityError('identity_invalid', 'the assertion lacks iat or exp');
-      const now = clock() / 1000;
-      if (iat > now + tolerance) throw new IdentityError('identity_invalid', 'the assertion is issued in the future');
-      if (exp <= iat || exp - iat > maxLifetime) throw new IdentityError('identity_invalid', 'the assertion lifetime is not acceptable');
-      if (now >= exp + tolerance) throw new IdentityError('identity_expired', 'the assertion has expired');
-      if (nbf !== undefined && (!isTime(nbf) || nbf > now + tolerance))
-        throw new IdentityError('identity_invalid', 'the assertion is not valid yet (nbf)');
-      if (typeof jti !== 'string' || !JTI.test(jti))
-        throw new IdentityError('identity_invalid', 'the assertion jti is missing or malformed');
-      const user = claimsToUser(claims);
-      const binding = readBinding(claims.req);
-
-      return {
-        token,
-        header: jws.header,
-        claims,
-        user,
-        issuer,
-        jti,
-        iat,
-        exp,
-        binding,
-      };
+      return verifyNow(token, parsed);
     },
+    verifyNow,
   };
 }

@@ -109,6 +109,32 @@ describe('MemoryStore', () => {
       expect(store.size).toBeLessThan(20);
       expect(store.size).toBeGreaterThanOrEqual(10);
     });
+    it('keeps sweeping at its live size over many times its capacity of expired entries', () => {
+      const clock = manualClock();
+      const store = new MemoryStore({ clock: clock.now, maxEntries: 5_000 });
+      // 50 000 keys, one per 10 ms, each for 2 s: about 200 are live at any time.
+      let accepted = 0;
+      for (let i = 0; i < 50_000; i++) {
+        if (store.setIfAbsent(`jti-${i}`, '', 2_000)) accepted++;
+        clock.advance(10);
+      }
+      expect(accepted).toBe(50_000);
+      expect(store.size).toBeLessThanOrEqual(500);
+      expect(store.setIfAbsent('jti-49999', '', 2_000)).toBe(false);
+      expect(store.get('jti-0')).toBeUndefined();
+    });
+
+    it('does not sweep a key deleted and set again with a longer TTL when its first expiry passes', () => {
+      const clock = manualClock();
+      const store = new MemoryStore({ clock: clock.now });
+      store.setIfAbsent('session', 'a', 1_000);
+      store.delete('session');
+      store.setIfAbsent('session', 'b', 600_000);
+      clock.advance(10_000);
+      // Each set sweeps the front: the first entry of "session" is due, its second is not.
+      for (let i = 0; i < 8; i++) store.setIfAbsent(`jti-${i}`, '', 60_000);
+      expect(store.get('session')).toBe('b');
+    });
   });
 
   describe('when full', () => {

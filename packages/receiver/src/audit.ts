@@ -3,9 +3,19 @@
  * `refused` with the reason code. A refusal after the signature checked out (binding,
  * replay, policy) still names the verified subject and the `jti`.
  */
-import { auditPath, auditUserFields, clientRequestIdField, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core/internal';
+import { auditPath, auditUserFields, clientRequestIdOf, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core/internal';
 import type { AuditEvent, UserContext, VerifiedAssertion } from '@mcp-identity/core/internal';
 import type { Request, Response } from 'express';
+
+// `X-Request-Id` is 12 characters starting with `x` in every spelling (case, `_`): a request
+// without such a header name has none, and its raw header list need not be read again.
+function mayCarryRequestId(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name?.length === 12 && (name.charCodeAt(0) | 0x20) === 0x78) return true;
+  }
+  return false;
+}
 
 /** Builds the event of one request, after its answer (for a refusal) was written. */
 export function receiverEvent(
@@ -26,20 +36,23 @@ export function receiverEvent(
   const refused = refusal !== undefined;
   const error = refusal?.error;
   const requestId = requestIdOf(req);
-  return {
-    time: new Date(clock()).toISOString(),
-    requestId,
-    ...clientRequestIdField(req, requestId),
-    component: 'receiver',
-    decision: refused ? 'refused' : 'accepted',
-    ...(isIdentityError(error) ? { reason: error.code } : {}),
-    ...(refused && res.headersSent ? { status: res.statusCode } : {}),
-    audience,
-    method: req.method,
-    path: auditPath(req.originalUrl),
-    // The receiver leaves the parsed JSON body in req.body (or a parser in front did).
-    ...rpcSummaryOf(req.body),
-    ...auditUserFields(assertion?.user ?? outcome.user),
-    ...(assertion === undefined ? {} : { jti: assertion.jti }),
-  };
+  // Built field by field, in the order of the JSON line, without intermediate objects: one per request.
+  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: new Date(clock()).toISOString(), requestId } as AuditEvent;
+  if (mayCarryRequestId(req.rawHeaders)) {
+    const client = clientRequestIdOf(req);
+    if (client !== undefined && client !== requestId) event.clientRequestId = client;
+  }
+  event.component = 'receiver';
+  event.decision = refused ? 'refused' : 'accepted';
+  if (isIdentityError(error)) event.reason = error.code;
+  if (refused && res.headersSent) event.status = res.statusCode;
+  event.audience = audience;
+  event.method = req.method;
+  event.path = auditPath(req.originalUrl);
+  // The receiver leaves the parsed JSON body in req.body (or a parser in front did).
+  Object.assign(event, rpcSummaryOf(req.body));
+  const user = assertion?.user ?? outcome.user;
+  if (user !== undefined) Object.assign(event, auditUserFields(user));
+  if (assertion !== undefined) event.jti = assertion.jti;
+  return event;
 }

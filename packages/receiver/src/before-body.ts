@@ -26,17 +26,21 @@ function mayCarryMeta(req: IncomingMessage): boolean {
  * @returns the parsed assertion header, when there is one, for the verifier to reuse.
  */
 export function checkBeforeBody(req: IncomingMessage, headers: IdentityHeaders, config: ReceiverConfig): ParsedJws | undefined {
-  const close = hasRequestBody(req) && !isBodyConsumed(req) ? { headers: { connection: 'close' } } : {};
   if (headers.assertion !== undefined) {
     try {
       // Shape only (no key, no signature): the same checks the verifier starts with.
       return parseJws(headers.assertion);
     } catch (error) {
-      if (error instanceof IdentityError) throw new IdentityError(error.code, error.message, close);
+      if (error instanceof IdentityError) throw new IdentityError(error.code, error.message, closing(req));
       throw error;
     }
   }
   if (config.contextforge !== undefined && headers.contextforgeSignature !== undefined) return undefined;
   if (config.metaCarrier && mayCarryMeta(req)) return undefined;
-  throw new IdentityError('identity_missing', 'the request carries no identity assertion', close);
+  throw new IdentityError('identity_missing', 'the request carries no identity assertion', closing(req));
+}
+
+/** The refusal's options: with an unread body, the connection closes (only worked out for a refusal). */
+function closing(req: IncomingMessage): { headers?: { connection: string } } {
+  return hasRequestBody(req) && !isBodyConsumed(req) ? { headers: { connection: 'close' } } : {};
 }

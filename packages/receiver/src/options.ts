@@ -27,6 +27,8 @@ import { resolveContextforge } from './contextforge.js';
 import type { ContextforgeConfig, ContextforgeOptions } from './contextforge.js';
 import { resolveSessionOptions } from './sessions.js';
 import type { ReceiverSessionOptions } from './sessions.js';
+import { createUserViews } from './user-views.js';
+import type { UserViews } from './user-views.js';
 import type {
   AssertionVerifier,
   AuditOptions,
@@ -35,6 +37,7 @@ import type {
   LoggerLike,
   RemoteKeySetOptions,
   SessionBinder,
+  UserContext,
   VerificationPublicKey,
   VerificationSecret,
 } from '@mcp-identity/core/internal';
@@ -151,6 +154,8 @@ export interface ReceiverConfig {
   /** Session isolation, when the `sessions` option is set. */
   readonly sessions: SessionBinder | undefined;
   readonly requireDelegatedToken: boolean;
+  /** The encoded headers and canonical JSON of each verified user, cached per user. */
+  readonly userViews: (user: UserContext) => UserViews;
 }
 
 const STORE_ERROR_STATUSES = [500, 502, 503, 504];
@@ -291,5 +296,6 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
     storeErrorStatus,
     sessions,
     requireDelegatedToken,
+    userViews: createUserViews(prefix),
   });
 }

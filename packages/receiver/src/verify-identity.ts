@@ -40,7 +40,7 @@ export function verifyIdentity(options: ReceiverOptions | VerifyIdentityOptions)
       // Only a request that verified completely (signature, binding, fresh jti) takes the gateway's id.
       adoptRequestId(req, verified.assertion?.claims.request_id);
       // After the replay check: a refused assertion is spent, like an accepted one.
-      await checkPolicy?.(verified.user, req, verified.assertion?.claims);
+      if (checkPolicy !== undefined) await checkPolicy(verified.user, req, verified.assertion?.claims);
       // The stateless revision has no sessions: a modern request's session id is neither checked
       // nor passed on, and nothing its response carries is bound.
       if (verified.era === 'modern') deleteSessionHeader(req);

@@ -11,13 +11,11 @@ import {
   isRecord,
   jsonBodyDigest,
   canonicalJson,
-  contextforgeMetaUser,
   rawBodyDigest,
   readIdentityMeta,
-  userToHeaders,
   storeUnavailable,
 } from '@mcp-identity/core/internal';
-import type { McpEra, UserContext, VerifiedAssertion } from '@mcp-identity/core/internal';
+import type { McpEra, VerifiedAssertion } from '@mcp-identity/core/internal';
 import { checkBeforeBody } from './before-body.js';
 import { receiveBody } from './body.js';
 import { checkDelegatedToken } from './delegated-token.js';
@@ -109,19 +107,16 @@ function checkBinding(req: IncomingMessage & { originalUrl?: string }, body: Rec
   }
 }
 
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
 function canonicalizeOrUndefined(value: unknown): string | undefined {
   try {
     return canonicalJson(value);
   } catch {
     return undefined;
   }
-}
-
-// Exact: the `_meta` user must be the user object of the claims, member for member (as
-// canonical JSON), not merely something that normalizes to it (docs/spec, `_meta`).
-function sameUser(candidate: unknown, user: UserContext): boolean {
-  const expected = canonicalJson(user);
-  return canonicalizeOrUndefined(candidate) === expected;
 }
 
 /**
@@ -162,37 +157,47 @@ export async function verifyRequest(
   }
 
   // The header's token was parsed before the body was read; a `_meta` token is parsed here.
-  const assertion = await config.verifier.verify(token, token === headers.assertion ? parsedHeader : undefined);
+  // With the keys at hand (configured keys, a JWKS already fetched) this takes no asynchronous step.
+  const parsed = token === headers.assertion ? parsedHeader : undefined;
+  const { verifier } = config;
+  const verifying = verifier.verifyNow === undefined ? verifier.verify(token, parsed) : verifier.verifyNow(token, parsed);
+  const assertion = isPromiseLike(verifying) ? await verifying : verifying;
   if (progress !== undefined) progress.assertion = assertion;
   const { user } = assertion;
   if (config.bindRequest) checkBinding(req, body, assertion);
   const delegatedToken = checkDelegatedToken(req, assertion, config.requireDelegatedToken);
 
+  // What the user encodes to: computed once per user (the verifier returns the same object for the same claims).
+  const views = config.userViews(user);
   if (headers.plain.size > 0) {
     // The codec is canonical (the decoder refuses every other spelling), so comparing the
     // encoded forms is comparing the values, without decoding each header.
-    const expected = userToHeaders(user, config.prefix);
+    const expected = views.headers();
     for (const [suffix, value] of headers.plain) {
-      if (expected[`${config.prefix}-${suffix}`] !== value) {
+      if (expected.get(suffix) !== value) {
         throw new IdentityError('identity_mismatch', 'a plain identity header disagrees with the assertion');
       }
     }
   }
+  // Exact: the `_meta` user must be the user object of the claims, member for member (as
+  // canonical JSON), not merely something that normalizes to it (docs/spec, `_meta`).
   for (const candidate of meta.users) {
-    if (!sameUser(candidate, user)) throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
+    if (canonicalizeOrUndefined(candidate) !== views.canonical())
+      throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
   }
   if (meta.unknownKeys.size > 0) throw new IdentityError('identity_mismatch', 'the _meta carries unverified identity');
   // The ContextForge-compatible `_meta.user` a gateway adds must say what the assertion says.
-  const legacy = meta.legacyUsers.length > 0 ? canonicalJson(contextforgeMetaUser(user)) : undefined;
   for (const candidate of meta.legacyUsers) {
-    if (canonicalizeOrUndefined(candidate) !== legacy)
+    if (canonicalizeOrUndefined(candidate) !== views.legacyCanonical())
       throw new IdentityError('identity_mismatch', 'the _meta user disagrees with the assertion');
   }
 
   const ttlMs = assertion.exp * 1000 + config.toleranceMs - config.clock();
   let fresh: boolean;
   try {
-    fresh = await config.replayStore.setIfAbsent(`jti:${assertion.jti}`, '', Math.max(ttlMs, 1000));
+    // The in-process MemoryStore answers at once: no asynchronous step for it.
+    const setting = config.replayStore.setIfAbsent(`jti:${assertion.jti}`, '', Math.max(ttlMs, 1000));
+    fresh = isPromiseLike(setting) ? await setting : setting;
   } catch (cause) {
     throw storeUnavailable(cause, 'the replay store is unavailable', config.storeErrorStatus);
   }
