@@ -59,7 +59,7 @@ export function renderMarkdown(results: BenchResults): string {
   const { settings } = results;
   const lines: string[] = [
     `${results.date.slice(0, 10)}: ${results.machine}; ${String(settings.ROUNDS)} interleaved rounds of ${String(settings.DURATION)} s ` +
-      `(groups, policy and Redis rows ${String(settings.EXTRA_DURATION)} s), ${String(settings.CONNECTIONS)} connections, ` +
+      `(groups and Redis rows ${String(settings.EXTRA_DURATION)} s), ${String(settings.CONNECTIONS)} connections, ` +
       `${settings.pinned === true ? 'systems under test pinned to CPU 1' : 'no CPU pinning'}, ${fmt(results.tookSeconds)} s in all. ` +
       'req/s, p50 and p99 are the median round; each ratio is computed per round against the same round of its baseline: median (min–max).',
     '',
