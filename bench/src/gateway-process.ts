@@ -40,6 +40,19 @@ function gateway(
 const baseline = express();
 baseline.use(createProxyMiddleware({ target, agent: agent() }));
 
+/** Microseconds of CPU the calibration row adds to the baseline per request. */
+const CALIBRATION_MICROS = 25;
+// The calibration row: the baseline plus a fixed amount of CPU per request, so a reader sees what
+// ratio a known cost scores in this set-up (on two cores the SUT's own syscalls get dearer as it
+// slows, so the ratio falls faster than the added CPU alone would predict).
+const calibration = express();
+calibration.use((_req, _res, next) => {
+  const until = process.hrtime.bigint() + BigInt(CALIBRATION_MICROS * 1000);
+  while (process.hrtime.bigint() < until);
+  next();
+});
+calibration.use(createProxyMiddleware({ target, agent: agent() }));
+
 // The authenticated pair, as a deployment runs (and as issue 17 measured): the same passport-jwt
 // login in front of both, so the ratio is what propagating the identity adds to a gateway that
 // authenticates anyway.
@@ -78,6 +91,7 @@ const ports: Record<string, number> =
     ? { baseline: await listen(baseline), meta: await listen(gateway(meta, hs256)) }
     : {
         baseline: await listen(baseline),
+        calibration: await listen(calibration),
         jwtBaseline: await listen(jwtBaseline),
         jwtMeta: await listen(jwtMeta),
         headers: await listen(gateway(['headers'], hs256)),

@@ -291,6 +291,7 @@ async function main(): Promise<void> {
   ];
   const scenarios: Scenario[] = [
     gw('baseline', '1  baseline: plain createProxyMiddleware', 'main', gwPorts.baseline!, TYPICAL_BODY),
+    gw('calibration', '1c calibration: (1) plus 25 µs of CPU per request', 'main', gwPorts.calibration!, TYPICAL_BODY, 'baseline'),
     gw('headers', '2  propagateIdentity, headers only, HS256', 'main', gwPorts.headers!, TYPICAL_BODY, 'baseline'),
     gw('meta', '3  headers + _meta, HS256, tools/call', 'main', gwPorts.meta!, TYPICAL_BODY, 'baseline'),
     gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', gwPorts.eddsa!, TYPICAL_BODY, 'baseline'),
