@@ -15,7 +15,10 @@ import { listen, serve } from './child.js';
 
 const upstreamPort = Number(process.argv[2]);
 const eddsaPem = process.argv[3] ?? '';
-/** `bodies`: only the baseline and headers + `_meta` (the body-size rows run in a process of their own, so their memory is seen apart). */
+/**
+ * `bodies`: only the baseline and headers + `_meta` (the body-size rows run in a process of their own, so their memory is seen apart);
+ * `extras`: the calibration row and the authenticated pair (apart too, so the small-body process holds the same gateways as before).
+ */
 const only = process.argv[4];
 const target = `http://127.0.0.1:${upstreamPort}`;
 const agent = (): http.Agent => new http.Agent({ keepAlive: true });
@@ -89,17 +92,16 @@ const policy = {
 const ports: Record<string, number> =
   only === 'bodies'
     ? { baseline: await listen(baseline), meta: await listen(gateway(meta, hs256)) }
-    : {
-        baseline: await listen(baseline),
-        calibration: await listen(calibration),
-        jwtBaseline: await listen(jwtBaseline),
-        jwtMeta: await listen(jwtMeta),
-        headers: await listen(gateway(['headers'], hs256)),
-        meta: await listen(gateway(meta, hs256)),
-        eddsa: await listen(gateway(meta, eddsa)),
-        policy: await listen(gateway(meta, hs256, benchUser, { policy })),
-        groups1: await listen(gateway(meta, hs256, () => userWithGroups(1))),
-        groups32: await listen(gateway(meta, hs256, () => userWithGroups(32))),
-        groups256: await listen(gateway(meta, hs256, () => userWithGroups(256))),
-      };
+    : only === 'extras'
+      ? { calibration: await listen(calibration), jwtBaseline: await listen(jwtBaseline), jwtMeta: await listen(jwtMeta) }
+      : {
+          baseline: await listen(baseline),
+          headers: await listen(gateway(['headers'], hs256)),
+          meta: await listen(gateway(meta, hs256)),
+          eddsa: await listen(gateway(meta, eddsa)),
+          policy: await listen(gateway(meta, hs256, benchUser, { policy })),
+          groups1: await listen(gateway(meta, hs256, () => userWithGroups(1))),
+          groups32: await listen(gateway(meta, hs256, () => userWithGroups(32))),
+          groups256: await listen(gateway(meta, hs256, () => userWithGroups(256))),
+        };
 serve(ports);

@@ -269,6 +269,8 @@ async function main(): Promise<void> {
   const gateway = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem], [], 1);
   const bodies = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem, 'bodies'], [], 1);
   const bodyPorts = bodies.message.ports as Record<string, number>;
+  const extras = await start('./gateway-process.js', [String(upPorts.upstream), eddsaPem, 'extras'], [], 1);
+  const extraPorts = extras.message.ports as Record<string, number>;
   const receiver = await start('./receiver-process.js', redis === undefined ? [] : [String(redis.port)], [], 1);
   const rxPorts = receiver.message.ports as Record<string, number>;
   const gwPorts = gateway.message.ports as Record<string, number>;
@@ -291,15 +293,15 @@ async function main(): Promise<void> {
   ];
   const scenarios: Scenario[] = [
     gw('baseline', '1  baseline: plain createProxyMiddleware', 'main', gwPorts.baseline!, TYPICAL_BODY),
-    gw('calibration', '1c calibration: (1) plus 25 µs of CPU per request', 'main', gwPorts.calibration!, TYPICAL_BODY, 'baseline'),
+    gw('calibration', '1c calibration: (1) plus 25 µs of CPU per request', 'main', extraPorts.calibration!, TYPICAL_BODY, 'baseline'),
     gw('headers', '2  propagateIdentity, headers only, HS256', 'main', gwPorts.headers!, TYPICAL_BODY, 'baseline'),
     gw('meta', '3  headers + _meta, HS256, tools/call', 'main', gwPorts.meta!, TYPICAL_BODY, 'baseline'),
     gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', gwPorts.eddsa!, TYPICAL_BODY, 'baseline'),
     // Next to row 3, which it is compared with: the body-size rows leave the load generator busy for a while.
     gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', gwPorts.policy!, TYPICAL_BODY, 'baseline'),
-    { ...gw('jwtBaseline', '1j baseline with a passport-jwt login', 'main', gwPorts.jwtBaseline!, TYPICAL_BODY), headers: login },
+    { ...gw('jwtBaseline', '1j baseline with a passport-jwt login', 'main', extraPorts.jwtBaseline!, TYPICAL_BODY), headers: login },
     {
-      ...gw('jwtMeta', '3j (3) with the same login (authenticate)', 'main', gwPorts.jwtMeta!, TYPICAL_BODY, 'jwtBaseline'),
+      ...gw('jwtMeta', '3j (3) with the same login (authenticate)', 'main', extraPorts.jwtMeta!, TYPICAL_BODY, 'jwtBaseline'),
       headers: login,
     },
     { key: 'bare', label: '5a upstream handler (express.json)', section: 'main', port: rxPorts.bare!, body: TYPICAL_BODY, signed: true },
@@ -345,7 +347,7 @@ async function main(): Promise<void> {
   );
   if (redis === undefined)
     process.stdout.write('redis-server not found: the RedisStore rows are skipped (apt-get install -y redis-server)\n');
-  const systems = [gateway.child, bodies.child, receiver.child];
+  const systems = [gateway.child, bodies.child, extras.child, receiver.child];
   for (const scenario of scenarios) {
     await load(scenario, WARMUP);
     await settle(systems);
@@ -400,6 +402,7 @@ async function main(): Promise<void> {
   const upstreamRss = Number((await ask(receiver.child, 'rss')).maxRssKb) * 1024;
   gateway.child.kill();
   bodies.child.kill();
+  extras.child.kill();
   upstream.child.kill();
   receiver.child.kill();
   replayChild.child.kill();
