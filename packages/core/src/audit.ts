@@ -149,7 +149,17 @@ function flushAuditLines(): void {
   lineBase ??= `{"level":30,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},"name":"mcp-identity"`;
   let chunk = '';
   const msg = JSON.stringify(AUDIT_MESSAGE);
-  for (const { event, time } of events) chunk += `${lineBase},"time":${time},"audit":${JSON.stringify(event)},"msg":${msg}}\n`;
+  for (const { event, time } of events) {
+    let json: string;
+    try {
+      json = JSON.stringify(event);
+    } catch {
+      // Never thrown by mcp-identity's own events; a sink must not throw, so an event that cannot
+      // be written is named, not lost silently, and the others are written.
+      json = JSON.stringify({ requestId: event.requestId, unserializable: true });
+    }
+    chunk += `${lineBase},"time":${time},"audit":${json},"msg":${msg}}\n`;
+  }
   process.stdout.write(chunk);
 }
 

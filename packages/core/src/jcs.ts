@@ -66,14 +66,13 @@ interface CanonicalSink {
   out: string;
   readonly update: (data: string | Uint8Array) => void;
   /** Strings parsed from their own bytes, by holder (json-bytes.ts): those bytes are hashed, not the string. */
-  readonly sources: ReadonlyMap<object, readonly SourcedString[]> | undefined;
+  readonly sources: ReadonlyMap<object, ReadonlyMap<string | number, SourcedString>> | undefined;
 }
 
 /** The client's bytes of `holder[key]`, when it is a string parsed from them and still there. */
-function sourcedBytes(held: readonly SourcedString[] | undefined, key: string | number): Uint8Array | undefined {
-  if (held === undefined) return undefined;
-  for (const source of held) if (source.key === key) return unchangedBytes(source);
-  return undefined;
+function sourcedBytes(held: ReadonlyMap<string | number, SourcedString> | undefined, key: string | number): Uint8Array | undefined {
+  const source = held?.get(key);
+  return source === undefined ? undefined : unchangedBytes(source);
 }
 
 /** Writes a string from its bytes: they need no escaping (json-bytes.ts checked), so they go to the hash as they are. */
@@ -140,7 +139,8 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
       for (const key of keys) {
         const bytes = sourcedBytes(held, key);
         if (bytes !== undefined) {
-          // Parsed keys come from UTF-8: well-formed.
+          // A key may still hold a lone surrogate written as an escape (`"\ud800"`): no canonical form.
+          if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
           sink.out += `${first ? '' : ','}${JSON.stringify(key)}:`;
           first = false;
           writeBytes(bytes, sink);
@@ -175,7 +175,7 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
 export function streamCanonicalJson(
   value: unknown,
   update: (data: string | Uint8Array) => void,
-  sources?: ReadonlyMap<object, readonly SourcedString[]>,
+  sources?: ReadonlyMap<object, ReadonlyMap<string | number, SourcedString>>,
 ): void {
   const sink: CanonicalSink = { out: '', update, sources };
   writeCanonical(value, sink);

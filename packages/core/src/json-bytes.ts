@@ -69,8 +69,8 @@ export function unchangedBytes(source: SourcedString): Uint8Array | undefined {
  * The sourced strings under the given top-level values (a body's root and its messages), by
  * holder; undefined when there are none.
  */
-export function sourcedHolders(tops: readonly unknown[]): Map<object, SourcedString[]> | undefined {
-  let holders: Map<object, SourcedString[]> | undefined;
+export function sourcedHolders(tops: readonly unknown[]): Map<object, Map<string | number, SourcedString>> | undefined {
+  let holders: Map<object, Map<string | number, SourcedString>> | undefined;
   for (const top of tops) {
     if (typeof top !== 'object' || top === null) continue;
     const list = sourced.get(top);
@@ -78,8 +78,8 @@ export function sourcedHolders(tops: readonly unknown[]): Map<object, SourcedStr
     holders ??= new Map();
     for (const source of list) {
       const held = holders.get(source.holder);
-      if (held === undefined) holders.set(source.holder, [source]);
-      else held.push(source);
+      if (held === undefined) holders.set(source.holder, new Map([[source.key, source]]));
+      else held.set(source.key, source);
     }
   }
   return holders;
@@ -93,8 +93,11 @@ export function sourcedStringsOf(container: object): readonly SourcedString[] | 
   return sourced.get(container);
 }
 
-// A placeholder no client can predict: a collision only sends the body down the whole-text path.
+// A placeholder no client can predict. Even so, any string value starting with the prefix that is not
+// exactly one unseen placeholder sends the body down the whole-text path (restore walks every value).
 const PREFIX = `\u0000mcp-identity:${randomBytes(8).toString('hex')}:`;
+/** This process's placeholder prefix, for tests that send it back. */
+export const PLACEHOLDER_PREFIX_FOR_TESTS = PREFIX;
 const PREFIX_JSON = JSON.stringify(PREFIX).slice(0, -1);
 
 /** Whether bytes [start, end) hold a C0 control (< 0x20), four bytes at a time. */
@@ -171,15 +174,23 @@ function skeletonOf(bytes: Buffer, cuts: readonly Cut[]): string {
   return text + bytes.toString('utf8', at, bytes.length);
 }
 
-/** Puts the long strings back; false when a placeholder is missing or seen twice (then the caller parses whole). */
+const PLACEHOLDER_INDEX = /^(?:0|[1-9][0-9]{0,8})$/;
+
+/**
+ * Puts the long strings back; false when a placeholder is missing or seen twice, or any other
+ * string starts with the placeholder prefix (then the caller parses whole). Every value is
+ * visited, so a client's string equal to a placeholder can never take its place.
+ */
 function restore(root: unknown, bytes: Buffer, cuts: readonly Cut[], lazy: boolean): boolean {
   const seen = new Uint8Array(cuts.length);
   let found = 0;
-  const lists: { top: object; list: SourcedString[] }[] = [];
+  const lists = new Map<object, SourcedString[]>();
   const stack: { container: Record<string, unknown> | unknown[]; top: object }[] = [];
   const visit = (holder: Record<string, unknown> | unknown[], key: string | number, value: string, top: object): boolean => {
     if (!value.startsWith(PREFIX)) return true;
-    const index = Number(value.slice(PREFIX.length));
+    const suffix = value.slice(PREFIX.length);
+    if (!PLACEHOLDER_INDEX.test(suffix)) return false;
+    const index = Number(suffix);
     const cut = cuts[index];
     if (cut === undefined || seen[index] === 1) return false;
     seen[index] = 1;
@@ -202,9 +213,9 @@ function restore(root: unknown, bytes: Buffer, cuts: readonly Cut[], lazy: boole
       (holder as Record<string | number, unknown>)[key] = decoded;
       source = { holder, key, value: decoded, get: undefined, bytes: slice };
     }
-    let entry = lists.find((l) => l.top === top);
-    if (entry === undefined) lists.push((entry = { top, list: [] }));
-    entry.list.push(source);
+    const list = lists.get(top);
+    if (list === undefined) lists.set(top, [source]);
+    else list.push(source);
     return true;
   };
   if (typeof root === 'object' && root !== null) {
@@ -217,26 +228,26 @@ function restore(root: unknown, bytes: Buffer, cuts: readonly Cut[], lazy: boole
       }
     } else stack.push({ container: root as Record<string, unknown>, top: root });
   }
-  while (stack.length > 0 && found < cuts.length) {
+  while (stack.length > 0) {
     const { container, top } = stack.pop() as { container: Record<string, unknown> | unknown[]; top: object };
     if (Array.isArray(container)) {
       for (let i = 0; i < container.length; i++) {
         const entry: unknown = container[i];
         if (typeof entry === 'string') {
-          if (entry.length > PREFIX.length && !visit(container, i, entry, top)) return false;
+          if (entry.length >= PREFIX.length && !visit(container, i, entry, top)) return false;
         } else if (typeof entry === 'object' && entry !== null) stack.push({ container: entry as Record<string, unknown>, top });
       }
     } else {
       for (const key of Object.keys(container)) {
         const entry = container[key];
         if (typeof entry === 'string') {
-          if (entry.length > PREFIX.length && !visit(container, key, entry, top)) return false;
+          if (entry.length >= PREFIX.length && !visit(container, key, entry, top)) return false;
         } else if (typeof entry === 'object' && entry !== null) stack.push({ container: entry as Record<string, unknown>, top });
       }
     }
   }
   if (found !== cuts.length) return false;
-  for (const { top, list } of lists) sourced.set(top, list);
+  for (const [top, list] of lists) sourced.set(top, list);
   return true;
 }
 
@@ -251,8 +262,15 @@ export function parseJsonBytes(bytes: Uint8Array, options: ParseJsonBytesOptions
   const cuts = bytes.length >= minLength ? findLongStrings(buffer, minLength) : [];
   if (cuts.length > 0) {
     const text = skeletonOf(buffer, cuts);
-    const value: unknown = JSON.parse(text);
-    if (restore(value, buffer, cuts, lazy)) return { value, text, whole: false };
+    let value: unknown;
+    let parsed = true;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // Invalid JSON: the whole-text parse below throws JSON.parse's own error, which never shows the placeholder.
+      parsed = false;
+    }
+    if (parsed && restore(value, buffer, cuts, lazy)) return { value, text, whole: false };
   }
   const text = buffer.toString('utf8');
   return { value: JSON.parse(text) as unknown, text, whole: true };

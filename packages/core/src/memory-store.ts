@@ -19,7 +19,18 @@ export interface MemoryStoreOptions {
  * @example
  * const replayStore = new MemoryStore({ maxEntries: 100_000 });
  */
+let queueLength: (store: MemoryStore) => number;
+
+/** How many entries a store's expiry queue holds (tests: the queue stays bounded with deletes). */
+export function expiryQueueLengthOf(store: MemoryStore): number {
+  return queueLength(store);
+}
+
 export class MemoryStore implements IdentityStore {
+  static {
+    queueLength = (store) => store.#queueKeys.length - store.#head;
+  }
+
   readonly #expiries = new Map<string, number>();
   readonly #values = new Map<string, string>();
   // Keys in insertion order with the expiry they were set with, from #head on (see #sweepFront).
@@ -93,7 +104,11 @@ export class MemoryStore implements IdentityStore {
         this.#values.delete(key);
       }
     }
-    // The queue again, from what is left, in insertion order.
+    this.#rebuildQueue();
+  }
+
+  /** The queue again, from the live entries, in insertion order. */
+  #rebuildQueue(): void {
     this.#queueKeys = [...this.#expiries.keys()];
     this.#queueExpiries = [...this.#expiries.values()];
     this.#head = 0;
@@ -114,6 +129,10 @@ export class MemoryStore implements IdentityStore {
     this.#expiries.set(key, expiry);
     this.#queueKeys.push(key);
     this.#queueExpiries.push(expiry);
+    // Deleted keys (a session binding evicted, say) leave their queue entries behind until they
+    // expire: with deletes, the queue could outgrow the live entries by rate × TTL. Rebuilt when it
+    // holds over twice the live entries (plus slack): amortized O(1), memory bounded by maxEntries.
+    if (this.#queueKeys.length - this.#head > 2 * this.#expiries.size + 1024) this.#rebuildQueue();
     if (value !== '') this.#values.set(key, value);
     return true;
   }

@@ -81,11 +81,22 @@ const MAX_USER_KEY_LENGTH = 8 * 1024;
  * a hit never returns another request's user; anything claimsToUser may read is in the key
  * (the key leaves out a fixed list, it does not pick the user's claims).
  */
-export function userCacheKey(claims: Readonly<Record<string, unknown>>): string {
+export function userCacheKey(claims: Readonly<Record<string, unknown>>): string | undefined {
   // Names and values in one array, one stringify (cheaper than one per claim; a `__proto__` claim is a string like any other).
   const kept: unknown[] = [];
   for (const name of Object.keys(claims)) if (!PER_REQUEST_CLAIMS.has(name)) kept.push(name, claims[name]);
-  return JSON.stringify(kept);
+  try {
+    return JSON.stringify(kept, exactValue);
+  } catch {
+    // A value JSON cannot tell apart (1e400 and null, -0 and 0): such claims are read every time.
+    return undefined;
+  }
+}
+
+/** A JSON.stringify replacer that throws where the text would not tell two values apart. */
+function exactValue(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) throw new TypeError('no exact JSON form');
+  return value;
 }
 
 /**
@@ -98,6 +109,7 @@ export function createUserCache(entries = USER_CACHE_ENTRIES): (claims: Readonly
   const users = new Map<string, UserContext>();
   return function cachedUser(claims) {
     const key = userCacheKey(claims);
+    if (key === undefined) return claimsToUser(claims);
     const hit = users.get(key);
     if (hit !== undefined) return hit;
     const user = claimsToUser(claims);

@@ -273,6 +273,22 @@ describe('defaultAuditSink', () => {
     expect(lines.map((line) => line.audit.requestId)).toEqual(['r-1', 'r-2', 'r-3']);
   });
 
+  it('writes the other events of a turn when one cannot be serialized, naming it by request id', async () => {
+    const { chunks } = await written(() => {
+      void defaultAuditSink({ ...event, requestId: 'r-1' });
+      void defaultAuditSink({ ...event, requestId: 'r-2', latencyMs: 10n as unknown as number });
+      void defaultAuditSink({ ...event, requestId: 'r-3' });
+    });
+
+    const lines = chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((text) => JSON.parse(text));
+    expect(lines.map((line) => line.audit.requestId)).toEqual(['r-1', 'r-2', 'r-3']);
+    expect(lines[1].audit).toEqual({ requestId: 'r-2', unserializable: true });
+  });
+
   it('writes at once when 1,024 events are waiting, so a burst is not held in memory', async () => {
     const { chunks, duringEmit } = await written(() => {
       for (let i = 0; i < 1024; i++) void defaultAuditSink({ ...event, requestId: `r-${i}` });

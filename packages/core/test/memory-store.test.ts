@@ -1,4 +1,5 @@
 import { IdentityError, MemoryStore } from '../src/internal.js';
+import { expiryQueueLengthOf } from '../src/memory-store.js';
 import { thrownBy } from './fixtures.js';
 
 /** A clock the test moves by hand. */
@@ -122,6 +123,19 @@ describe('MemoryStore', () => {
       expect(store.size).toBeLessThanOrEqual(500);
       expect(store.setIfAbsent('jti-49999', '', 2_000)).toBe(false);
       expect(store.get('jti-0')).toBeUndefined();
+    });
+
+    it('keeps its expiry queue bounded when keys are deleted before they expire (an evicting session binder)', () => {
+      const clock = manualClock();
+      const store = new MemoryStore({ clock: clock.now, maxEntries: 1_000 });
+      // 200 000 bindings of 8 h, each deleted at once: none expires during the test.
+      for (let i = 0; i < 200_000; i++) {
+        expect(store.setIfAbsent(`session-${i}`, 'user', 8 * 3_600_000)).toBe(true);
+        store.delete(`session-${i}`);
+        clock.advance(1);
+      }
+      expect(store.size).toBe(0);
+      expect(expiryQueueLengthOf(store)).toBeLessThanOrEqual(2 * 1_000 + 1_024 + 1);
     });
 
     it('does not sweep a key deleted and set again with a longer TTL when its first expiry passes', () => {

@@ -99,6 +99,16 @@ describe('createUserCache', () => {
     expect(userCacheKey({ ...base, groups: ['a,b'] })).not.toBe(userCacheKey({ ...base, groups: ['a', 'b'] }));
   });
 
+  it('never lets a cached user stand for claims whose numbers JSON text cannot tell apart (1e400 and null, -0 and 0)', () => {
+    const userOf = createUserCache(4);
+    const base = claimsOf(ada);
+    expect(userCacheKey({ ...base, email: Infinity })).toBeUndefined();
+    expect(userCacheKey({ ...base, groups: [-0] })).toBeUndefined();
+    // null is read back (no email); the same claims with 1e400 are refused, cached or not.
+    expect(userOf({ ...base, email: null }).email).toBeUndefined();
+    expect(() => userOf({ ...base, email: Infinity })).toThrow();
+  });
+
   it('keys a parsed "__proto__" claim like any other claim', () => {
     const plain = JSON.parse('{"sub":"ada","auth_method":"sso"}') as Record<string, unknown>;
     const withProto = JSON.parse('{"sub":"ada","auth_method":"sso","__proto__":{"admin":true}}') as Record<string, unknown>;

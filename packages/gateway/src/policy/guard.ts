@@ -104,11 +104,12 @@ export function createPolicyGuard(
 
   function stateFor(req: IncomingMessage, outcome: PolicyOutcome | undefined, user: UserContext): RewriteState | undefined {
     const allows = (operation: Parameters<Policy['allows']>[1]): boolean => policy.allows(user, operation);
-    if (outcome === undefined) {
-      // A GET stream carries no request the gateway saw; a replayed list response is known by its shape.
-      return req.method === 'GET' ? { lists: new Map(), denied: [], replay: true, allows, limit } : undefined;
+    if (req.method === 'GET') {
+      // A GET stream may replay responses to requests sent before, known by their shape: filtered
+      // whatever the GET itself carried (a body of client responses or notifications included).
+      return { lists: new Map(outcome?.lists), denied: outcome?.denied ?? [], replay: true, allows, limit };
     }
-    if (outcome.lists.size === 0 && outcome.denied.length === 0) return undefined;
+    if (outcome === undefined || (outcome.lists.size === 0 && outcome.denied.length === 0)) return undefined;
     return { lists: new Map(outcome.lists), denied: outcome.denied, replay: false, allows, limit };
   }
 
@@ -156,8 +157,8 @@ export function createPolicyGuard(
   function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
     const requestState = states.get(req);
     const outcome = requestState?.policy;
-    // Nothing to rewrite: no closure, no user lookup (the common case of an allowed call).
-    if (outcome !== undefined && outcome.lists.size === 0 && outcome.denied.length === 0) return;
+    // Nothing to rewrite: no closure, no user lookup (the common case of an allowed call). A GET always is.
+    if (outcome !== undefined && outcome.lists.size === 0 && outcome.denied.length === 0 && req.method !== 'GET') return;
     const user = requestState?.policyUser ?? userOf(req);
     const state = user === undefined ? undefined : stateFor(req, outcome, user);
     if (state === undefined) return;
