@@ -9,9 +9,10 @@ import type { AuditEvent } from '@mcp-identity/gateway';
 import { formatAuditEvent, summarizeAudit } from './audit-summary.js';
 import { formatDemo, runDemo } from './demo.js';
 import { startDeployment } from './deployment.js';
+import type { Deployment } from './deployment.js';
+import { checkPortsFree, portFailureMessage, readPorts } from './start-ports.js';
+import type { Ports } from './start-ports.js';
 import { runTokenExchangeDemo, startTokenExchangeDemo } from './token-exchange-demo.js';
-
-const port = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 
 // During the demo the events are collected and summarized; afterwards each is printed as it comes.
 const events: AuditEvent[] = [];
@@ -21,17 +22,39 @@ const audit = (event: AuditEvent): void => {
   else events.push(event);
 };
 
-const deployment = await startDeployment({
-  gatewayPort: port('GATEWAY_PORT', 3000),
-  notesPort: port('NOTES_PORT', 4001),
-  reportsPort: port('REPORTS_PORT', 4002),
-  audit,
-  metrics: new Registry(),
-  oauth: true,
-  authorizationServerPort: port('AUTHORIZATION_SERVER_PORT', 3001),
-  // Edits of the policy file take effect without a restart; a broken edit is refused and logged.
-  watchPolicy: true,
-});
+// A port that cannot be used ends `npm start` with one line naming the port and the variable to
+// set, not Node's stack. The ports are tried before any server starts; a failure that still
+// happens (a port taken meanwhile) surfaces either as a rejected `listen` (gateway and upstreams)
+// or as an 'error' event (the authorization server), and exiting closes what had started.
+let ports: Ports | undefined;
+function exitOnStartupError(error: unknown): never {
+  const message = portFailureMessage(error, ports);
+  process.stderr.write(
+    message === undefined ? `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` : `${message}\n`,
+  );
+  process.exit(1);
+}
+process.on('uncaughtException', exitOnStartupError);
+
+let deployment: Deployment;
+try {
+  ports = readPorts(process.env);
+  await checkPortsFree(ports);
+  deployment = await startDeployment({
+    gatewayPort: ports.GATEWAY_PORT,
+    notesPort: ports.NOTES_PORT,
+    reportsPort: ports.REPORTS_PORT,
+    audit,
+    metrics: new Registry(),
+    oauth: true,
+    authorizationServerPort: ports.AUTHORIZATION_SERVER_PORT,
+    // Edits of the policy file take effect without a restart; a broken edit is refused and logged.
+    watchPolicy: true,
+  });
+} catch (error) {
+  exitOnStartupError(error);
+}
+process.off('uncaughtException', exitOnStartupError);
 
 process.stdout.write(`mcp-identity example deployment
   gateway          ${deployment.gatewayUrl}  (MCP at /mcp/notes and /mcp/reports, JWKS at /.well-known/mcp-identity/jwks.json, metrics at /metrics)
