@@ -71,7 +71,9 @@ try {
   // Token exchange runs on its own loopback ports, and stops once shown.
   const exchange = await startTokenExchangeDemo({ audit: () => undefined });
   try {
-    process.stdout.write(`Calling APIs as the user (token exchange):\n${formatDemo(await runTokenExchangeDemo(exchange))}\n\n`);
+    process.stdout.write(
+      `Calling APIs as the user (token exchange; runs on its own temporary loopback ports, stopped after this demo):\n${formatDemo(await runTokenExchangeDemo(exchange))}\n\n`,
+    );
   } finally {
     await exchange.close();
   }
@@ -79,10 +81,21 @@ try {
   process.stderr.write(`the demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 }
+// One-shot calls in the 2026-07-28 (stateless) era: no initialize, no session.
+const [alice, bob] = deployment.users;
+const adminReportCurl = (user: { username: string; password: string } | undefined): string =>
+  `  curl -s -u ${user?.username ?? ''}:${user?.password ?? ''} ${deployment.gatewayUrl}/mcp/reports \\
+    -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
+    -H 'mcp-protocol-version: 2026-07-28' -H 'mcp-method: tools/call' -H 'mcp-name: admin_report' \\
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"admin_report","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'`;
 process.stdout.write(`Try it yourself, e.g. with the API key client:
   curl -s ${deployment.gatewayUrl}/mcp/notes -H 'x-api-key: ${deployment.apiClient.key}' \\
     -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+One-shot tool calls without a session (2026-07-28 era) on reports: alice (group admins) gets the report,
+${adminReportCurl(alice)}
+and bob is answered -32003 forbidden by the gateway's policy (the call never reaches reports):
+${adminReportCurl(bob)}
 The deployment keeps running, printing one audit line per event; press Ctrl-C to stop.
 `);
 live = true;
