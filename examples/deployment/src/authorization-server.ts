@@ -108,7 +108,14 @@ function page(title: string, body: string): string {
 export async function startAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer> {
   const host = options.host ?? '127.0.0.1';
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  // A busy port rejects (as the other servers' listens do) instead of an unhandled 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const issuer = `http://${host}:${(server.address() as AddressInfo).port}`;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'as-1', alg: 'RS256', use: 'sig' };
