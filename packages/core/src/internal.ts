@@ -107,7 +107,7 @@ export { parseJsonRpcBody, checkJsonRpcValue, hasMethod, stripIdentityMeta, setI
 export type { JsonRpcBody, JsonRpcMessage, MetaIdentity } from './json-rpc.js';
 export { findDuplicateKey } from './duplicate-keys.js';
 export { serializeJsonRpcBody, serializeJsonRpcBodyParts } from './json-splice.js';
-export { parseJsonBytes, LONG_STRING_BYTES } from './json-bytes.js';
+export { forgetSourcedStrings, parseJsonBytes, sourcedStringsOf, LONG_STRING_BYTES } from './json-bytes.js';
 export type { ParseJsonBytesOptions, ParsedJsonBytes } from './json-bytes.js';
 
 export { readRequestBody, hasRequestBody, isBodyConsumed, DEFAULT_BODY_LIMIT } from './request-body.js';

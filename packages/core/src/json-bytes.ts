@@ -88,6 +88,17 @@ export function sourcedHolders(tops: readonly unknown[]): Map<object, Map<string
 /** Sourced strings per top-level value: a message object, or a batch array for strings directly in it. */
 const sourced = new WeakMap<object, SourcedString[]>();
 
+/**
+ * Forgets the strings of a parsed body (its root and, for a batch, each message) that were
+ * decoded from their own bytes, so the client's bytes are no longer held through the parsed
+ * value. Digests computed afterwards encode those strings again (same result, more work).
+ */
+export function forgetSourcedStrings(value: unknown): void {
+  if (typeof value !== 'object' || value === null) return;
+  sourced.delete(value);
+  if (Array.isArray(value)) for (const entry of value) if (typeof entry === 'object' && entry !== null) sourced.delete(entry);
+}
+
 /** The strings of `container` (a parsed message, or a batch) that were decoded from their own bytes. */
 export function sourcedStringsOf(container: object): readonly SourcedString[] | undefined {
   return sourced.get(container);

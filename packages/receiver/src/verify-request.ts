@@ -9,6 +9,7 @@ import {
   IdentityError,
   inspectMcpRequest,
   isRecord,
+  forgetSourcedStrings,
   jsonBodyDigest,
   canonicalJson,
   rawBodyDigest,
@@ -93,6 +94,9 @@ function bodyDigest(body: ReceivedBody): string {
     } catch {
       // No canonical form (a lone surrogate, a number beyond binary64): the raw bytes, when known.
       return body.bytes === undefined ? '' : rawBodyDigest(body.bytes);
+    } finally {
+      // The handler gets the parsed body; the client's bytes are not kept alive through it.
+      forgetSourcedStrings(body.json);
     }
   }
   return body.bytes === undefined ? EMPTY_BODY_SHA256 : rawBodyDigest(body.bytes);

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import express from 'express';
 import request from 'supertest';
 import { verifyIdentity } from '../src/index.js';
+import { sourcedStringsOf } from '@mcp-identity/core/internal';
 import {
   createTestApp,
   expectRefusal,
@@ -50,6 +51,8 @@ describe('verifyIdentity reading the body itself', () => {
         enumerable: true,
         configurable: true,
       });
+      // The client's bytes are not held through the value the handler keeps.
+      expect(sourcedStringsOf(calls[0]?.body as object)).toBeUndefined();
     });
 
     it('responds 401 identity_binding when one byte of a long string differs from the signed body', async () => {
