@@ -96,7 +96,9 @@ const sourced = new WeakMap<object, SourcedString[]>();
 export function forgetSourcedStrings(value: unknown): void {
   if (typeof value !== 'object' || value === null) return;
   sourced.delete(value);
-  if (Array.isArray(value)) for (const entry of value) if (typeof entry === 'object' && entry !== null) sourced.delete(entry);
+  if (Array.isArray(value)) {
+    for (const entry of value as unknown[]) if (typeof entry === 'object' && entry !== null) sourced.delete(entry);
+  }
 }
 
 /** The strings of `container` (a parsed message, or a batch) that were decoded from their own bytes. */
