@@ -15,20 +15,18 @@ function isPlain(code: number): boolean {
   return code >= 0x21 && code <= 0x7e && code !== 0x25 /* % */ && code !== 0x2c; /* , */
 }
 
+/** Only bytes that travel as they are (0x21–0x7E but `%` and `,`): a native test instead of a loop per character. */
+const PLAIN = /^[\x21-\x24\x26-\x2b\x2d-\x7e]*$/;
+/** The same, commas allowed: a joined list whose commas are all separators. */
+const PLAIN_OR_COMMA = /^[\x21-\x24\x26-\x7e]*$/;
+
 /**
  * Percent-encodes one value for a header.
  * @param value - Any text.
  * @returns The value with every UTF-8 byte outside visible ASCII, and `%` and `,`, percent-encoded.
  */
 export function encodeHeaderValue(value: string): string {
-  let plain = true;
-  for (let i = 0; i < value.length; i++) {
-    if (!isPlain(value.charCodeAt(i))) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return value;
+  if (PLAIN.test(value)) return value;
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     out += isPlain(byte) ? String.fromCharCode(byte) : `%${HEX[byte >> 4]}${HEX[byte & 15]}`;
@@ -90,7 +88,16 @@ export function headerValueAsUtf8(value: string): string | undefined {
 
 /** Encodes a list: each element percent-encoded, joined with `,`. */
 export function encodeHeaderList(values: readonly string[]): string {
+  const joined = values.join(',');
+  // Every element plain when the only commas are the separators: the joined text is the encoding.
+  if (PLAIN_OR_COMMA.test(joined) && commasIn(joined) === values.length - 1) return joined;
   return values.map(encodeHeaderValue).join(',');
+}
+
+function commasIn(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) count++;
+  return count;
 }
 
 /** Decodes a list; `undefined` when any element is malformed or empty. */

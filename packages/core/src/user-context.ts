@@ -202,7 +202,15 @@ function optionalList(value: unknown, field: string, max: number = limits.maxLis
   if (!Array.isArray(value)) throw invalid(`${field} must be an array of strings`);
   // A valid user the limits cannot carry: a code that says so, not "invalid credentials".
   if (value.length > max) throw new IdentityError('claims_limit_exceeded', `${field} has more than ${max} entries`);
-  return Object.freeze(value.map((entry, index) => requiredString(entry, `${field}[${index}]`)));
+  const list: string[] = new Array<string>(value.length);
+  for (let index = 0; index < value.length; index++) {
+    const entry: unknown = value[index];
+    // The usual case checked inline; the entry's name (`groups[3]`) is only built for a refusal.
+    if (typeof entry === 'string' && entry.length > 0 && entry.length <= limits.maxStringLength && entry.isWellFormed()) {
+      list[index] = entry;
+    } else list[index] = requiredString(entry, `${field}[${index}]`);
+  }
+  return Object.freeze(list);
 }
 
 function optionalAttributes(value: unknown): Readonly<Record<string, string>> | undefined {

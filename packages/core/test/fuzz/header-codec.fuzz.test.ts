@@ -27,6 +27,16 @@ describe('header codec (fuzz)', () => {
     );
   });
 
+  it('encodes a list exactly as its elements encoded one by one and joined (the joined fast path included)', () => {
+    const element = fc.oneof(text, fc.string({ unit: fc.constantFrom('%', ',', 'a', 'Z', '-', '~', 'é', ' '), maxLength: 6 }));
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: 8 }), (values) => {
+        expect(encodeHeaderList(values)).toBe(values.map(encodeHeaderValue).join(','));
+      }),
+      runs(1000),
+    );
+  });
+
   it('decodes only canonical spellings: whatever it accepts re-encodes to the same string', () => {
     fc.assert(
       fc.property(fc.oneof(anyText, fc.string({ maxLength: 24 })), (encoded) => {
