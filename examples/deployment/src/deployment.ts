@@ -102,25 +102,42 @@ export async function startDeployment(options: DeploymentOptions = {}): Promise<
     watch: options.watchPolicy ?? false,
     logger,
   });
-  // Listen first, so every app can be told the others' URLs.
-  const gateway = await listening(options.gatewayPort ?? 0, host);
-  const notes = await listening(options.notesPort ?? 0, host);
-  const reports = await listening(options.reportsPort ?? 0, host);
+  // Listen first, so every app can be told the others' URLs. A port that fails closes what was
+  // already listening (and the policy watch), so a caller that handles the error leaks nothing.
+  const started: http.Server[] = [];
+  const abandon = async (error: unknown): Promise<never> => {
+    reportsPolicy.close();
+    await Promise.all(started.map((server) => new Promise((resolve) => server.close(resolve))));
+    throw error;
+  };
+  const listen = async (port: number): Promise<{ server: http.Server; url: string }> => {
+    const listener = await listening(port, host).catch(abandon);
+    started.push(listener.server);
+    return listener;
+  };
+  const gateway = await listen(options.gatewayPort ?? 0);
+  const notes = await listen(options.notesPort ?? 0);
+  const reports = await listen(options.reportsPort ?? 0);
 
   const issuer = createDemoIssuer();
   const apiClient: DemoApiClient = { id: 'ci-bot', key: randomBytes(24).toString('base64url'), name: 'CI bot', roles: ['deployer'] };
   const { privateKey } = generateKeyPairSync('ed25519');
   const signing = [{ alg: 'EdDSA' as const, privateKey, active: true }];
 
-  const authorizationServer =
-    options.oauth === true
-      ? await startAuthorizationServer({
-          host,
-          port: options.authorizationServerPort ?? 0,
-          users: demoUsers,
-          resources: { [`${gateway.url}/mcp/notes`]: ['notes:read'], [`${gateway.url}/mcp/reports`]: ['reports:read', 'reports:list'] },
-        })
-      : undefined;
+  let authorizationServer: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined;
+  try {
+    authorizationServer =
+      options.oauth === true
+        ? await startAuthorizationServer({
+            host,
+            port: options.authorizationServerPort ?? 0,
+            users: demoUsers,
+            resources: { [`${gateway.url}/mcp/notes`]: ['notes:read'], [`${gateway.url}/mcp/reports`]: ['reports:read', 'reports:list'] },
+          })
+        : undefined;
+  } catch (error) {
+    await abandon(error);
+  }
 
   const jwksUrl = `${gateway.url}${JWKS_PATH}`;
   const { audit, metrics } = options;

@@ -11,6 +11,7 @@ import { listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
 import { checkPortsFree, PORT_VARIABLES, portFailureMessage, readPorts, StartupError } from '../src/start-ports.js';
 import type { Ports } from '../src/start-ports.js';
+import { startDeployment } from '../src/deployment.js';
 
 const ALL_ZERO: Ports = { GATEWAY_PORT: 0, AUTHORIZATION_SERVER_PORT: 0, NOTES_PORT: 0, REPORTS_PORT: 0 };
 const startScript = fileURLToPath(new URL('../dist/start.js', import.meta.url));
@@ -54,6 +55,27 @@ describe('npm start when a port cannot be used', () => {
     });
     busy = { url: '', port, server, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
     expect(server.listening).toBe(true);
+  });
+
+  it('startDeployment closes the servers it started when a later port is in use, and rejects with EADDRINUSE', async () => {
+    // A port known to be free: taken and released here.
+    const probe = await listen((_request, response) => response.end());
+    const gatewayPort = probe.port;
+    await probe.close();
+
+    const error = await startDeployment({ gatewayPort, notesPort: busy.port, audit: () => undefined }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+
+    expect((error as { code?: string }).code).toBe('EADDRINUSE');
+    // The gateway's port was listening before the failure; it is free again.
+    const again = http.createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(gatewayPort, '127.0.0.1', resolve);
+    });
+    await new Promise<void>((resolve) => again.close(() => resolve()));
   });
 
   it('leaves other errors to the caller (no message for an error of another kind or another port)', () => {
