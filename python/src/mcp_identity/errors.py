@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 #: code -> (HTTP status, JSON-RPC error code); the same table as the TypeScript packages.
@@ -10,6 +11,8 @@ CODES: dict[str, tuple[int, int]] = {
     "body_too_large": (413, -32600),
     "unsupported_encoding": (415, -32600),
     "parse_error": (400, -32700),
+    "mcp_header_mismatch": (400, -32020),
+    "mcp_message_refused": (400, -32600),
     "identity_missing": (401, -32001),
     "identity_invalid": (401, -32001),
     "identity_expired": (401, -32001),
@@ -24,22 +27,34 @@ CODES: dict[str, tuple[int, int]] = {
 }
 
 
+def _json_rpc_id(value: str | float | None) -> str | int | float | None:
+    # JSON numbers are parsed as binary64 (as ECMAScript does): an integral id is echoed as an integer, as
+    # JSON.stringify writes it; a non-finite one (only from an overflowing literal) as null, as JSON.stringify does.
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return int(value) if value.is_integer() else value
+    return value
+
+
 class IdentityError(Exception):
     """A refusal. Switch on ``code``; ``status`` is the HTTP status, ``rpc_code`` the JSON-RPC code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, rpc_id: str | float | None = None) -> None:
         if code not in CODES:
             raise ValueError(f"unknown error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.status, self.rpc_code = CODES[code]
+        #: The ``id`` of the refused JSON-RPC request, when the refusal answers one (check 2b), else ``None``.
+        self.rpc_id = rpc_id
 
     def to_json_rpc(self) -> dict[str, Any]:
         """The JSON-RPC error body every refusal is answered with (never holds a token or secret)."""
         return {
             "jsonrpc": "2.0",
-            "id": None,
+            "id": _json_rpc_id(self.rpc_id),
             "error": {"code": self.rpc_code, "message": self.message, "data": {"code": self.code}},
         }
 

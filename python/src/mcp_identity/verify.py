@@ -22,6 +22,7 @@ from .header_codec import (
 )
 from .jws import parse_jws, verify_signature
 from .keys import FirstKeySource, Key, KeySource, RemoteKeySet, StaticKeySource
+from .mcp_era import NO_BODY, inspect_mcp_request
 from .stores import MemoryStore, ReplayStore
 
 WIRE_FORMAT_VERSION = 1
@@ -116,6 +117,8 @@ class VerifiedRequest:
     token: str
     in_meta: bool
     body: bytes
+    #: The request's MCP protocol era: ``"modern"`` (2026-07-28 and later, checked by check 2b) or ``"legacy"``.
+    era: str = "legacy"
 
 
 def _text(value: str | bytes) -> str:
@@ -186,6 +189,8 @@ def verify_request(
     """Verifies one request (method, request target as on the request line, raw header list, body bytes as
     received). Raises :class:`IdentityError` with the code of the first check that fails."""
     prefix = config.prefix
+    # The list is read twice (identity headers, then MCP headers).
+    headers = list(headers)
     # 1. Identity headers.
     identity, others = read_identity_headers(headers, prefix)
     # 2. The body: decoded, bounded.
@@ -199,6 +204,9 @@ def verify_request(
             is_json = True
         except InvalidJson:
             pass
+    # 2b. A modern (2026-07-28) request's MCP headers must say what its body says, before anything else is
+    # looked at: the assertion binds the body, so what the checked headers claim is covered by it too.
+    era = inspect_mcp_request(parsed if is_json else NO_BODY, headers)
     # 3. Identity in _meta, and the token.
     assertions: list[Any] = []
     users: list[Any] = []
@@ -328,6 +336,7 @@ def verify_request(
         token=token,
         in_meta=bool(assertions),
         body=decoded,
+        era=era,
     )
 
 
