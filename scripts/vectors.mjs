@@ -26,7 +26,7 @@ import {
   sha256Base64url,
   userToClaims,
   userToHeaders,
-} from '@mcp-identity/core';
+} from '@mcp-identity/core/internal';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'spec/vectors');
@@ -1088,6 +1088,62 @@ add('23 (control). another jti seen before', [], {
   body: toolCall(),
   claims: { jti: 'a-fresh-jti-00000001' },
   seenJtis: ['already-seen-jti-0001'],
+  expect: { user: USER },
+});
+
+// Check 2b (MCP protocol 2026-07-28 requests only): the MCP headers must agree with the body, and
+// the body be one request or notification. Added last so the cases above keep their jtis.
+const MODERN = '2026-07-28';
+const modernCall = (name = 'read_file', id = 1) =>
+  withMeta(
+    { ...toolCall(undefined, id), params: { ...toolCall(undefined, id).params, name } },
+    { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} },
+  );
+const mcpHeaders = (method, name) => [
+  ['MCP-Protocol-Version', MODERN],
+  ['Mcp-Method', method],
+  ...(name === undefined ? [] : [['Mcp-Name', name]]),
+];
+add('2b-1. 2026-07-28: MCP headers that agree with the body are accepted', [], {
+  body: modernCall(),
+  extraHeaders: mcpHeaders('tools/call', 'read_file'),
+  expect: { user: USER },
+});
+add('2b-2. 2026-07-28: an Mcp-Method that disagrees with the body', [], {
+  body: modernCall(),
+  extraHeaders: mcpHeaders('tools/list', 'read_file'),
+  expect: refuse(400, 'mcp_header_mismatch'),
+});
+add('2b-3. 2026-07-28: an Mcp-Name that disagrees with the body', [], {
+  body: modernCall(),
+  extraHeaders: mcpHeaders('tools/call', 'delete_file'),
+  expect: refuse(400, 'mcp_header_mismatch'),
+});
+add('2b-4. 2026-07-28: an MCP-Protocol-Version header that disagrees with _meta', [], {
+  body: modernCall(),
+  extraHeaders: [
+    ['MCP-Protocol-Version', '2025-11-25'],
+    ['Mcp-Method', 'tools/call'],
+    ['Mcp-Name', 'read_file'],
+  ],
+  expect: refuse(400, 'mcp_header_mismatch'),
+});
+add('2b-5. 2026-07-28: an Mcp-Name missing', [], {
+  body: modernCall(),
+  extraHeaders: mcpHeaders('tools/call'),
+  expect: refuse(400, 'mcp_header_mismatch'),
+});
+add('2b-6. 2026-07-28: a batch is refused', [], {
+  body: [modernCall('read_file', 1), modernCall('read_file', 2)],
+  extraHeaders: mcpHeaders('tools/call', 'read_file'),
+  expect: refuse(400, 'mcp_message_refused'),
+});
+add('2b-7. an earlier revision: MCP headers that disagree are not checked', [], {
+  body: toolCall(),
+  extraHeaders: [
+    ['Mcp-Method', 'tools/list'],
+    ['Mcp-Name', 'something_else'],
+  ],
   expect: { user: USER },
 });
 

@@ -285,6 +285,8 @@ describe('shared vectors: full requests', () => {
         'identity_mismatch',
         'identity_missing',
         'identity_replayed',
+        'mcp_header_mismatch',
+        'mcp_message_refused',
         'parse_error',
         'unsupported_encoding',
       ].sort(),
