@@ -180,16 +180,21 @@ function invalid(message: string): IdentityError {
   return new IdentityError('user_context_invalid', `invalid user context: ${message}`);
 }
 
-function checkString(value: string, field: string): string {
-  if (value.length === 0) throw invalid(`${field} must not be empty`);
-  if (value.length > limits.maxStringLength) throw invalid(`${field} is longer than ${limits.maxStringLength} characters`);
-  if (!value.isWellFormed()) throw invalid(`${field} is not well-formed Unicode`);
+/** `field`, or its entry `field[index]`: built only for a refusal, so a long list costs no names. */
+function nameOf(field: string, index: number | undefined): string {
+  return index === undefined ? field : `${field}[${index}]`;
+}
+
+function checkString(value: string, field: string, index?: number): string {
+  if (value.length === 0) throw invalid(`${nameOf(field, index)} must not be empty`);
+  if (value.length > limits.maxStringLength) throw invalid(`${nameOf(field, index)} is longer than ${limits.maxStringLength} characters`);
+  if (!value.isWellFormed()) throw invalid(`${nameOf(field, index)} is not well-formed Unicode`);
   return value;
 }
 
-function requiredString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
-  return checkString(value, field);
+function requiredString(value: unknown, field: string, index?: number): string {
+  if (typeof value !== 'string') throw invalid(`${nameOf(field, index)} must be a string`);
+  return checkString(value, field, index);
 }
 
 function optionalString(value: unknown, field: string): string | undefined {
@@ -202,14 +207,8 @@ function optionalList(value: unknown, field: string, max: number = limits.maxLis
   if (!Array.isArray(value)) throw invalid(`${field} must be an array of strings`);
   // A valid user the limits cannot carry: a code that says so, not "invalid credentials".
   if (value.length > max) throw new IdentityError('claims_limit_exceeded', `${field} has more than ${max} entries`);
-  const list: string[] = new Array<string>(value.length);
-  for (let index = 0; index < value.length; index++) {
-    const entry: unknown = value[index];
-    // The usual case checked inline; the entry's name (`groups[3]`) is only built for a refusal.
-    if (typeof entry === 'string' && entry.length > 0 && entry.length <= limits.maxStringLength && entry.isWellFormed()) {
-      list[index] = entry;
-    } else list[index] = requiredString(entry, `${field}[${index}]`);
-  }
+  const list = new Array<string>(value.length);
+  for (let index = 0; index < value.length; index++) list[index] = requiredString(value[index], field, index);
   return Object.freeze(list);
 }
 

@@ -8,7 +8,6 @@ import {
   auditUserFields,
   clientRequestIdField,
   isRecord,
-  normalizeUserContext,
   refusalOf,
   requestIdOf,
   rpcSummaryOf,
@@ -23,17 +22,8 @@ import type {
 } from '@mcp-identity/core/internal';
 import type { Request, Response } from 'express';
 import { deniedWhole, policyRecords } from './policy/guard.js';
+import { normalizedUserOf } from './prepare.js';
 import type { RequestState } from './request-state.js';
-
-/** The user an event names: the normalized `req.userContext`, or none when it is absent or invalid. */
-function userOf(req: Request): UserContext | undefined {
-  if (req.userContext === undefined) return undefined;
-  try {
-    return normalizeUserContext(req.userContext);
-  } catch {
-    return undefined;
-  }
-}
 
 /** A parsed body a body parser left in `req.body`, when it looks like JSON. */
 function parsedBody(req: Request): unknown {
@@ -111,7 +101,7 @@ export function createProxyAudit(audience: string, emit: EmitAudit, clock: () =>
           audience,
           // A request denied whole forwarded nothing: its event names what the client asked for.
           body: prepared?.rpc?.value ?? prepared?.received?.value ?? parsedBody(req),
-          user: prepared?.user ?? userOf(req),
+          user: prepared?.user ?? normalizedUserOf(req),
           jti,
           upstreamStatus: state.upstreamStatus,
           latencyMs: Math.max(0, clock() - start),

@@ -67,7 +67,7 @@ function setIdentity(
   state: RequestState,
   config: GatewayConfig,
   requestId: string,
-): { readonly body: readonly Uint8Array[] | undefined; readonly jti: string } {
+): { readonly body: readonly Uint8Array[] | undefined; readonly length: number; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
   setRequestId(proxyReq, requestId);
   // The final path, after any pathRewrite, obeys the same rule as the client's.
@@ -109,10 +109,11 @@ function setIdentity(
     checkHeadSize(proxyReq, config.maxHeaderBytes);
   }
   const body = serializeBody(prepared, token);
+  const length = body === undefined ? 0 : byteLengthOf(body);
   if (prepared.decoded) proxyReq.removeHeader('content-encoding');
-  if (body !== undefined) proxyReq.setHeader('content-length', byteLengthOf(body));
+  if (body !== undefined) proxyReq.setHeader('content-length', length);
   else if (proxyReq.hasHeader('content-length')) proxyReq.setHeader('content-length', 0);
-  return { body, jti };
+  return { body, length, jti };
 }
 
 /** Bodies up to this size are joined and written at once; larger ones piece by piece. */
@@ -123,7 +124,7 @@ const JOIN_BELOW = 16 * 1024;
  * pieces are views of the client's bytes, never copied into one buffer); a small one is joined
  * first, so it costs one write instead of one per piece.
  */
-function writeBody(proxyReq: ClientRequest, body: readonly Uint8Array[] | undefined): void {
+function writeBody(proxyReq: ClientRequest, body: readonly Uint8Array[] | undefined, length: number): void {
   if (body === undefined || body.length === 0) {
     proxyReq.end();
     return;
@@ -132,7 +133,6 @@ function writeBody(proxyReq: ClientRequest, body: readonly Uint8Array[] | undefi
     proxyReq.end(body[0]);
     return;
   }
-  const length = byteLengthOf(body);
   if (length < JOIN_BELOW) {
     proxyReq.end(Buffer.concat(body, length));
     return;
@@ -199,7 +199,7 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
         return;
       }
       state.jti = identity.jti;
-      writeBody(proxyReq, identity.body);
+      writeBody(proxyReq, identity.body, identity.length);
     };
     if (sessions === undefined || sessions.checked(req)) {
       forward();

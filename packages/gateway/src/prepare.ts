@@ -73,6 +73,17 @@ function checkContentType(req: IncomingMessage): void {
   }
 }
 
+/** The request's user, normalized, or undefined when it has none or an invalid one (audit, list filtering). */
+export function normalizedUserOf(req: IncomingMessage): UserContext | undefined {
+  const { userContext } = req as GatewayRequest;
+  if (userContext === undefined) return undefined;
+  try {
+    return normalizeUserContext(userContext);
+  } catch {
+    return undefined;
+  }
+}
+
 function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
   // Before anything else is read: a path that could leave the upstream's mount is never forwarded.
   checkRequestPath((req as { originalUrl?: string }).originalUrl ?? req.url);

@@ -9,7 +9,6 @@ import {
   createPolicy,
   IdentityError,
   isPolicy,
-  normalizeUserContext,
   policyDenialCounter,
   positiveInteger,
   writeIdentityError,
@@ -20,6 +19,7 @@ import { enforcePolicy } from './enforce.js';
 import type { PolicyOutcome } from './enforce.js';
 import { rewriteJsonBody, SseRewriter, tooLarge } from './rewrite.js';
 import type { RewriteState } from './rewrite.js';
+import { normalizedUserOf } from '../prepare.js';
 import { pipeResponseThrough } from '../proxy-adapter.js';
 import type { RequestState, RequestStates } from '../request-state.js';
 
@@ -53,14 +53,6 @@ export function deniedWhole(state: RequestState): boolean {
 export function policyOption(value: unknown): Policy {
   if (isPolicy(value)) return value;
   return createPolicy(value as PolicyConfig);
-}
-
-function userOf(req: IncomingMessage): UserContext | undefined {
-  try {
-    return normalizeUserContext((req as { userContext?: unknown }).userContext);
-  } catch {
-    return undefined;
-  }
 }
 
 function isJson(type: string): boolean {
@@ -100,17 +92,6 @@ export function createPolicyGuard(
     res.setHeader('cache-control', 'no-store');
     res.setHeader('content-length', Buffer.byteLength(body));
     res.end(body);
-  }
-
-  function stateFor(req: IncomingMessage, outcome: PolicyOutcome | undefined, user: UserContext): RewriteState | undefined {
-    const allows = (operation: Parameters<Policy['allows']>[1]): boolean => policy.allows(user, operation);
-    if (req.method === 'GET') {
-      // A GET stream may replay responses to requests sent before, known by their shape: filtered
-      // whatever the GET itself carried (a body of client responses or notifications included).
-      return { lists: new Map(outcome?.lists), denied: outcome?.denied ?? [], replay: true, allows, limit };
-    }
-    if (outcome === undefined || (outcome.lists.size === 0 && outcome.denied.length === 0)) return undefined;
-    return { lists: new Map(outcome.lists), denied: outcome.denied, replay: false, allows, limit };
   }
 
   function pipeJson(proxyRes: IncomingMessage, res: ServerResponse, state: RewriteState): void {
@@ -157,11 +138,15 @@ export function createPolicyGuard(
   function onProxyRes(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
     const requestState = states.get(req);
     const outcome = requestState?.policy;
-    // Nothing to rewrite: no closure, no user lookup (the common case of an allowed call). A GET always is.
-    if (outcome !== undefined && outcome.lists.size === 0 && outcome.denied.length === 0 && req.method !== 'GET') return;
-    const user = requestState?.policyUser ?? userOf(req);
-    const state = user === undefined ? undefined : stateFor(req, outcome, user);
-    if (state === undefined) return;
+    // A GET stream may replay responses to requests sent before, known by their shape: filtered
+    // whatever the GET itself carried (a body of client responses or notifications included).
+    const replay = req.method === 'GET';
+    // Nothing to rewrite: no closure, no user lookup (the common case of an allowed call).
+    if (!replay && (outcome === undefined || (outcome.lists.size === 0 && outcome.denied.length === 0))) return;
+    const user = requestState?.policyUser ?? normalizedUserOf(req);
+    if (user === undefined) return;
+    const allows = (operation: Parameters<Policy['allows']>[1]): boolean => policy.allows(user, operation);
+    const state: RewriteState = { lists: new Map(outcome?.lists), denied: outcome?.denied ?? [], replay, allows, limit };
     const status = proxyRes.statusCode ?? 0;
     const type = (proxyRes.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
     const encoding = (proxyRes.headers['content-encoding'] ?? 'identity').toLowerCase();
