@@ -16,7 +16,7 @@
  * | resource         | `resource` (the RFC 8707 resource the access token was for) |
  */
 import { IdentityError } from './errors.js';
-import { isRecord, limits, normalizeUserContext, userContextFields } from './user-context.js';
+import { adoptNormalizedUser, isNormalizedUser, isRecord, limits, normalizeUserContext, userContextFields } from './user-context.js';
 import type { UserContext, UserContextField } from './user-context.js';
 
 // Frozen like the lists of a normalized user.
@@ -104,7 +104,8 @@ export function selectUserFields(
   if (fields.has('scopes') && user.scopes !== undefined) out.scopes = user.scopes;
   if (fields.has('clientId') && user.clientId !== undefined) out.clientId = user.clientId;
   if (fields.has('resource') && user.resource !== undefined) out.resource = user.resource;
-  return Object.freeze(out);
+  // Made of the normalized user's frozen parts: a normalized user too.
+  return isNormalizedUser(user) ? adoptNormalizedUser(Object.freeze(out)) : Object.freeze(out);
 }
 
 /** Validates a `claims` allow-list option. */

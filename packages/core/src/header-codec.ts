@@ -6,6 +6,7 @@
  * bare `,`. So `José`, `équipe-🚀` and a group named `eng,ops` survive exactly, and
  * no CR, LF or other control byte can ever reach a header line.
  */
+import { derivedFromUser, isNormalizedUser } from './user-context.js';
 import type { UserContext } from './user-context.js';
 
 const HEX = '0123456789ABCDEF';
@@ -193,6 +194,20 @@ export function userToHeaders(user: UserContext, prefix: string): Record<string,
   if (user.clientId !== undefined) h[`${prefix}-client-id`] = encodeHeaderValue(user.clientId);
   if (user.resource !== undefined) h[`${prefix}-resource`] = encodeHeaderValue(user.resource);
   return h;
+}
+
+const headerViews = new WeakMap<UserContext, { readonly prefix: string; readonly headers: Readonly<Record<string, string>> }>();
+
+/**
+ * {@link userToHeaders}, frozen and kept with a normalized user for its last prefix (the same
+ * user object comes back for each request of that user): the per-request path reads it.
+ */
+export function identityHeadersOf(user: UserContext, prefix: string): Readonly<Record<string, string>> {
+  const view = derivedFromUser(headerViews, user, () => ({ prefix, headers: Object.freeze(userToHeaders(user, prefix)) }));
+  if (view.prefix === prefix) return view.headers;
+  const headers = Object.freeze(userToHeaders(user, prefix));
+  if (isNormalizedUser(user)) headerViews.set(user, { prefix, headers });
+  return headers;
 }
 
 /**

@@ -9,7 +9,17 @@
 export { IdentityError, isIdentityError, toJsonRpcError, errorCodes } from './errors.js';
 export type { IdentityErrorCode, IdentityErrorOptions, JsonRpcErrorBody } from './errors.js';
 
-export { normalizeUserContext, userContextSchema, userContextFields, limits, isRecord } from './user-context.js';
+export {
+  normalizeUserContext,
+  userContextSchema,
+  userContextFields,
+  limits,
+  isRecord,
+  isNormalizedUser,
+  derivedFromUser,
+} from './user-context.js';
+export { createUserMemo } from './user-memo.js';
+export type { UserMemo, UserMemoOptions } from './user-memo.js';
 export type { UserContext, UserContextField, AuthMethod } from './user-context.js';
 
 export {
@@ -26,6 +36,7 @@ export {
   identityHeaderPrefix,
   DEFAULT_HEADER_PREFIX,
   userToHeaders,
+  identityHeadersOf,
   headerAgreesWithUser,
 } from './header-codec.js';
 export type { IdentityHeaderSuffix } from './header-codec.js';

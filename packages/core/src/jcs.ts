@@ -1,5 +1,7 @@
 import { unchangedBytes } from './json-bytes.js';
 import type { SourcedString } from './json-bytes.js';
+import { derivedFromUser, isNormalizedUser } from './user-context.js';
+import type { UserContext } from './user-context.js';
 
 /**
  * RFC 8785 (JCS) canonical JSON of values that came from `JSON.parse` (or are built of plain
@@ -98,6 +100,8 @@ function writeString(value: string, sink: CanonicalSink): void {
   }
 }
 
+const canonicalUsers = new WeakMap<UserContext, string>();
+
 function writeCanonical(value: unknown, sink: CanonicalSink): void {
   switch (typeof value) {
     case 'string':
@@ -113,6 +117,11 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
     case 'object': {
       if (value === null) {
         sink.out += 'null';
+        return;
+      }
+      if (isNormalizedUser(value)) {
+        // The same user in every request's `_meta`: its canonical text is kept with it.
+        sink.out += derivedFromUser(canonicalUsers, value, canonicalJson);
         return;
       }
       const held = sink.sources?.get(value);

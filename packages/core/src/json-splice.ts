@@ -16,7 +16,8 @@
  * costs no stack.
  */
 import { isIdentityMetaKey } from './meta-keys.js';
-import { isRecord } from './user-context.js';
+import { derivedFromUser, isNormalizedUser, isRecord } from './user-context.js';
+import type { UserContext } from './user-context.js';
 import type { JsonRpcBody } from './json-rpc.js';
 
 /** Where an object and its members are in the text. */
@@ -152,8 +153,13 @@ function layoutMessages(src: Buffer): ObjectSpan[] {
   }
 }
 
+const userJson = new WeakMap<UserContext, string>();
+const stringify = (value: unknown): string => JSON.stringify(value);
+
 function member(key: string, value: unknown): string {
-  return `${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  // The gateway's user (the same object for each request of that user): its JSON is kept with it.
+  const json = isNormalizedUser(value) ? derivedFromUser(userJson, value, stringify) : JSON.stringify(value);
+  return `${JSON.stringify(key)}:${json}`;
 }
 
 /** A `_meta` rebuilt when its identity members differ from the text, else undefined. */

@@ -9,6 +9,7 @@ import { clockOption, positiveInteger, requiredIdentifier } from './options.js';
 import { randomId } from './random.js';
 import type { RequestBinding } from './binding.js';
 import type { ImportedSigningKey, ImportedSigningKeys, PublicJwk, SigningKey } from './keys.js';
+import { derivedFromUser } from './user-context.js';
 import type { UserContext } from './user-context.js';
 
 /** The wire-format version this package signs and verifies: the `v` claim of every assertion (docs/spec). */
@@ -55,6 +56,10 @@ export interface DelegatedTokenClaim {
   readonly aud: string;
 }
 
+// A normalized user's claims as JSON, kept with the user object (the same one for each request of that user).
+const claimsJson = new WeakMap<UserContext, string>();
+const claimsJsonOf = (user: UserContext): string => JSON.stringify(userToClaims(user));
+
 /** Signs assertions; build one per upstream at start-up. */
 export interface AssertionSigner {
   readonly alg: ImportedSigningKey['alg'];
@@ -96,7 +101,7 @@ export function createAssertionSigner(options: AssertionSignerOptions, imported?
       const iat = Math.floor(clock() / 1000);
       const exp = iat + ttlSeconds;
       const jti = randomId();
-      const userJson = JSON.stringify(userToClaims(user));
+      const userJson = derivedFromUser(claimsJson, user, claimsJsonOf);
       const req = JSON.stringify({ method: binding.method, path: binding.path, body_sha256: binding.bodySha256 });
       const rules = extra?.policyRules === undefined ? '' : `,"policy_rules":${JSON.stringify(extra.policyRules)}`;
       const rid = extra?.requestId === undefined ? '' : `,"request_id":${JSON.stringify(extra.requestId)}`;

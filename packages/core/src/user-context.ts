@@ -129,6 +129,38 @@ export function normalizeUserContext(input: unknown): UserContext {
   return user;
 }
 
+/**
+ * Whether `value` is a user this module produced (or adopted): frozen all the way down, so a
+ * value derived from it (its headers, claims, JSON) can be kept for as long as the object lives.
+ */
+export function isNormalizedUser(value: unknown): value is UserContext {
+  return typeof value === 'object' && value !== null && normalized.has(value);
+}
+
+/**
+ * Registers a user built only from a normalized user's parts and frozen (`selectUserFields`),
+ * so that normalizing it again is free and per-user caches apply to it.
+ */
+export function adoptNormalizedUser(user: UserContext): UserContext {
+  if (!Object.isFrozen(user)) throw new TypeError('only a frozen user can be adopted');
+  normalized.add(user);
+  return user;
+}
+
+/**
+ * `compute(user)`, kept in `cache` for a normalized user (immutable, so the value never goes
+ * stale; it goes when the user object does); computed every time for any other object.
+ */
+export function derivedFromUser<T>(cache: WeakMap<UserContext, T>, user: UserContext, compute: (user: UserContext) => T): T {
+  if (!normalized.has(user)) return compute(user);
+  let value = cache.get(user);
+  if (value === undefined) {
+    value = compute(user);
+    cache.set(user, value);
+  }
+  return value;
+}
+
 /** JSON Schema (draft 2020-12) of a normalized {@link UserContext}. */
 export const userContextSchema = Object.freeze({
   $schema: 'https://json-schema.org/draft/2020-12/schema',

@@ -6,9 +6,9 @@
 import {
   clockOption,
   createAuditEmitter,
+  createUserMemo,
   IdentityError,
   isIdentityError,
-  normalizeUserContext,
   objectOption,
   writeIdentityError,
 } from '@mcp-identity/core/internal';
@@ -205,6 +205,8 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
   const delegation = resolveDelegation(options.delegation);
   const clock = clockOption(options.clock);
   const emit = createAuditEmitter(options);
+  // The same user logging in again gets the same frozen object: per-user caches downstream apply.
+  const users = createUserMemo();
 
   function refuse(req: Request, res: Response, error: IdentityError, principal?: UserContext): void {
     writeIdentityError(res, error);
@@ -252,7 +254,7 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
             refusal = checkResource(input);
             input = { ...input, resource: resource.resource };
           }
-          principal = normalizeUserContext({ ...input, authMethod: strategy.method });
+          principal = users.normalize({ ...input, authMethod: strategy.method });
         } catch (error) {
           if (isIdentityError(error) && error.code === 'claims_limit_exceeded') {
             refuse(req, res, error);

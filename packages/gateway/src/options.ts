@@ -6,13 +6,16 @@ import {
   canonicalHeaderName,
   contextforgeSecret,
   createAssertionSigner,
+  createUserMemo,
   DEFAULT_BODY_LIMIT,
+  derivedFromUser,
   defaultSensitiveAttributes,
   headerNameOption,
   identityHeaderPrefix,
   loggerOption,
   parseFieldList,
   positiveInteger,
+  selectUserFields,
   sensitiveAttributeMatcher,
 } from '@mcp-identity/core/internal';
 import type {
@@ -22,7 +25,9 @@ import type {
   LoggerLike,
   SessionBinder,
   SigningKey,
+  UserContext,
   UserContextField,
+  UserMemo,
 } from '@mcp-identity/core/internal';
 import { optionName } from './option-names.js';
 import type { OptionNames, RenamedOption } from './option-names.js';
@@ -142,6 +147,10 @@ export interface GatewayConfig {
   readonly assertionHeader: string;
   readonly fields: ReadonlySet<UserContextField>;
   readonly isSensitive: (name: string) => boolean;
+  /** `normalizeUserContext`, returning the same object for a user whose fields did not change (core user-memo.ts). */
+  readonly users: UserMemo;
+  /** `selectUserFields(user, fields, isSensitive)`, kept with each normalized user. */
+  readonly visibleUser: (user: UserContext) => UserContext;
   readonly headersCarrier: boolean;
   readonly metaCarrier: boolean;
   /** `metaCreation: "always"`. */
@@ -234,13 +243,19 @@ export function resolveIdentityOptions(options: IdentityOptions, context: Resolv
   const stripExact = new Set(
     [...CREDENTIAL_HEADERS, apiKeyHeader, ...extra.filter((name) => !name.endsWith('-'))].filter((name) => !forward.has(name)),
   );
+  const fields = parseFieldList(options.claims, name('claims'));
+  const isSensitive = sensitiveAttributeMatcher(sensitive);
+  const visible = new WeakMap<UserContext, UserContext>();
+  const select = (user: UserContext): UserContext => selectUserFields(user, fields, isSensitive);
   return Object.freeze({
     signer,
     audience: options.audience,
     prefix,
     assertionHeader: `${prefix}-assertion`,
-    fields: parseFieldList(options.claims, name('claims')),
-    isSensitive: sensitiveAttributeMatcher(sensitive),
+    fields,
+    isSensitive,
+    users: createUserMemo(),
+    visibleUser: (user: UserContext) => derivedFromUser(visible, user, select),
     headersCarrier: carriers.includes('headers'),
     metaCarrier: carriers.includes('meta'),
     metaAlways: carriers.includes('meta') && metaCreation === 'always',

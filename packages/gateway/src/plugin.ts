@@ -9,11 +9,11 @@ import {
   canonicalHeaderName,
   CONTEXTFORGE_SIGNATURE_SUFFIX,
   contextforgeSignatureOf,
+  identityHeadersOf,
   IdentityError,
   isIdentityError,
   SESSION_HEADER,
   requestIdOf,
-  userToHeaders,
   writeIdentityError,
 } from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
@@ -95,7 +95,7 @@ function setIdentity(
   // made only of client responses), the identity travels in headers whatever the carriers (docs/spec).
   if (config.headersCarrier || prepared.metaMessages.length === 0) {
     proxyReq.setHeader(config.assertionHeader, token);
-    const headers = userToHeaders(prepared.user, config.prefix);
+    const headers = identityHeadersOf(prepared.user, config.prefix);
     for (const [name, value] of Object.entries(headers)) proxyReq.setHeader(name, value);
     if (config.contextforgeSecret !== undefined) {
       // Over the -Id and -Email values exactly as sent, so a ContextForge-style verifier agrees.

@@ -21,7 +21,6 @@ import {
   normalizeUserContext,
   parseJsonRpcBody,
   readRequestBody,
-  selectUserFields,
   serializeJsonRpcBodyParts,
   SESSION_HEADER,
   setIdentityMeta,
@@ -90,9 +89,9 @@ function userOf(req: GatewayRequest, config: GatewayConfig): UserContext {
   checkRequestPath(req.url);
   if (req.userContext === undefined) throw new IdentityError('unauthenticated', 'the request is not authenticated');
   // Normalized once: later steps (the session check) find the frozen, normalized object.
-  const user = normalizeUserContext(req.userContext);
+  const user = config.users.normalize(req.userContext);
   req.userContext = user;
-  return selectUserFields(user, config.fields, config.isSensitive);
+  return config.visibleUser(user);
 }
 
 function hasMetaObject(message: JsonRpcMessage): boolean {
