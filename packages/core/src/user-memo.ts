@@ -116,7 +116,9 @@ function same(value: unknown, seen: Seen): boolean {
 /**
  * Creates a memo of `normalizeUserContext` for one gateway. Bounded: one entry per user id (a
  * changed user replaces its entry), at most `maxUsers` (the oldest go first), none larger than
- * `maxChars`; an entry holds the strings its user holds anyway.
+ * `maxChars`; an entry holds the strings its user holds anyway. A user is kept from its second
+ * request on (`maxUsers` ids seen once are remembered for that), so users who never return
+ * cost no copies.
  * @param options - Bounds.
  * @returns The memo.
  */
@@ -124,6 +126,9 @@ export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
   const maxUsers = nonNegativeInteger(options.maxUsers, 'maxUsers', 256);
   const maxChars = nonNegativeInteger(options.maxChars, 'maxChars', 32_768);
   const entries = new Map<string, Entry>();
+  // Ids seen once and not kept yet: a user is kept from its second request on, so a stream of
+  // users that never come back (more than the memo holds) costs a set entry, not a kept copy.
+  const seenOnce = new Set<string>();
 
   function lookup(input: object, id: string): UserContext | undefined {
     const entry = entries.get(id);
@@ -131,6 +136,15 @@ export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
     let i = 0;
     for (const name of FIELDS) if (!same(fieldOf(input, name), entry.seen[i++])) return undefined;
     return entry.user;
+  }
+
+  /** Whether a user not found should be kept: it was kept before (and changed), or seen once already. */
+  function admit(id: string): boolean {
+    if (entries.has(id) || seenOnce.delete(id)) return true;
+    if (maxUsers === 0) return false;
+    if (seenOnce.size >= maxUsers) seenOnce.delete(seenOnce.values().next().value as string);
+    seenOnce.add(id);
+    return false;
   }
 
   function store(input: object, id: string, user: UserContext): void {
@@ -142,7 +156,7 @@ export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
       seen.push(read[0]);
       chars += read[1];
     }
-    if (chars > maxChars || maxUsers === 0) return;
+    if (chars > maxChars) return;
     entries.delete(id);
     if (entries.size >= maxUsers) entries.delete(entries.keys().next().value as string);
     entries.set(id, { seen, user });
@@ -157,7 +171,7 @@ export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
       if (known !== undefined) return known;
       // Normalized first: an input it refuses is never remembered.
       const user = normalizeUserContext(input);
-      store(input, id, user);
+      if (admit(id)) store(input, id, user);
       return user;
     },
   };

@@ -17,14 +17,33 @@ const base = () => ({
   attributes: { region: 'eu', dept: 'r&d' },
 });
 
+/** Normalizes `input` twice: a user is kept from its second request on. */
+function kept(memo: ReturnType<typeof createUserMemo>, input: object) {
+  memo.normalize(input);
+  return memo.normalize(input);
+}
+
 describe('createUserMemo', () => {
-  it('returns the same frozen user for a new input object with the same fields', () => {
+  it('returns the same frozen user for a new input object with the same fields, from the second request on', () => {
     const memo = createUserMemo();
     const first = memo.normalize(base());
     const second = memo.normalize(base());
-    expect(second).toBe(first);
-    expect(Object.isFrozen(second)).toBe(true);
-    expect(second).toEqual(normalizeUserContext(base()));
+    expect(second).not.toBe(first);
+    const third = memo.normalize(base());
+    expect(third).toBe(second);
+    expect(Object.isFrozen(third)).toBe(true);
+    expect(third).toEqual(normalizeUserContext(base()));
+  });
+
+  it('keeps nothing for users who do not come back before maxUsers others came', () => {
+    const memo = createUserMemo({ maxUsers: 2 });
+    const first = memo.normalize({ ...base(), id: 'a' });
+    memo.normalize({ ...base(), id: 'b' });
+    memo.normalize({ ...base(), id: 'c' });
+    // 'a' was forgotten as seen once: this is its first sighting again, and the next one is kept.
+    const again = memo.normalize({ ...base(), id: 'a' });
+    expect(again).not.toBe(first);
+    expect(memo.normalize({ ...base(), id: 'a' })).toBe(memo.normalize({ ...base(), id: 'a' }));
   });
 
   it.each([
@@ -42,7 +61,8 @@ describe('createUserMemo', () => {
     ['a delegation is added', { serviceAccount: 'bot' }],
   ])('normalizes again for the same id when %s', (_what, change) => {
     const memo = createUserMemo();
-    const before = memo.normalize(base());
+    const before = kept(memo, base());
+    expect(memo.normalize(base())).toBe(before);
     const input = { ...base(), ...change };
     const after = memo.normalize(input);
     expect(after).not.toBe(before);
@@ -52,14 +72,14 @@ describe('createUserMemo', () => {
   it('sees a list changed in place in the object it was given before', () => {
     const memo = createUserMemo();
     const input = base();
-    memo.normalize(input);
+    kept(memo, input);
     input.groups.push('admins');
     expect(memo.normalize(input).groups).toEqual(['eng', 'ops', 'admins']);
   });
 
   it('ignores inherited and non-enumerable fields, as normalizeUserContext does', () => {
     const memo = createUserMemo();
-    const user = memo.normalize(base());
+    const user = kept(memo, base());
     const polluted = Object.assign(Object.create({ isAdmin: true, groups: ['root'] }) as object, { ...base() });
     expect(memo.normalize(polluted)).toBe(user);
     const hidden = Object.defineProperty(base(), 'isAdmin', { value: true, enumerable: false });
@@ -70,7 +90,7 @@ describe('createUserMemo', () => {
 
   it('throws for an invalid input every time instead of remembering it', () => {
     const memo = createUserMemo();
-    memo.normalize(base());
+    kept(memo, base());
     const bad = { ...base(), groups: ['eng', 42] };
     for (let i = 0; i < 2; i++) expect(() => memo.normalize(bad)).toThrow(expect.objectContaining({ code: 'user_context_invalid' }));
     const long = { ...base(), groups: Array.from({ length: 257 }, (_, j) => `g${j}`) };
@@ -79,19 +99,21 @@ describe('createUserMemo', () => {
 
   it('keeps one user per id and at most maxUsers, dropping the oldest', () => {
     const memo = createUserMemo({ maxUsers: 2 });
-    const a = memo.normalize({ ...base(), id: 'a' });
-    const b = memo.normalize({ ...base(), id: 'b' });
+    const a = kept(memo, { ...base(), id: 'a' });
+    const b = kept(memo, { ...base(), id: 'b' });
     expect(memo.normalize({ ...base(), id: 'a' })).toBe(a);
-    memo.normalize({ ...base(), id: 'c' });
-    // 'a' was stored first and is gone; 'b' stays.
+    kept(memo, { ...base(), id: 'c' });
+    // 'a' was kept first and is gone; 'b' stays.
     expect(memo.normalize({ ...base(), id: 'b' })).toBe(b);
     expect(memo.normalize({ ...base(), id: 'a' })).not.toBe(a);
   });
 
   it('does not keep a user larger than maxChars, nor any with maxUsers 0', () => {
     const large = createUserMemo({ maxChars: 10 });
+    kept(large, base());
     expect(large.normalize(base())).not.toBe(large.normalize(base()));
     const none = createUserMemo({ maxUsers: 0 });
+    kept(none, base());
     expect(none.normalize(base())).not.toBe(none.normalize(base()));
   });
 
