@@ -44,7 +44,8 @@ export function encodeHeader(alg: Algorithm, kid: string | undefined): string {
 function rawSign(key: ImportedKey, data: string): Buffer {
   switch (key.alg) {
     case 'HS256':
-      return createHmac('sha256', key.key).update(data).digest();
+      // The signing input is base64url and a dot (ASCII): hashed as a string, no UTF-8 pass.
+      return createHmac('sha256', key.key).update(data, 'latin1').digest();
     case 'EdDSA':
       return cryptoSign(null, Buffer.from(data), key.key);
     case 'ES256':

@@ -14,6 +14,7 @@
 import { IdentityError } from '@mcp-identity/core/internal';
 
 const ENCODED_SEPARATOR = /%(?:2f|5c)/i;
+const MAY_BREAK = /[.%\\]/;
 
 function isDotSegment(segment: string): boolean {
   const name = (segment.split(';', 1)[0] ?? '').replace(/%2e/gi, '.');
@@ -22,7 +23,11 @@ function isDotSegment(segment: string): boolean {
 
 /** Tells why a request target breaks the path rule, or `undefined` when it is safe to forward. */
 export function pathProblem(target: string | undefined): string | undefined {
-  const path = (target ?? '').split('?', 1)[0] ?? '';
+  const text = target ?? '';
+  const query = text.indexOf('?');
+  const path = query === -1 ? text : text.slice(0, query);
+  // Every problem needs a dot, a percent sign or a backslash: most paths have none.
+  if (!MAY_BREAK.test(path)) return undefined;
   if (path.includes('\\') || ENCODED_SEPARATOR.test(path)) return 'the request path contains an encoded slash or a backslash';
   if (path.split('/').some(isDotSegment)) return 'the request path contains a dot-segment';
   return undefined;

@@ -73,6 +73,27 @@ describe('propagateIdentity audit events', () => {
       upstreamStatus: 200,
       latencyMs: 250,
     });
+    // The JSON line lists the fields in this order (docs/audit-and-metrics.md).
+    expect(Object.keys(event!)).toEqual([
+      'time',
+      'requestId',
+      'clientRequestId',
+      'component',
+      'decision',
+      'status',
+      'audience',
+      'method',
+      'path',
+      'rpcMethod',
+      'rpcName',
+      'subject',
+      'authMethod',
+      'actingAs',
+      'delegationChain',
+      'jti',
+      'upstreamStatus',
+      'latencyMs',
+    ]);
   });
 
   it('records the upstream status of an upstream error it forwarded', async () => {
