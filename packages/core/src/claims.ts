@@ -16,7 +16,15 @@
  * | resource         | `resource` (the RFC 8707 resource the access token was for) |
  */
 import { IdentityError } from './errors.js';
-import { adoptNormalizedUser, isNormalizedUser, isRecord, limits, normalizeUserContext, userContextFields } from './user-context.js';
+import {
+  adoptNormalizedUser,
+  isNormalizedUser,
+  isRecord,
+  limits,
+  normalizeUserContext,
+  ownFields,
+  userContextFields,
+} from './user-context.js';
 import type { UserContext, UserContextField } from './user-context.js';
 
 // Frozen like the lists of a normalized user.
@@ -164,9 +172,10 @@ export function actorToChain(act: unknown): string[] | undefined {
   const chain: string[] = [];
   let current: unknown = act;
   while (current !== undefined) {
-    if (!isRecord(current) || typeof current.sub !== 'string' || chain.length >= limits.maxDelegationDepth) return undefined;
+    if (!isRecord(current) || !Object.hasOwn(current, 'sub') || typeof current.sub !== 'string') return undefined;
+    if (chain.length >= limits.maxDelegationDepth) return undefined;
     chain.push(current.sub);
-    current = current.act;
+    current = Object.hasOwn(current, 'act') ? current.act : undefined;
   }
   return chain.reverse();
 }
@@ -178,29 +187,31 @@ export function actorToChain(act: unknown): string[] | undefined {
  * @throws IdentityError `identity_invalid` when the claims do not describe a valid user.
  */
 export function claimsToUser(claims: Record<string, unknown>): UserContext {
-  const chain = claims.act === undefined ? undefined : actorToChain(claims.act);
-  if (claims.act !== undefined && chain === undefined) throw new IdentityError('identity_invalid', 'the assertion act claim is malformed');
-  if (claims.admin !== undefined && typeof claims.admin !== 'boolean')
+  // Own claims only: a claim the assertion lacks is never read from a polluted Object.prototype.
+  const own = ownFields(claims);
+  const chain = own.act === undefined ? undefined : actorToChain(own.act);
+  if (own.act !== undefined && chain === undefined) throw new IdentityError('identity_invalid', 'the assertion act claim is malformed');
+  if (own.admin !== undefined && typeof own.admin !== 'boolean')
     throw new IdentityError('identity_invalid', 'the assertion admin claim is not a boolean');
-  if (typeof claims.auth_method !== 'string') throw new IdentityError('identity_invalid', 'the assertion has no auth_method claim');
-  if (claims.scope !== undefined && typeof claims.scope !== 'string')
+  if (typeof own.auth_method !== 'string') throw new IdentityError('identity_invalid', 'the assertion has no auth_method claim');
+  if (own.scope !== undefined && typeof own.scope !== 'string')
     throw new IdentityError('identity_invalid', 'the assertion scope claim is not a string');
   try {
     return normalizeUserContext({
-      id: claims.sub,
-      email: claims.email,
-      name: claims.name,
-      groups: claims.groups,
-      teams: claims.teams,
-      roles: claims.roles,
-      isAdmin: claims.admin === true,
-      authMethod: claims.auth_method,
+      id: own.sub,
+      email: own.email,
+      name: own.name,
+      groups: own.groups,
+      teams: own.teams,
+      roles: own.roles,
+      isAdmin: own.admin === true,
+      authMethod: own.auth_method,
       delegationChain: chain,
-      issuer: claims.idp,
-      attributes: claims.attrs,
-      scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter((scope) => scope.length > 0) : undefined,
-      clientId: claims.client_id,
-      resource: claims.resource,
+      issuer: own.idp,
+      attributes: own.attrs,
+      scopes: typeof own.scope === 'string' ? own.scope.split(' ').filter((scope) => scope.length > 0) : undefined,
+      clientId: own.client_id,
+      resource: own.resource,
     });
   } catch (cause) {
     throw new IdentityError('identity_invalid', 'the assertion does not describe a valid user', { cause });

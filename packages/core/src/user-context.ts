@@ -80,8 +80,8 @@ const normalized = new WeakSet<object>();
 export function normalizeUserContext(input: unknown): UserContext {
   if (typeof input === 'object' && input !== null && normalized.has(input)) return input as UserContext;
   if (!isRecord(input)) throw invalid('the user context is not an object');
-  // Own properties only: a polluted prototype must not make anyone an admin.
-  const fields: Record<string, unknown> = Object.fromEntries(Object.entries(input));
+  // Own properties only: neither the input's prototype nor a polluted Object.prototype can make anyone an admin.
+  const fields = ownFields(input);
   const id = requiredString(fields.id, 'id');
   const authMethod = fields.authMethod === undefined ? 'unknown' : requiredString(fields.authMethod, 'authMethod');
   if (!AUTH_METHOD.test(authMethod)) throw invalid('authMethod must be 1-64 characters of A-Z a-z 0-9 _ . : -');
@@ -203,6 +203,16 @@ export const userContextSchema = Object.freeze({
     },
   },
 });
+
+/**
+ * The own enumerable properties of `input`, in an object without a prototype: reading a field
+ * it lacks gives `undefined`, even when `Object.prototype` was polluted elsewhere in the process.
+ */
+export function ownFields(input: object): Record<string, unknown> {
+  const fields = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(input)) fields[key] = value;
+  return fields;
+}
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -167,6 +167,24 @@ describe('claimsToUser', () => {
   });
 });
 
+describe('claimsToUser with a polluted Object.prototype', () => {
+  it('reads only the claims the assertion has: an inherited admin, groups, roles or act grants nothing', () => {
+    const polluted = Object.prototype as Record<string, unknown>;
+    const planted = { admin: true, groups: ['root'], roles: ['admin'], act: { sub: 'svc-root' }, idp: 'https://evil.example' };
+    Object.assign(polluted, planted);
+    try {
+      const user = claimsToUser(JSON.parse('{"sub":"u","auth_method":"jwt","act":{"sub":"agent"}}') as Record<string, unknown>);
+      expect(user.isAdmin).toBe(false);
+      expect(user.groups).toEqual([]);
+      expect(user.roles).toEqual([]);
+      expect(user.delegationChain).toEqual(['agent']);
+      expect(Object.hasOwn(user, 'issuer')).toBe(false);
+    } finally {
+      for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
+    }
+  });
+});
+
 describe('chainToActor / actorToChain', () => {
   it('nests earliest first into a chain whose outermost act is the last entry', () => {
     expect(chainToActor(['first', 'second'])).toStrictEqual({ sub: 'second', act: { sub: 'first' } });

@@ -61,6 +61,23 @@ describe('normalizeUserContext', () => {
     expect(user).not.toHaveProperty('email');
   });
 
+  it('grants nothing from a polluted Object.prototype (isAdmin, groups, serviceAccount set on every object)', () => {
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted.isAdmin = true;
+    polluted.groups = ['root'];
+    polluted.serviceAccount = 'svc-root';
+    try {
+      const user = normalizeUserContext({ id: 'u' });
+      expect(user.isAdmin).toBe(false);
+      expect(user.groups).toEqual([]);
+      expect(Object.hasOwn(user, 'serviceAccount')).toBe(false);
+    } finally {
+      delete polluted.isAdmin;
+      delete polluted.groups;
+      delete polluted.serviceAccount;
+    }
+  });
+
   it('drops an empty attributes object', () => {
     expect(normalizeUserContext({ id: 'u', attributes: {} })).not.toHaveProperty('attributes');
   });

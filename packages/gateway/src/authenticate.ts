@@ -221,13 +221,15 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
   /** Checks an access-token login against the protected resource; returns the refusal, if any. */
   function checkResource(input: Readonly<Record<string, unknown>>): IdentityError | undefined {
     if (resource === undefined || challenge === undefined) return undefined;
-    const audience = audienceOf(input.audience);
+    // Own fields only: a polluted Object.prototype must not supply an audience or a scope.
+    const audience = audienceOf(Object.hasOwn(input, 'audience') ? input.audience : undefined);
     if (!audience.some((entry) => resource.audiences.includes(entry))) {
       return new IdentityError('unauthenticated', 'the access token was not issued for this resource', {
         headers: { 'www-authenticate': challenge.invalidToken },
       });
     }
-    const granted = Array.isArray(input.scopes) ? (input.scopes as unknown[]) : [];
+    const scopes = Object.hasOwn(input, 'scopes') ? input.scopes : undefined;
+    const granted = Array.isArray(scopes) ? (scopes as unknown[]) : [];
     if (resource.requiredScopes.some((scope) => !granted.includes(scope))) {
       return new IdentityError('insufficient_scope', 'the access token lacks a scope this resource requires', {
         headers: { 'www-authenticate': challenge.insufficientScope },

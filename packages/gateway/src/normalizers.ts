@@ -55,6 +55,22 @@ const DEFAULT_PATHS: Required<{ [K in keyof ClaimPaths]: readonly string[] }> = 
   issuer: ['iss'],
 };
 
+/**
+ * `source[key]` when the object or a prototype of its own class chain has it (an app's user
+ * class may define getters), but never a value that exists only on `Object.prototype`: a
+ * prototype polluted elsewhere in the process must not add a role or make an admin.
+ */
+function field(source: Record<string, unknown>, key: string): unknown {
+  for (
+    let holder: object | null = source;
+    holder !== null && holder !== Object.prototype;
+    holder = Object.getPrototypeOf(holder) as object | null
+  ) {
+    if (Object.hasOwn(holder, key)) return source[key];
+  }
+  return undefined;
+}
+
 function readPath(source: Record<string, unknown>, path: string): unknown {
   if (Object.hasOwn(source, path)) return source[path];
   let current: unknown = source;
@@ -87,13 +103,19 @@ function stringEntries(source: Record<string, unknown>): Record<string, string> 
   return Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
+function attributesOf(value: unknown): Record<string, string> | undefined {
+  return isRecord(value) ? stringEntries(value) : undefined;
+}
+
 function isAdminBy(adminRoles: readonly string[], ...lists: readonly string[][]): boolean {
   return adminRoles.length > 0 && lists.some((list) => list.some((entry) => adminRoles.includes(entry)));
 }
 
 function delegationOf(claims: Record<string, unknown>): string[] | undefined {
-  if (claims.act === undefined) return undefined;
-  const chain = actorToChain(claims.act);
+  // Own claims only, as readPath: never an `act` from a polluted Object.prototype.
+  const act = Object.hasOwn(claims, 'act') ? claims.act : undefined;
+  if (act === undefined) return undefined;
+  const chain = actorToChain(act);
   if (chain === undefined) throw new IdentityError('unauthenticated', 'the token act claim is malformed');
   return chain;
 }
@@ -146,13 +168,13 @@ export function jwtNormalizer(options: NormalizerOptions = {}): Normalizer {
  * `aud` as `audience` (checked by `authenticate` against the protected resource, not kept).
  */
 function accessTokenFields(claims: Record<string, unknown>): Record<string, unknown> {
-  const raw = claims.scope ?? claims.scp;
+  const raw = field(claims, 'scope') ?? field(claims, 'scp');
   const scopes =
     typeof raw === 'string' ? raw.split(' ').filter((scope) => scope.length > 0) : Array.isArray(raw) ? asList(raw) : undefined;
-  const audience = asList(claims.aud);
+  const audience = asList(field(claims, 'aud'));
   return {
     ...(scopes === undefined ? {} : { scopes }),
-    clientId: asString(claims.client_id) ?? asString(claims.azp),
+    clientId: asString(field(claims, 'client_id')) ?? asString(field(claims, 'azp')),
     ...(audience.length === 0 ? {} : { audience }),
   };
 }
@@ -166,16 +188,18 @@ function accessTokenFields(claims: Record<string, unknown>): Record<string, unkn
 export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
   return function normalizeProfile(user) {
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the profile is not an object');
-    const claims = isRecord(user._json) ? user._json : {};
+    const json = field(user, '_json');
+    const claims = isRecord(json) ? json : {};
     const fromJson = fromClaims(claims, options);
-    const emails = Array.isArray(user.emails) ? user.emails : [];
-    const firstEmail = isRecord(emails[0]) ? asString(emails[0].value) : undefined;
+    const listed = field(user, 'emails');
+    const emails: unknown[] = Array.isArray(listed) ? listed : [];
+    const firstEmail = isRecord(emails[0]) ? asString(field(emails[0], 'value')) : undefined;
     return {
       ...fromJson,
-      id: asString(user.id) ?? fromJson.id,
+      id: asString(field(user, 'id')) ?? fromJson.id,
       email: firstEmail ?? fromJson.email,
-      name: asString(user.displayName) ?? fromJson.name,
-      issuer: fromJson.issuer ?? asString(user.provider),
+      name: asString(field(user, 'displayName')) ?? fromJson.name,
+      issuer: fromJson.issuer ?? asString(field(user, 'provider')),
     };
   };
 }
@@ -192,20 +216,20 @@ export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRole
   return function normalizeUserObject(user) {
     if (typeof user === 'string') return { id: user };
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the authenticated user is not an object');
-    const groups = asList(user.groups);
-    const roles = asList(user.roles);
+    const groups = asList(field(user, 'groups'));
+    const roles = asList(field(user, 'roles'));
     return {
-      id: asString(user.id) ?? asString(user.username),
-      email: asString(user.email),
-      name: asString(user.name) ?? asString(user.displayName),
+      id: asString(field(user, 'id')) ?? asString(field(user, 'username')),
+      email: asString(field(user, 'email')),
+      name: asString(field(user, 'name')) ?? asString(field(user, 'displayName')),
       groups,
-      teams: asList(user.teams),
+      teams: asList(field(user, 'teams')),
       roles,
-      isAdmin: user.isAdmin === true || isAdminBy(options.adminRoles ?? [], groups, roles),
-      serviceAccount: asString(user.serviceAccount),
-      delegationChain: Array.isArray(user.delegationChain) ? asList(user.delegationChain) : undefined,
-      issuer: asString(user.issuer),
-      attributes: isRecord(user.attributes) ? stringEntries(user.attributes) : undefined,
+      isAdmin: field(user, 'isAdmin') === true || isAdminBy(options.adminRoles ?? [], groups, roles),
+      serviceAccount: asString(field(user, 'serviceAccount')),
+      delegationChain: Array.isArray(field(user, 'delegationChain')) ? asList(field(user, 'delegationChain')) : undefined,
+      issuer: asString(field(user, 'issuer')),
+      attributes: attributesOf(field(user, 'attributes')),
     };
   };
 }

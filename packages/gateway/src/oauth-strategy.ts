@@ -258,7 +258,9 @@ export class OAuthTokenStrategy extends Strategy {
     if (exp === undefined || exp + this._tolerance <= nowSeconds) throw new TokenRefused('expired');
     if (typeof claims.nbf === 'number' && claims.nbf - this._tolerance > nowSeconds) throw new TokenRefused('not yet valid');
     if (typeof claims.iss !== 'string' || !this._issuers.has(claims.iss)) throw new TokenRefused('unknown issuer');
-    const audience = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
+    // Own claims only: a polluted Object.prototype must not supply an audience.
+    const aud = Object.hasOwn(claims, 'aud') ? claims.aud : undefined;
+    const audience = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
     if (!audience.some((entry) => this._audience.includes(entry as string))) throw new TokenRefused('audience');
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new TokenRefused('no subject');
     while (this._cache.size >= settings.cacheSize) this._cache.delete(this._cache.keys().next().value as string);

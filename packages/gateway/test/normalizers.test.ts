@@ -132,6 +132,18 @@ describe('jwtNormalizer', () => {
       });
     });
 
+    it('takes no claim from a polluted Object.prototype (act, roles, admin set on every object)', () => {
+      const polluted = Object.prototype as Record<string, unknown>;
+      const planted = { act: { sub: 'svc-root' }, roles: ['admin'], is_admin: true, groups: ['root'] };
+      Object.assign(polluted, planted);
+      try {
+        const user = jwt(JSON.parse('{"sub":"u"}') as Record<string, unknown>, { adminRoles: ['admin'] });
+        expect(user).toMatchObject({ id: 'u', roles: [], groups: [], isAdmin: false, delegationChain: undefined });
+      } finally {
+        for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
+      }
+    });
+
     it.each<[string, unknown]>([
       ['a string', 'eyJ...'],
       ['null', null],
@@ -406,6 +418,34 @@ describe('profileNormalizer', () => {
 });
 
 describe('userObjectNormalizer', () => {
+  it('takes no field from a polluted Object.prototype, and still reads getters of the user class', () => {
+    class Account {
+      constructor(private readonly record: { name: string; roles: string[] }) {}
+      get id(): string {
+        return this.record.name;
+      }
+      get roles(): string[] {
+        return this.record.roles;
+      }
+    }
+    const polluted = Object.prototype as Record<string, unknown>;
+    const planted = { isAdmin: true, groups: ['root'], serviceAccount: 'svc-root', attributes: { tier: 'gold' } };
+    Object.assign(polluted, planted);
+    try {
+      const user = { ...userObjectNormalizer()(new Account({ name: 'ada', roles: ['reader'] }), undefined, req) };
+      expect(user).toMatchObject({
+        id: 'ada',
+        roles: ['reader'],
+        groups: [],
+        isAdmin: false,
+        serviceAccount: undefined,
+        attributes: undefined,
+      });
+    } finally {
+      for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
+    }
+  });
+
   const normalize = (user: unknown, options: NormalizerOptions = {}) => ({ ...userObjectNormalizer(options)(user, undefined, req) });
 
   it('takes a string user as the id', () => {

@@ -285,6 +285,31 @@ describe('authenticate with a protectedResource', () => {
     expect(gateway.reached).toHaveLength(0);
   });
 
+  it('takes neither an audience nor a scope from a polluted Object.prototype', async () => {
+    const issuer = await startIssuer();
+    const gateway = await startGateway(issuer);
+    const noScope = await issuer.sign({ aud: gateway.reports.resource, scope: undefined });
+    const noAudience = await issuer.sign({ scope: 'reports:read' });
+    const polluted = Object.prototype as Record<string, unknown>;
+    const planted = {
+      scope: 'reports:read',
+      scopes: ['reports:read'],
+      aud: gateway.reports.resource,
+      audience: [gateway.reports.resource],
+    };
+    Object.assign(polluted, planted);
+    try {
+      await expectRefused(await post(`${gateway.url}/mcp/reports`, `Bearer ${noScope}`), 403, 'insufficient_scope', [
+        'Bearer error="insufficient_scope", scope="reports:read", resource_metadata="https://mcp.example.test/.well-known/oauth-protected-resource/mcp/reports"',
+      ]);
+      const refused = await post(`${gateway.url}/mcp/reports`, `Bearer ${noAudience}`);
+      expect(refused.status).toBe(401);
+    } finally {
+      for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
+    }
+    expect(gateway.reached).toHaveLength(0);
+  });
+
   it('lets a Basic user through without audience or scope checks', async () => {
     const gateway = await startGateway(await startIssuer());
     const response = await post(`${gateway.url}/mcp/reports`, `Basic ${Buffer.from('bob:pw').toString('base64')}`);
