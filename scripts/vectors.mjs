@@ -376,6 +376,17 @@ const users = [
     { id: 'alice', authMethod: 'api_key', delegationChain: ['assistant', 'mail-agent', 'reports-bot'] },
   ],
   ['a service account alone', { id: 'alice', authMethod: 'api_key', serviceAccount: 'reports-bot' }],
+  [
+    'extensions: an OAuth login with scopes, client and resource',
+    {
+      id: 'alice',
+      authMethod: 'oauth',
+      scopes: ['tickets:read', 'files:write'],
+      clientId: 'mcp-inspector',
+      resource: 'https://mcp.example.com/mcp',
+    },
+  ],
+  ['extensions: an OAuth token without scopes (scope "")', { id: 'alice', authMethod: 'oauth', scopes: [], clientId: 'cli' }],
 ];
 const userJson = (user) => JSON.parse(JSON.stringify(user));
 const baseClaims = { sub: 'u1', auth_method: 'jwt' };
@@ -409,6 +420,19 @@ const claimRefusals = [
   ['a numeric attribute', { ...baseClaims, attrs: { a: 1 } }],
   ['65 attributes', { ...baseClaims, attrs: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }],
   ['an attribute name of 129 characters', { ...baseClaims, attrs: { ['k'.repeat(129)]: 'v' } }],
+  ['extensions: scope as an array', { ...baseClaims, scope: ['tickets:read'] }],
+  ['extensions: scope null', { ...baseClaims, scope: null }],
+  ['extensions: scope as a number', { ...baseClaims, scope: 1 }],
+  ['extensions: a scope token with a double quote', { ...baseClaims, scope: 'read a"b' }],
+  ['extensions: a scope token with a backslash', { ...baseClaims, scope: 'read a\\b' }],
+  ['extensions: a scope token with a tab', { ...baseClaims, scope: 'read\twrite' }],
+  ['extensions: a non-ASCII scope token', { ...baseClaims, scope: 'lire écrire' }],
+  ['extensions: a scope token of 1025 characters', { ...baseClaims, scope: 's'.repeat(1025) }],
+  ['extensions: 257 scopes', { ...baseClaims, scope: Array.from({ length: 257 }, (_, i) => `s${i}`).join(' ') }],
+  ['extensions: a numeric client_id', { ...baseClaims, client_id: 42 }],
+  ['extensions: a client_id of 1025 characters', { ...baseClaims, client_id: 'c'.repeat(1025) }],
+  ['extensions: a resource as an object', { ...baseClaims, resource: { uri: 'https://mcp.example.com' } }],
+  ['extensions: a resource with a lone surrogate', { ...baseClaims, resource: 'https://mcp.example.com/\ud800' }],
 ];
 const claimsAccepted = [
   ['empty strings and null read as absent', { ...baseClaims, email: '', name: null, groups: null, idp: '' }],
@@ -426,10 +450,19 @@ const claimsAccepted = [
     },
   ],
   ['strings of 1024 characters', { ...baseClaims, name: 'n'.repeat(1024) }],
+  ['extensions: scope split on spaces, runs of spaces and edges dropped', { ...baseClaims, scope: '  tickets:read   files:write ' }],
+  ['extensions: a scope of spaces only is an empty list', { ...baseClaims, scope: '   ' }],
+  [
+    'extensions: scope tokens of every allowed character (RFC 6749 scope-token)',
+    { ...baseClaims, scope: "!#$%&'()*+,-./ 09:;<=>?@ AZ[]^_` az{|}~" },
+  ],
+  ['extensions: 256 scopes', { ...baseClaims, scope: Array.from({ length: 256 }, (_, i) => `s${i}`).join(' ') }],
+  ['extensions: an empty client_id and a null resource read as absent', { ...baseClaims, client_id: '', resource: null }],
+  ['extensions: client_id and resource of 1024 characters', { ...baseClaims, client_id: 'c'.repeat(1024), resource: 'r'.repeat(1024) }],
 ];
 write('claims.json', {
   description:
-    'The claim model (spec sections "User claims" and "The user object"). users: user object -> claims the signer writes, and claims -> the same user object back. from_claims: claims -> user object. refused: claims a receiver MUST refuse with identity_invalid.',
+    'The claim model (spec sections "User claims", "The user object" and, for names starting "extensions:", "Extensions": scope, client_id, resource). users: user object -> claims the signer writes, and claims -> the same user object back. from_claims: claims -> user object. refused: claims a receiver MUST refuse with identity_invalid.',
   users: users.map(([name, input]) => {
     const user = normalizeUserContext(input);
     const claims = userJson(userToClaims(user));
@@ -578,6 +611,7 @@ function add(name, decides, options) {
     metaMembers = {},
     seenJtis,
     digestOverride,
+    receiverOptions,
     expect,
   } = options;
   // The body as the gateway would forward it, before the assertion goes in.
@@ -617,6 +651,7 @@ function add(name, decides, options) {
     headers,
     body_base64: b64(wire),
     ...(seenJtis === undefined ? {} : { seen_jtis: seenJtis }),
+    ...(receiverOptions === undefined ? {} : { options: receiverOptions }),
     expect: 'user' in expect ? { user: userJson(expect.user) } : expect,
   });
 }
@@ -1146,10 +1181,204 @@ add('2b-7. an earlier revision: MCP headers that disagree are not checked', [], 
   ],
   expect: { user: USER },
 });
+add('2b-8. 2026-07-28: Mcp-Param headers that agree with the tool arguments (one in the Base64 sentinel)', [], {
+  body: modernCall(),
+  extraHeaders: [
+    ...mcpHeaders('tools/call', 'read_file'),
+    ['Mcp-Param-Path', '/docs/a.txt'],
+    ['Mcp-Param-Note', `=?base64?${Buffer.from('José 🚀').toString('base64')}?=`],
+  ],
+  expect: { user: USER },
+});
+add('2b-9. 2026-07-28: an Mcp-Param header that disagrees with the tool arguments', [], {
+  body: modernCall(),
+  extraHeaders: [...mcpHeaders('tools/call', 'read_file'), ['Mcp-Param-Path', '/etc/passwd']],
+  expect: refuse(400, 'mcp_header_mismatch'),
+});
+
+// Extensions (spec section "Extensions"): the OAuth claims scope, client_id and resource, read into
+// scopes, clientId and resource, with their plain headers; and the delegated token (dtk).
+const OAUTH_USER = normalizeUserContext({
+  id: 'alice',
+  email: 'alice@example.com',
+  authMethod: 'oauth',
+  scopes: ['tickets:read', 'files:write'],
+  clientId: 'mcp-inspector',
+  resource: 'https://mcp.example.com/mcp',
+});
+const SCOPELESS_USER = normalizeUserContext({ id: 'alice', authMethod: 'oauth', scopes: [], clientId: 'mcp-inspector' });
+for (const user of [OAUTH_USER, SCOPELESS_USER]) {
+  if (canonicalJson(userJson(claimsToUser(userJson(userToClaims(user))))) !== canonicalJson(userJson(user))) {
+    throw new Error(`${user.id} does not round-trip`);
+  }
+}
+add('ext-1. an OAuth user: scope, client_id and resource, with every plain header', [], {
+  body: toolCall(),
+  user: OAUTH_USER,
+  expect: { user: OAUTH_USER },
+});
+add('ext-2. an OAuth user, assertion and user in _meta only', [], {
+  body: toolCall(),
+  user: OAUTH_USER,
+  carrier: 'meta',
+  metaMembers: { 'mcp-identity/user': userJson(OAUTH_USER) },
+  expect: { user: OAUTH_USER },
+});
+add('ext-3. an empty scope claim: scopes [] and no -Scopes header', [], {
+  body: toolCall(),
+  user: SCOPELESS_USER,
+  expect: { user: SCOPELESS_USER },
+});
+add('ext-4. a -Scopes header that disagrees (order changed)', [], {
+  body: toolCall(),
+  user: OAUTH_USER,
+  withPlain: false,
+  extraHeaders: [['X-Forwarded-User-Scopes', 'files:write,tickets:read']],
+  expect: refuse(401, 'identity_mismatch'),
+});
+add('ext-5. a -Scopes header for a token without scopes', [], {
+  body: toolCall(),
+  user: SCOPELESS_USER,
+  withPlain: false,
+  extraHeaders: [['X-Forwarded-User-Scopes', 'tickets:read']],
+  expect: refuse(401, 'identity_mismatch'),
+});
+add('ext-6. a -Client-Id header that disagrees', [], {
+  body: toolCall(),
+  user: OAUTH_USER,
+  withPlain: false,
+  extraHeaders: [['X-Forwarded-User-Client-Id', 'another-client']],
+  expect: refuse(401, 'identity_mismatch'),
+});
+add('ext-7. a -Resource header for a user without a resource', [], {
+  body: toolCall(),
+  withPlain: false,
+  extraHeaders: [['X-Forwarded-User-Resource', 'https://mcp.example.com/mcp']],
+  expect: refuse(401, 'identity_mismatch'),
+});
+add('ext-8. a -Client-Id header in another (non-canonical) spelling', [], {
+  body: toolCall(),
+  user: normalizeUserContext({ id: 'alice', authMethod: 'oauth', clientId: 'client app' }),
+  withPlain: false,
+  extraHeaders: [['X-Forwarded-User-Client-Id', 'client+app']],
+  expect: refuse(401, 'identity_mismatch'),
+});
+add('ext-9. a scope claim that is not scope tokens', [], {
+  body: toolCall(),
+  user: PLAIN_USER,
+  claims: { scope: 'read "all"' },
+  withPlain: false,
+  expect: invalid,
+});
+
+const DELEGATED_OPAQUE = 'opaque-delegated.token_for~alice+/=';
+const jwtShaped = (payload) => `${b64url({ alg: 'RS256', typ: 'at+jwt' })}.${b64url(payload)}.c2lnbmF0dXJl`;
+const DELEGATED_JWT = jwtShaped({ sub: USER.id, aud: 'tickets-api', act: { sub: 'mcp-gateway' } });
+const dtkOf = (token) => ({ dtk: { ath: sha256Base64url(token), aud: 'tickets-api' } });
+const bearer = (token) => [['Authorization', `Bearer ${token}`]];
+add('dtk-1. an opaque delegated token whose SHA-256 is dtk.ath', [], {
+  body: toolCall(),
+  claims: dtkOf(DELEGATED_OPAQUE),
+  extraHeaders: bearer(DELEGATED_OPAQUE),
+  expect: { user: USER },
+});
+add('dtk-2. a JWT delegated token about the assertion subject, scheme in upper case', [], {
+  body: toolCall(),
+  claims: dtkOf(DELEGATED_JWT),
+  extraHeaders: [['Authorization', `BEARER ${DELEGATED_JWT}`]],
+  expect: { user: USER },
+});
+add('dtk-3. a JWT-shaped token without sub is bound by ath alone', [], {
+  body: toolCall(),
+  claims: dtkOf(jwtShaped({ aud: 'tickets-api' })),
+  extraHeaders: bearer(jwtShaped({ aud: 'tickets-api' })),
+  expect: { user: USER },
+});
+add('dtk-4. another bearer token', [], {
+  body: toolCall(),
+  claims: dtkOf(DELEGATED_OPAQUE),
+  extraHeaders: bearer(`${DELEGATED_OPAQUE}x`),
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+add('dtk-5. the announced token is not sent', [], {
+  body: toolCall(),
+  claims: dtkOf(DELEGATED_OPAQUE),
+  expect: refuse(401, 'delegated_token_missing'),
+});
+add('dtk-6. two Authorization headers, both the token', [], {
+  body: toolCall(),
+  claims: dtkOf(DELEGATED_OPAQUE),
+  extraHeaders: [...bearer(DELEGATED_OPAQUE), ...bearer(DELEGATED_OPAQUE)],
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+add('dtk-7. another scheme with the token', [], {
+  body: toolCall(),
+  claims: dtkOf(DELEGATED_OPAQUE),
+  extraHeaders: [['Authorization', `DPoP ${DELEGATED_OPAQUE}`]],
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+add('dtk-8. a JWT delegated token about another subject', [], {
+  body: toolCall(),
+  claims: dtkOf(jwtShaped({ sub: 'mallory', aud: 'tickets-api' })),
+  extraHeaders: bearer(jwtShaped({ sub: 'mallory', aud: 'tickets-api' })),
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+add('dtk-9. a JWT-shaped token whose payload is not JSON', [], {
+  body: toolCall(),
+  claims: dtkOf(`${b64url(HEADER)}.${b64url('not json')}.c2ln`),
+  extraHeaders: bearer(`${b64url(HEADER)}.${b64url('not json')}.c2ln`),
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+add('dtk-10. a dtk without ath', [], {
+  body: toolCall(),
+  claims: { dtk: { aud: 'tickets-api' } },
+  extraHeaders: bearer(DELEGATED_OPAQUE),
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+add('dtk-11. require_delegated_token: an assertion without dtk', [], {
+  body: toolCall(),
+  receiverOptions: { require_delegated_token: true },
+  extraHeaders: bearer(DELEGATED_OPAQUE),
+  expect: refuse(401, 'delegated_token_missing'),
+});
+add('dtk-12. require_delegated_token: an announced token that is sent', [], {
+  body: toolCall(),
+  receiverOptions: { require_delegated_token: true },
+  claims: dtkOf(DELEGATED_OPAQUE),
+  extraHeaders: bearer(DELEGATED_OPAQUE),
+  expect: { user: USER },
+});
+add('dtk-13. order: binding before the delegated token', [], {
+  body: toolCall({ path: '/etc/passwd' }),
+  digestOverride: digestOfJson(toolCall()),
+  claims: dtkOf(DELEGATED_OPAQUE),
+  expect: refuse(401, 'identity_binding'),
+});
+add('dtk-14. order: the delegated token before plain headers and replay', [], {
+  body: toolCall(),
+  claims: { ...dtkOf(DELEGATED_OPAQUE), jti: 'already-seen-jti-0002' },
+  seenJtis: ['already-seen-jti-0002'],
+  withPlain: false,
+  extraHeaders: [['X-Forwarded-User-Admin', 'true'], ...bearer('another-token')],
+  expect: refuse(401, 'delegated_token_mismatch'),
+});
+{
+  // Read as Node's Buffer.from(segment, 'base64url') reads it: the base64 alphabet (+ /) too, padding stripped.
+  const token = `${b64url({ alg: 'RS256' })}.${Buffer.from(JSON.stringify({ sub: USER.id, note: '??>>~~' }))
+    .toString('base64')
+    .replace(/=+$/, '')}.c2ln`;
+  if (!/[+/]/.test(token)) throw new Error('dtk-15 needs + or / in the payload segment');
+  add('dtk-15. a JWT whose payload segment uses the base64 alphabet (+ /) is read leniently, as Node reads it', [], {
+    body: toolCall(),
+    claims: dtkOf(token),
+    extraHeaders: bearer(token),
+    expect: { user: USER },
+  });
+}
 
 write('requests.json', {
   description:
-    'Full requests (spec section "Receiver checks"). A receiver configured with config and keys, its clock at clock_ms and its replay store holding seen_jtis, given method, target, the raw header list (names as spelled, in order) and the body bytes as received (base64), MUST accept with the user object, or refuse with the HTTP status and error code. decides lists the numbered decisions of the spec (section "Decisions") the case pins.',
+    'Full requests (spec sections "Receiver checks" and, for the ext-* and dtk-* cases, "Extensions"). A receiver configured with config and keys, its clock at clock_ms and its replay store holding seen_jtis, given method, target, the raw header list (names as spelled, in order) and the body bytes as received (base64), and the options of the case set (require_delegated_token: refuse assertions without dtk; false when absent), MUST accept with the user object, or refuse with the HTTP status and error code. decides lists the numbered decisions of the spec (section "Decisions") the case pins.',
   config: {
     issuer: ISSUER,
     audience: AUDIENCE,

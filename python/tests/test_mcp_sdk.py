@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
 
@@ -9,7 +11,7 @@ import pytest
 from helpers import AUDIENCE, ISSUER, SECRET, Served, sign
 from mcp.server.mcpserver import Context, MCPServer
 
-from mcp_identity import ReceiverConfig, get_user, hs256_secret
+from mcp_identity import ReceiverConfig, get_delegated_token, get_user, hs256_secret
 from mcp_identity.mcp_sdk import protect
 
 calls: list[dict[str, Any]] = []
@@ -23,6 +25,12 @@ def build_server() -> MCPServer:
         user = get_user(ctx)
         calls.append({"user": user, "note": note})
         return json.dumps({"user": user, "note": note}, ensure_ascii=False)
+
+    @server.tool()
+    async def my_tickets(ctx: Context) -> str:
+        token = get_delegated_token(ctx)
+        calls.append({"user": get_user(ctx), "token": token})
+        return json.dumps({"token": token})
 
     return server
 
@@ -95,4 +103,29 @@ def test_an_assertion_bound_to_another_body_is_refused(served: Served) -> None:
     status, _, answer = served.post(sent, {**HEADERS, "X-Forwarded-User-Assertion": sign(signed)})
     assert status == 401
     assert json.loads(answer)["error"]["data"]["code"] == "identity_binding"
+    assert calls == []
+
+
+def test_a_tool_gets_the_delegated_token_the_assertion_announces_and_the_oauth_fields(served: Served) -> None:
+    calls.clear()
+    token = "exchanged-token-for-the-tickets-api"
+    ath = base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()).rstrip(b"=").decode()
+    claims = {
+        "sub": "alice",
+        "auth_method": "oauth",
+        "scope": "tickets:read",
+        "client_id": "inspector",
+        "dtk": {"ath": ath, "aud": "tickets-api"},
+    }
+    body = rpc("tools/call", {"name": "my_tickets", "arguments": {}}, 5)
+    headers = {**HEADERS, "mcp-protocol-version": "2025-06-18", "X-Forwarded-User-Assertion": sign(body, user=claims)}
+    status, _, answer = served.post(body, {**headers, "Authorization": f"Bearer {token}"})
+    assert status == 200, answer
+    assert json.loads(json.loads(answer)["result"]["content"][0]["text"]) == {"token": token}
+    assert (calls[0]["user"]["scopes"], calls[0]["user"]["clientId"]) == (["tickets:read"], "inspector")
+    # Without the token the assertion announces, the tool is never called.
+    calls.clear()
+    headers["X-Forwarded-User-Assertion"] = sign(body, user=claims)
+    status, _, answer = served.post(body, headers)
+    assert (status, json.loads(answer)["error"]["data"]["code"]) == (401, "delegated_token_missing")
     assert calls == []

@@ -50,7 +50,7 @@ def binding_expected(case: dict[str, Any]) -> dict[str, Any]:
     return {"refusal": case["refusal"]} if "refusal" in case else {"req": case["req"]}
 
 
-def request_config(vectors: dict[str, Any], seen: list[str]) -> ReceiverConfig:
+def request_config(vectors: dict[str, Any], seen: list[str], options: dict[str, Any] | None = None) -> ReceiverConfig:
     config, keys = vectors["config"], vectors["keys"]
     clock = lambda: float(config["clock_ms"])  # noqa: E731
     store = MemoryStore(clock=clock)
@@ -70,11 +70,13 @@ def request_config(vectors: dict[str, Any], seen: list[str]) -> ReceiverConfig:
         header_prefix=config["header_prefix"],
         body_limit=config["body_limit"],
         clock=clock,
+        # The case's receiver options (spec "Extensions"), under the names of ReceiverConfig.
+        **(options or {}),
     )
 
 
 def request_outcome(vectors: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
-    config = request_config(vectors, case.get("seen_jtis", []))
+    config = request_config(vectors, case.get("seen_jtis", []), case.get("options"))
     # Header lines travel as UTF-8 bytes on the wire; a server hands them over as bytes.
     headers = [(name.encode("utf-8"), value.encode("utf-8")) for name, value in case["headers"]]
     try:

@@ -57,6 +57,8 @@ interface RequestCase {
   readonly headers: readonly (readonly [string, string])[];
   readonly body_base64: string;
   readonly seen_jtis?: readonly string[];
+  /** Receiver options of the case (spec "Extensions"). */
+  readonly options?: { readonly require_delegated_token?: boolean };
   readonly expect: { readonly user: unknown } | { readonly status: number; readonly code: string };
 }
 interface RequestVectors {
@@ -172,6 +174,7 @@ async function requestOutcome(vectors: RequestVectors, c: RequestCase): Promise<
       jwksUrl: 'https://gateway.test/.well-known/mcp-identity/jwks.json',
       jwks: { fetch: () => Promise.resolve(new Response(JSON.stringify(keys.jwks), { headers: { 'content-type': 'application/json' } })) },
       replayStore,
+      requireDelegatedToken: c.options?.require_delegated_token ?? false,
       audit: () => undefined,
     }),
     (req, res) => {
@@ -277,6 +280,8 @@ describe('shared vectors: full requests', () => {
     expect([...codes].sort()).toEqual(
       [
         'body_too_large',
+        'delegated_token_mismatch',
+        'delegated_token_missing',
         'identity_audience',
         'identity_binding',
         'identity_expired',

@@ -4,7 +4,7 @@ Framework-free :func:`verify_request`, an ASGI middleware (:class:`IdentityMiddl
 :func:`get_user` for tools of the official MCP SDK.
 """
 
-from .asgi import IdentityMiddleware, current_user, get_user
+from .asgi import IdentityMiddleware, current_user, get_delegated_token, get_user
 from .binding import request_body_digest
 from .canonical_json import canonical_json
 from .claims import claims_to_user
@@ -33,6 +33,7 @@ __all__ = [
     "decode_header_value",
     "encode_header_list",
     "encode_header_value",
+    "get_delegated_token",
     "get_user",
     "hs256_secret",
     "public_key",

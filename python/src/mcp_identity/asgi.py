@@ -24,13 +24,7 @@ def current_user() -> dict[str, Any] | None:
     return None if verified is None else verified.user
 
 
-def get_user(ctx: Any = None) -> dict[str, Any] | None:
-    """The verified user inside a tool of the official MCP SDK.
-
-    Pass the tool's ``Context`` (FastMCP ``ctx``) or nothing: the user is read from the HTTP request the
-    SDK exposes (``ctx.request_context.request.scope``) when there is one, else from the current task.
-    Returns ``None`` when nothing was verified: never trusts unverified input.
-    """
+def _verified_of(ctx: Any) -> VerifiedRequest | None:
     request = None
     try:
         request = ctx.request_context.request  # type: ignore[union-attr]
@@ -40,8 +34,27 @@ def get_user(ctx: Any = None) -> dict[str, Any] | None:
     if isinstance(scope, dict):
         verified = scope.get("state", {}).get("mcp_identity")
         if isinstance(verified, VerifiedRequest):
-            return verified.user
-    return current_user()
+            return verified
+    return _current.get()
+
+
+def get_user(ctx: Any = None) -> dict[str, Any] | None:
+    """The verified user inside a tool of the official MCP SDK.
+
+    Pass the tool's ``Context`` (FastMCP ``ctx``) or nothing: the user is read from the HTTP request the
+    SDK exposes (``ctx.request_context.request.scope``) when there is one, else from the current task.
+    Returns ``None`` when nothing was verified: never trusts unverified input.
+    """
+    verified = _verified_of(ctx)
+    return None if verified is None else verified.user
+
+
+def get_delegated_token(ctx: Any = None) -> str | None:
+    """The token the gateway exchanged for the user (the request's ``Authorization: Bearer`` token, checked
+    against the assertion's ``dtk``) inside a tool, as :func:`get_user` finds the request; ``None`` when the
+    assertion announced none. The TypeScript receiver's ``authInfo.token``: call the API it is meant for."""
+    verified = _verified_of(ctx)
+    return None if verified is None else verified.delegated_token
 
 
 async def _send_refusal(send: Send, error: IdentityError) -> None:

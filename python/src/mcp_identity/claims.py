@@ -13,6 +13,8 @@ MAX_ATTRIBUTES = 64
 MAX_ATTRIBUTE_NAME_LENGTH = 128
 MAX_DELEGATION_DEPTH = 16
 _AUTH_METHOD = re.compile(r"[A-Za-z0-9_.:-]{1,64}\Z")
+# RFC 6749 section 3.3 scope-token: printable ASCII except space, '"' and '\\'.
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+\Z")
 
 
 def _invalid(message: str) -> IdentityError:
@@ -107,6 +109,9 @@ def claims_to_user(claims: dict[str, Any]) -> dict[str, Any]:
     auth_method = claims.get("auth_method")
     if not isinstance(auth_method, str):
         raise _invalid("no auth_method claim")
+    # Present means present: a null scope is refused, as any scope that is not a string.
+    if "scope" in claims and not isinstance(claims["scope"], str):
+        raise _invalid("the scope claim is not a string")
     user_id = _string(claims.get("sub"), "id")
     auth_method = _string(auth_method, "authMethod")
     if not _AUTH_METHOD.match(auth_method):
@@ -116,6 +121,16 @@ def claims_to_user(claims: dict[str, Any]) -> dict[str, Any]:
     name = _optional_string(claims.get("name"), "name")
     issuer = _optional_string(claims.get("idp"), "issuer")
     attributes = _attributes(claims.get("attrs"))
+    # Space-separated (RFC 8693): empty entries (runs of spaces) are dropped; "" is a token without scopes.
+    scopes = (
+        _optional_list([scope for scope in claims["scope"].split(" ") if scope], "scopes")
+        if "scope" in claims
+        else None
+    )
+    if scopes is not None and not all(_SCOPE_TOKEN.match(scope) for scope in scopes):
+        raise _invalid("scopes must be RFC 6749 scope tokens (no spaces or quotes)")
+    client_id = _optional_string(claims.get("client_id"), "clientId")
+    resource = _optional_string(claims.get("resource"), "resource")
     user: dict[str, Any] = {"id": user_id}
     if email is not None:
         user["email"] = email
@@ -133,6 +148,12 @@ def claims_to_user(claims: dict[str, Any]) -> dict[str, Any]:
         user["issuer"] = issuer
     if attributes is not None:
         user["attributes"] = attributes
+    if scopes is not None:
+        user["scopes"] = scopes
+    if client_id is not None:
+        user["clientId"] = client_id
+    if resource is not None:
+        user["resource"] = resource
     return user
 
 

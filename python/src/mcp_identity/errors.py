@@ -22,6 +22,8 @@ CODES: dict[str, tuple[int, int]] = {
     "identity_binding": (401, -32001),
     "identity_mismatch": (401, -32001),
     "identity_forbidden": (403, -32003),
+    "delegated_token_missing": (401, -32001),
+    "delegated_token_mismatch": (401, -32001),
     "keys_unavailable": (503, -32603),
     "store_unavailable": (503, -32603),
 }

@@ -76,6 +76,9 @@ IDENTITY_HEADER_SUFFIXES = (
     "auth-method",
     "service-account",
     "delegation-chain",
+    "scopes",
+    "client-id",
+    "resource",
 )
 ASSERTION_SUFFIX = "assertion"
 CONTEXTFORGE_SIGNATURE_SUFFIX = "claims-signature"
@@ -97,4 +100,11 @@ def user_to_headers(user: dict, prefix: str) -> dict[str, str]:
         h[f"{prefix}-service-account"] = encode_header_value(user["serviceAccount"])
     if user.get("delegationChain"):
         h[f"{prefix}-delegation-chain"] = encode_header_list(user["delegationChain"])
+    # An empty scope list has no header: a -scopes header then disagrees with the user.
+    if user.get("scopes"):
+        h[f"{prefix}-scopes"] = encode_header_list(user["scopes"])
+    if "clientId" in user:
+        h[f"{prefix}-client-id"] = encode_header_value(user["clientId"])
+    if "resource" in user:
+        h[f"{prefix}-resource"] = encode_header_value(user["resource"])
     return h

@@ -13,6 +13,7 @@ from typing import Any
 from .binding import decode_body, is_json_content_type, json_body_digest, parse_json_body, sha256_b64url
 from .canonical_json import InvalidJson, NoCanonicalForm, canonical_json
 from .claims import claims_to_user, contextforge_meta_user
+from .delegated_token import authorization_values, check_delegated_token
 from .errors import IdentityError
 from .header_codec import (
     ASSERTION_SUFFIX,
@@ -47,6 +48,8 @@ class ReceiverConfig:
     """Receiver configuration. Give at least one key source: ``secrets`` (HS256), ``public_keys`` or ``jwks_url``.
 
     ``clock`` returns milliseconds since the epoch. ``key_source`` replaces the three key options when given.
+    ``require_delegated_token`` refuses (``delegated_token_missing``) assertions without ``dtk``; whatever it
+    says, an announced delegated token is checked.
     """
 
     issuer: str
@@ -63,6 +66,7 @@ class ReceiverConfig:
     body_limit: int = DEFAULT_BODY_LIMIT
     bind_request: bool = True
     clock: Callable[[], float] = _now_ms
+    require_delegated_token: bool = False
 
     def __post_init__(self) -> None:
         for name in ("issuer", "audience"):
@@ -83,6 +87,8 @@ class ReceiverConfig:
             if not sources:
                 raise ValueError("the receiver needs keys: secrets (HS256), public_keys (EdDSA/ES256) or jwks_url")
             object.__setattr__(self, "key_source", sources[0] if len(sources) == 1 else FirstKeySource(sources))
+        if not isinstance(self.require_delegated_token, bool):
+            raise ValueError("require_delegated_token must be a boolean")
         if self.replay_store is None:
             object.__setattr__(self, "replay_store", MemoryStore(clock=self.clock))
         for name in ("clock_tolerance_seconds", "max_lifetime_seconds", "body_limit"):
@@ -119,6 +125,9 @@ class VerifiedRequest:
     body: bytes
     #: The request's MCP protocol era: ``"modern"`` (2026-07-28 and later, checked by check 2b) or ``"legacy"``.
     era: str = "legacy"
+    #: The token the gateway exchanged for the user (``Authorization: Bearer``, announced by the assertion's
+    #: ``dtk`` and checked against it), else ``None``. Call the API it is meant for with it.
+    delegated_token: str | None = None
 
 
 def _text(value: str | bytes) -> str:
@@ -297,6 +306,13 @@ def verify_request(
             digest = sha256_b64url(decoded)
         if req["method"] != method or req["path"] != target or req["body_sha256"] != digest:
             raise IdentityError("identity_binding", "the assertion is bound to another request")
+    # Extension dtk (a delegated token), where the TypeScript receiver checks it: after the binding.
+    delegated_token = check_delegated_token(
+        claims,
+        user,
+        authorization_values((_text(name), _text(value)) for name, value in headers),
+        config.require_delegated_token,
+    )
     # 19. Plain headers.
     expected = user_to_headers(user, prefix)
     for suffix, value in identity.items():
@@ -337,6 +353,7 @@ def verify_request(
         in_meta=bool(assertions),
         body=decoded,
         era=era,
+        delegated_token=delegated_token,
     )
 
 
