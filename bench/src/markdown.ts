@@ -23,6 +23,8 @@ export interface BenchResults {
     readonly errors: number;
     readonly baseline?: string | undefined;
     readonly ratio?: Spread | undefined;
+    /** CPU µs of the serving process per request (median round); absent in results written before it was measured. */
+    readonly cpuUs?: number;
   }[];
   readonly micro: readonly MicroResult[];
   readonly sse: { readonly directMs: number; readonly proxyMs: number; readonly gatewayMs: number; readonly identityMs: number };
@@ -61,14 +63,16 @@ export function renderMarkdown(results: BenchResults): string {
     `${results.date.slice(0, 10)}: ${results.machine}; ${String(settings.ROUNDS)} interleaved rounds of ${String(settings.DURATION)} s ` +
       `(groups and Redis rows ${String(settings.EXTRA_DURATION)} s), ${String(settings.CONNECTIONS)} connections, ` +
       `${settings.pinned === true ? 'systems under test pinned to CPU 1' : 'no CPU pinning'}, ${fmt(results.tookSeconds)} s in all. ` +
-      'req/s, p50 and p99 are the median round; each ratio is computed per round against the same round of its baseline: median (min–max).',
+      'req/s, p50, p99 and CPU µs/req (user + system time of the process serving the row, per completed request) are the median round; ' +
+      'each ratio is computed per round against the same round of its baseline: median (min–max).',
     '',
-    '| scenario | req/s | p50 ms | p99 ms | vs baseline |',
-    '|---|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | CPU µs/req | vs baseline |',
+    '|---|---:|---:|---:|---:|---:|',
   ];
   for (const s of results.scenarios) {
     const bad = s.non2xx + s.errors > 0 ? ` (non-2xx ${s.non2xx}, errors ${s.errors})` : '';
-    lines.push(`| ${s.label}${bad} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${spreadText(s.ratio)} |`);
+    const cpu = s.cpuUs === undefined || !Number.isFinite(s.cpuUs) ? '' : fmt(s.cpuUs);
+    lines.push(`| ${s.label}${bad} | ${fmt(s.rps)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${cpu} | ${spreadText(s.ratio)} |`);
   }
   if (results.settings.redis !== true) lines.push('', 'redis-server was not installed: the RedisStore rows were skipped.');
   lines.push('', '| micro-benchmark | ops/s | µs/op |', '|---|---:|---:|');

@@ -57,6 +57,8 @@ interface Scenario {
   readonly baseline?: string;
   /** Extra request headers (the login token of the authenticated pair). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The process serving it, whose CPU time per request is reported. */
+  readonly system: ChildProcess;
 }
 
 interface Round {
@@ -65,6 +67,8 @@ interface Round {
   readonly p99: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** CPU time (user + system) of the serving process per completed request, µs. */
+  readonly cpuUs: number;
 }
 
 // On a machine with two or more cores, the systems under test (gateway, receiver) get a core
@@ -115,6 +119,7 @@ function signedHeaders(): Record<string, string> {
 }
 
 async function load(scenario: Scenario, seconds: number): Promise<Round> {
+  const cpuBefore = await cpuMs(scenario.system);
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...scenario.headers };
   const result = await autocannon({
     url: `http://127.0.0.1:${scenario.port}`,
@@ -132,7 +137,15 @@ async function load(scenario: Scenario, seconds: number): Promise<Round> {
       },
     ],
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  const cpuUs = ((await cpuMs(scenario.system)) - cpuBefore) * 1000;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    cpuUs: result.requests.total > 0 ? cpuUs / result.requests.total : NaN,
+  };
 }
 
 function median(values: number[]): number {
@@ -276,15 +289,27 @@ async function main(): Promise<void> {
   const gwPorts = gateway.message.ports as Record<string, number>;
 
   const login = { authorization: `Bearer ${await loginToken()}` };
-  const gw = (key: string, label: string, section: Section, port: number, body: string, baseline?: string): Scenario => ({
+  const gw = (
+    key: string,
+    label: string,
+    section: Section,
+    [system, port]: readonly [ChildProcess, number],
+    body: string,
+    baseline?: string,
+  ): Scenario => ({
     key,
     label,
     section,
     port,
     body,
     signed: false,
+    system,
     ...(baseline === undefined ? {} : { baseline }),
   });
+  const on = (process: { child: ChildProcess }, ports: Record<string, number>, key: string): readonly [ChildProcess, number] => [
+    process.child,
+    ports[key]!,
+  ];
   const sizes: [string, string, number][] = [
     ['1k', '1 KiB', 1024],
     ['64k', '64 KiB', 64 * 1024],
@@ -292,19 +317,37 @@ async function main(): Promise<void> {
     ['1m', '1 MiB', 1024 * 1024],
   ];
   const scenarios: Scenario[] = [
-    gw('baseline', '1  baseline: plain createProxyMiddleware', 'main', gwPorts.baseline!, TYPICAL_BODY),
-    gw('calibration', '1c calibration: (1) plus 25 µs of CPU per request', 'main', extraPorts.calibration!, TYPICAL_BODY, 'baseline'),
-    gw('headers', '2  propagateIdentity, headers only, HS256', 'main', gwPorts.headers!, TYPICAL_BODY, 'baseline'),
-    gw('meta', '3  headers + _meta, HS256, tools/call', 'main', gwPorts.meta!, TYPICAL_BODY, 'baseline'),
-    gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', gwPorts.eddsa!, TYPICAL_BODY, 'baseline'),
+    gw('baseline', '1  baseline: plain createProxyMiddleware', 'main', on(gateway, gwPorts, 'baseline'), TYPICAL_BODY),
+    gw(
+      'calibration',
+      '1c calibration: (1) plus 25 µs of CPU per request',
+      'main',
+      on(extras, extraPorts, 'calibration'),
+      TYPICAL_BODY,
+      'baseline',
+    ),
+    gw('headers', '2  propagateIdentity, headers only, HS256', 'main', on(gateway, gwPorts, 'headers'), TYPICAL_BODY, 'baseline'),
+    gw('meta', '3  headers + _meta, HS256, tools/call', 'main', on(gateway, gwPorts, 'meta'), TYPICAL_BODY, 'baseline'),
+    gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', on(gateway, gwPorts, 'eddsa'), TYPICAL_BODY, 'baseline'),
     // Next to row 3, which it is compared with: the body-size rows leave the load generator busy for a while.
-    gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', gwPorts.policy!, TYPICAL_BODY, 'baseline'),
-    { ...gw('jwtBaseline', '1j baseline with a passport-jwt login', 'main', extraPorts.jwtBaseline!, TYPICAL_BODY), headers: login },
+    gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', on(gateway, gwPorts, 'policy'), TYPICAL_BODY, 'baseline'),
     {
-      ...gw('jwtMeta', '3j (3) with the same login (authenticate)', 'main', extraPorts.jwtMeta!, TYPICAL_BODY, 'jwtBaseline'),
+      ...gw('jwtBaseline', '1j baseline with a passport-jwt login', 'main', on(extras, extraPorts, 'jwtBaseline'), TYPICAL_BODY),
       headers: login,
     },
-    { key: 'bare', label: '5a upstream handler (express.json)', section: 'main', port: rxPorts.bare!, body: TYPICAL_BODY, signed: true },
+    {
+      ...gw('jwtMeta', '3j (3) with the same login (authenticate)', 'main', on(extras, extraPorts, 'jwtMeta'), TYPICAL_BODY, 'jwtBaseline'),
+      headers: login,
+    },
+    {
+      key: 'bare',
+      label: '5a upstream handler (express.json)',
+      section: 'main',
+      port: rxPorts.bare!,
+      body: TYPICAL_BODY,
+      signed: true,
+      system: receiver.child,
+    },
     {
       key: 'verified',
       label: '5b same handler behind verifyIdentity (MemoryStore)',
@@ -312,16 +355,17 @@ async function main(): Promise<void> {
       port: rxPorts.verified!,
       body: TYPICAL_BODY,
       signed: true,
+      system: receiver.child,
       baseline: 'bare',
     },
-    gw('groups1', '6a (3) with a user of 1 group', 'groups', gwPorts.groups1!, TYPICAL_BODY, 'baseline'),
-    gw('groups32', '6b (3) with a user of 32 groups', 'groups', gwPorts.groups32!, TYPICAL_BODY, 'baseline'),
-    gw('groups256', '6c (3) with a user of 256 groups', 'groups', gwPorts.groups256!, TYPICAL_BODY, 'baseline'),
+    gw('groups1', '6a (3) with a user of 1 group', 'groups', on(gateway, gwPorts, 'groups1'), TYPICAL_BODY, 'baseline'),
+    gw('groups32', '6b (3) with a user of 32 groups', 'groups', on(gateway, gwPorts, 'groups32'), TYPICAL_BODY, 'baseline'),
+    gw('groups256', '6c (3) with a user of 256 groups', 'groups', on(gateway, gwPorts, 'groups256'), TYPICAL_BODY, 'baseline'),
     ...sizes.flatMap(([suffix, size, bytes]): Scenario[] => {
       const body = suffix === 'Large' ? LARGE_BODY : bodyOfSize(bytes);
       return [
-        gw(`baseline${suffix}`, `7  baseline, ${size} body`, 'body', bodyPorts.baseline!, body),
-        gw(`meta${suffix}`, `7  headers + _meta, HS256, ${size} body`, 'body', bodyPorts.meta!, body, `baseline${suffix}`),
+        gw(`baseline${suffix}`, `7  baseline, ${size} body`, 'body', on(bodies, bodyPorts, 'baseline'), body),
+        gw(`meta${suffix}`, `7  headers + _meta, HS256, ${size} body`, 'body', on(bodies, bodyPorts, 'meta'), body, `baseline${suffix}`),
       ];
     }),
     ...(rxPorts.redis === undefined
@@ -334,6 +378,7 @@ async function main(): Promise<void> {
             port: rxPorts.redis,
             body: TYPICAL_BODY,
             signed: true,
+            system: receiver.child,
             baseline: 'bare',
           },
         ]),
@@ -382,6 +427,7 @@ async function main(): Promise<void> {
       p99: median(list.map((x) => x.p99)),
       non2xx: list.reduce((n, x) => n + x.non2xx, 0),
       errors: list.reduce((n, x) => n + x.errors, 0),
+      cpuUs: median(list.map((x) => x.cpuUs)),
       baseline: scenario.baseline,
       ratio: scenario.baseline === undefined ? undefined : spread(ratioRounds(scenario.key, scenario.baseline)),
     };
