@@ -12,7 +12,8 @@
  *   binary64 range) is digested as its raw bytes too (docs/spec/wire-format-v1.md).
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { streamCanonicalJson } from './jcs.js';
 import { parseJsonBytes, sourcedHolders } from './json-bytes.js';
 import { META_ASSERTION } from './meta-keys.js';
@@ -29,7 +30,7 @@ export interface RequestBinding {
 
 /** SHA-256, base64url without padding. */
 export function sha256Base64url(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('base64url');
+  return oneShotHash('sha256', data, 'base64url');
 }
 
 /** Digest of no body. */
@@ -77,12 +78,19 @@ export function jsonBodyDigest(message: unknown): string {
     }
   }
   try {
-    // Hashed in pieces: the canonical text of a large body is never built whole.
-    const hash = createHash('sha256');
+    // Hashed in pieces: the canonical text of a large body is never built whole. A small body
+    // comes in one piece, hashed in one call (a hash object costs more than hashing a small text).
+    let first: string | Uint8Array | undefined;
+    let hash: Hash | undefined;
+    const update = (data: string | Uint8Array): void => {
+      if (hash !== undefined) hash.update(data);
+      else if (first === undefined) first = data;
+      else hash = createHash('sha256').update(first).update(data);
+    };
     // Long strings parsed from the client's bytes are hashed from those bytes (json-bytes.ts).
     const sources = sourcedHolders(Array.isArray(message) ? [message, ...(message as unknown[])] : [message]);
-    streamCanonicalJson(message, (data) => hash.update(data), sources);
-    return hash.digest('base64url');
+    streamCanonicalJson(message, update, sources);
+    return hash === undefined ? oneShotHash('sha256', first ?? '', 'base64url') : hash.digest('base64url');
   } finally {
     for (const { params, meta, value, emptied } of removed) {
       meta[META_ASSERTION] = value;

@@ -22,9 +22,45 @@ export interface IdentityHeaders {
 
 const KNOWN = new Set<string>([...identityHeaderSuffixes, ASSERTION_SUFFIX, CONTEXTFORGE_SIGNATURE_SUFFIX]);
 
+const NO_PLAIN: ReadonlyMap<IdentityHeaderSuffix, string> = new Map();
+const ASSERTION = ASSERTION_SUFFIX as string;
+const CONTEXTFORGE_SIGNATURE = CONTEXTFORGE_SIGNATURE_SUFFIX as string;
+
 /** Collects the identity headers under `prefix` (lower case, no trailing `-`). */
 export function readIdentityHeaders(req: IncomingMessage, prefix: string): IdentityHeaders {
-  const group = readRawHeaderGroup(req.rawHeaders, (canonical) => canonical.startsWith(prefix));
+  // One pass for the usual request: each identity header once, spelled with `-`, known. Anything
+  // else (an `_`, a repeat, an unknown name) is judged by the full reading below, which decides
+  // which refusal applies.
+  const raw = req.rawHeaders;
+  let assertion: string | undefined;
+  let contextforgeSignature: string | undefined;
+  let plain: Map<IdentityHeaderSuffix, string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = (raw[i] ?? '').toLowerCase();
+    if (!lower.startsWith(prefix)) {
+      if (lower.includes('_')) return readStrictly(raw, prefix);
+      continue;
+    }
+    if (lower.includes('_') || lower.charCodeAt(prefix.length) !== 0x2d) return readStrictly(raw, prefix);
+    const suffix = lower.slice(prefix.length + 1);
+    const value = raw[i + 1] ?? '';
+    if (suffix === ASSERTION) {
+      if (assertion !== undefined) return readStrictly(raw, prefix);
+      assertion = value;
+    } else if (suffix === CONTEXTFORGE_SIGNATURE) {
+      if (contextforgeSignature !== undefined) return readStrictly(raw, prefix);
+      contextforgeSignature = value;
+    } else {
+      if (!KNOWN.has(suffix) || plain?.has(suffix as IdentityHeaderSuffix) === true) return readStrictly(raw, prefix);
+      (plain ??= new Map()).set(suffix, value);
+    }
+  }
+  return { assertion, contextforgeSignature, plain: plain ?? NO_PLAIN };
+}
+
+/** The full reading of the identity headers: refuses underscores, repeats and unknown names, in that order of precedence. */
+function readStrictly(rawHeaders: readonly string[], prefix: string): IdentityHeaders {
+  const group = readRawHeaderGroup(rawHeaders, (canonical) => canonical.startsWith(prefix));
   if (!group.ok) {
     if (group.reason === 'underscore') throw new IdentityError('identity_mismatch', 'an identity header is spelled with underscores');
     throw new IdentityError('identity_invalid', 'an identity header is repeated');

@@ -117,6 +117,40 @@ describe('verifyIdentity identity agreement', () => {
       expectRefusal(res, 401, 'identity_invalid', calls);
     });
 
+    it('responds 401 identity_invalid for the assertion header sent twice in two spellings of case, even with the same token', async () => {
+      const { app, calls } = createTestApp();
+      const token = signFor({ body });
+      const headers = Object.entries(identityHeaders(token));
+
+      const res = await rawRequest(app, { headers: [...headers, [ASSERTION_HEADER.toLowerCase(), token]], body });
+
+      expectRefusal(res, 401, 'identity_invalid', calls);
+    });
+
+    it('responds 401 identity_invalid, not identity_mismatch, for an unknown identity header followed by a repeated one', async () => {
+      const { app, calls } = createTestApp();
+      const headers = Object.entries(identityHeaders(signFor({ body })));
+
+      const res = await rawRequest(app, {
+        headers: [[`${PREFIX}-Superuser`, 'true'], ...headers, [`${PREFIX}-Id`, USER.id]],
+        body,
+      });
+
+      expectRefusal(res, 401, 'identity_invalid', calls);
+    });
+
+    it('accepts identity headers in any case and any order among other headers', async () => {
+      const { app, calls } = createTestApp();
+      const headers = Object.entries(identityHeaders(signFor({ body })))
+        .map(([name, value], i): [string, string] => [i % 2 === 0 ? name.toUpperCase() : name.toLowerCase(), value])
+        .reverse();
+
+      const res = await rawRequest(app, { headers: [['X-Other', '1'], ...headers, ['x_unrelated', '2']], body });
+
+      expect(res.status).toBe(200);
+      expect(calls[0]?.user?.id).toBe(USER.id);
+    });
+
     it('ignores unrelated headers that do not start with the prefix', async () => {
       const { app, calls } = createTestApp();
 
