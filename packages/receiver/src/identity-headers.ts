@@ -35,8 +35,15 @@ export function readIdentityHeaders(req: IncomingMessage, prefix: string): Ident
   let assertion: string | undefined;
   let contextforgeSignature: string | undefined;
   let plain: Map<IdentityHeaderSuffix, string> | undefined;
+  // A prefix starting with a letter (the default's `x`): a name whose first character is ASCII and
+  // not that letter in either case is not under it, and is passed over without being lower-cased.
+  const first = prefix.charCodeAt(0);
+  const letter = first >= 0x61 && first <= 0x7a ? first : -1;
   for (let i = 0; i < raw.length; i += 2) {
-    const lower = (raw[i] ?? '').toLowerCase();
+    const name = raw[i] ?? '';
+    const code = name.charCodeAt(0);
+    if (code < 0x80 && (code | 0x20) !== letter && letter !== -1) continue;
+    const lower = name.toLowerCase();
     if (!lower.startsWith(prefix)) {
       if (lower.includes('_')) return readStrictly(raw, prefix);
       continue;
