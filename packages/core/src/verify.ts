@@ -68,54 +68,104 @@ function isTime(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-// Claims that change with every assertion and are not part of the user: left out of the user cache's key.
+// Claims that change with every assertion and are not part of the user: left out of the user cache's comparison.
 const PER_REQUEST_CLAIMS = new Set(['iss', 'aud', 'iat', 'exp', 'nbf', 'jti', 'req', 'request_id', 'dtk', 'v']);
 /** Most users kept by one verifier's cache. */
 export const USER_CACHE_ENTRIES = 256;
-// Claims longer than this (as JSON) are read every time instead of being cached.
-const MAX_USER_KEY_LENGTH = 8 * 1024;
+// User claims longer than this (as JSON) are read every time instead of being cached.
+const MAX_USER_CLAIMS_LENGTH = 8 * 1024;
 
-/**
- * The cache key of the user in `claims`: every claim but those that change per request, name and
- * JSON value, in the token's order. Two claim sets with the same key describe the same user, so
- * a hit never returns another request's user; anything claimsToUser may read is in the key
- * (the key leaves out a fixed list, it does not pick the user's claims).
- */
-export function userCacheKey(claims: Readonly<Record<string, unknown>>): string | undefined {
-  // Names and values in one array, one stringify (cheaper than one per claim; a `__proto__` claim is a string like any other).
+/** Every claim but the per-request ones, as names and values in one array, in the token's order. */
+function userClaimsOf(claims: Readonly<Record<string, unknown>>): unknown[] {
   const kept: unknown[] = [];
   for (const name of Object.keys(claims)) if (!PER_REQUEST_CLAIMS.has(name)) kept.push(name, claims[name]);
-  try {
-    return JSON.stringify(kept, exactValue);
-  } catch {
-    // A value JSON cannot tell apart (1e400 and null, -0 and 0): such claims are read every time.
-    return undefined;
-  }
+  return kept;
 }
 
-/** A JSON.stringify replacer that throws where the text would not tell two values apart. */
-function exactValue(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) throw new TypeError('no exact JSON form');
-  return value;
+/** Equality of two parsed JSON values: same types, same numbers (`Object.is`), same members in the same order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b);
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const names = Object.keys(a);
+  const others = Object.keys(b);
+  if (names.length !== others.length) return false;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    if (name !== others[i] || !sameJson((a as Record<string, unknown>)[name], (b as Record<string, unknown>)[name])) return false;
+  }
+  return true;
 }
+
+/** Whether `claims`, but for the per-request claims, are exactly `kept` (names and values, in order). */
+function sameUserClaims(claims: Readonly<Record<string, unknown>>, kept: readonly unknown[]): boolean {
+  let at = 0;
+  for (const name of Object.keys(claims)) {
+    if (PER_REQUEST_CLAIMS.has(name)) continue;
+    if (at >= kept.length || kept[at] !== name || !sameJson(claims[name], kept[at + 1])) return false;
+    at += 2;
+  }
+  return at === kept.length;
+}
+
+/** One cached user: the user claims it was read from (a private deep copy) and the user. */
+interface CachedUser {
+  readonly kept: readonly unknown[];
+  readonly user: UserContext;
+}
+
+/** Most users cached under one `sub` (a user seen with other groups, scopes or actors). */
+const USERS_PER_SUBJECT = 4;
 
 /**
  * A bounded cache of the users read back from verified claims: a gateway signs the same user
  * for many requests, and reading one back (validation, normalization) costs more than the rest
  * of the claim checks together. Users are deeply frozen, so sharing one between requests is safe.
- * Only users that read back without error are kept; the oldest entry goes first when full.
+ * Only users that read back without error are kept; the oldest subject goes first when full.
+ *
+ * A hit needs every claim but the per-request ones to be exactly those of the cached entry
+ * (names in the same order, values equal as parsed JSON, numbers by `Object.is`): claimsToUser
+ * reads nothing else, so it would return an equal user. Entries are found by `sub` and compared
+ * member by member, which costs less than serializing the claims into a key on every request.
  */
 export function createUserCache(entries = USER_CACHE_ENTRIES): (claims: Readonly<Record<string, unknown>>) => UserContext {
-  const users = new Map<string, UserContext>();
+  const bySubject = new Map<string, CachedUser[]>();
+  let size = 0;
   return function cachedUser(claims) {
-    const key = userCacheKey(claims);
-    if (key === undefined) return claimsToUser(claims);
-    const hit = users.get(key);
-    if (hit !== undefined) return hit;
+    const { sub } = claims;
+    if (typeof sub !== 'string') return claimsToUser(claims);
+    const found = bySubject.get(sub);
+    if (found !== undefined) for (const entry of found) if (sameUserClaims(claims, entry.kept)) return entry.user;
     const user = claimsToUser(claims);
-    if (key.length <= MAX_USER_KEY_LENGTH) {
-      if (users.size >= entries) users.delete(users.keys().next().value as string);
-      users.set(key, user);
+    const kept = userClaimsOf(claims);
+    // Claims too large (as JSON) are read every time instead of being cached.
+    if (JSON.stringify(kept).length > MAX_USER_CLAIMS_LENGTH) return user;
+    // A copy: the claims object is the caller's (a policy callback sees it), the entry must not change with it.
+    const entry: CachedUser = { kept: structuredClone(kept), user };
+    // The subject moves to the newest end, with its newest entry first; its oldest entry goes when it has too many.
+    const list = found ?? [];
+    bySubject.delete(sub);
+    list.unshift(entry);
+    size++;
+    if (list.length > USERS_PER_SUBJECT) {
+      list.pop();
+      size--;
+    }
+    bySubject.set(sub, list);
+    for (const [subject, older] of bySubject) {
+      if (size <= entries) break;
+      if (subject === sub) {
+        // Only this subject is left: its oldest entries go.
+        size -= list.length - Math.max(1, entries);
+        list.length = Math.max(1, entries);
+        break;
+      }
+      bySubject.delete(subject);
+      size -= older.length;
     }
     return user;
   };

@@ -16,6 +16,7 @@ import {
 } from '../src/internal.js';
 import type { Algorithm, AssertionVerifierOptions, KeySource, RequestBinding, SigningKey } from '../src/internal.js';
 import { AUDIENCE, ISSUER, NOW_MS, NOW_S, b64url, clock, ed25519, hmacToken, p256, strongSecret } from './fixtures.js';
+import { hmacSha256 } from '../src/jws.js';
 
 const bodyDigest = createHash('sha256').update('{"jsonrpc":"2.0","id":1,"method":"tools/list"}').digest('base64url');
 const binding: RequestBinding = { method: 'POST', path: '/mcp?session=1', bodySha256: bodyDigest };
@@ -465,6 +466,39 @@ describe('verification refusals', () => {
       await expect(verifier(withKid).verify(token({}, { kid: 'unknown' }))).rejects.toMatchObject(
         refusal('identity_invalid', /no configured key/),
       );
+    });
+  });
+
+  describe('the HMAC', () => {
+    it.each([32, 63, 64, 65, 200])('computes HMAC-SHA256 as node:crypto does for a %i-byte secret, short and long inputs', (size) => {
+      const secret = importVerificationSecrets([{ secret: randomBytes(size) }])[0]!.key;
+      for (const input of ['', 'a', 'x'.repeat(55), 'y'.repeat(64), 'eyJ.'.repeat(300), 'z'.repeat(5000), 'short again']) {
+        expect(hmacSha256(secret, input).equals(createHmac('sha256', secret).update(input, 'latin1').digest())).toBe(true);
+      }
+    });
+
+    it('verifies a jose HS256 token signed with a secret longer than the hash block, and refuses it under another secret', async () => {
+      const secret = randomBytes(100);
+      const token = await new SignJWT({ v: 1, auth_method: 'sso', req: { method: 'POST', path: '/mcp', body_sha256: bodyDigest } })
+        .setProtectedHeader({ alg: 'HS256', typ: 'user-context+jwt' })
+        .setSubject('user-42')
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt(NOW_S)
+        .setExpirationTime(NOW_S + 60)
+        .setJti(randomBytes(16).toString('base64url'))
+        .sign(secret);
+      const verify = (key: Uint8Array): Promise<unknown> =>
+        createAssertionVerifier({
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          clock,
+          keys: staticKeySource(importVerificationSecrets([{ secret: key }])),
+        }).verify(token);
+      await expect(verify(secret)).resolves.toMatchObject({ user: { id: 'user-42' } });
+      const other = Buffer.from(secret);
+      other[99] = (other[99] ?? 0) ^ 1;
+      await expect(verify(other)).rejects.toMatchObject({ code: 'identity_invalid', message: expect.stringMatching(/signature/) });
     });
   });
 

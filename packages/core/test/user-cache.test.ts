@@ -9,7 +9,7 @@ import {
   userToClaims,
 } from '../src/internal.js';
 import type { RequestBinding, UserContext } from '../src/internal.js';
-import { createUserCache, userCacheKey } from '../src/verify.js';
+import { createUserCache } from '../src/verify.js';
 import { AUDIENCE, ISSUER, NOW_S, clock, strongSecret } from './fixtures.js';
 
 const binding: RequestBinding = { method: 'POST', path: '/mcp', bodySha256: 'x'.repeat(43) };
@@ -89,30 +89,67 @@ describe('createUserCache', () => {
     expect(again).toEqual(ada);
   });
 
-  it('keys on every claim but the per-request ones, so an unknown or changed claim is a different entry', () => {
+  it('hits on every claim but the per-request ones, so an unknown or changed claim is a different entry', () => {
+    const userOf = createUserCache(16);
     const base = claimsOf(ada);
-    expect(userCacheKey(base)).toBe(userCacheKey({ ...base, jti: 'another-jti-value-1234', iat: 1, exp: 2, request_id: 'r', req: {} }));
-    expect(userCacheKey(base)).not.toBe(userCacheKey({ ...base, future_claim: 1 }));
-    expect(userCacheKey(base)).not.toBe(userCacheKey({ ...base, admin: true }));
-    expect(userCacheKey(base)).not.toBe(userCacheKey({ ...base, groups: ['eng', 'ops'] }));
-    // A value that would read the same as text is still another key: "a,b" in one group vs two groups.
-    expect(userCacheKey({ ...base, groups: ['a,b'] })).not.toBe(userCacheKey({ ...base, groups: ['a', 'b'] }));
+    const first = userOf(base);
+    expect(userOf({ ...base, jti: 'another-jti-value-1234', iat: 1, exp: 2, nbf: 0, request_id: 'r', req: {}, dtk: 'x', v: 2 })).toBe(
+      first,
+    );
+    expect(userOf({ ...base, future_claim: 1 })).not.toBe(first);
+    const admin = userOf({ ...base, admin: true });
+    expect(admin).not.toBe(first);
+    expect(admin.isAdmin).toBe(true);
+    expect(userOf({ ...base, groups: ['eng', 'ops'] }).groups).toEqual(['eng', 'ops']);
+    // A value that would read the same as text is still another entry: "a,b" in one group vs two groups.
+    expect(userOf({ ...base, groups: ['a,b'] }).groups).toEqual(['a,b']);
+    expect(userOf({ ...base, groups: ['a', 'b'] }).groups).toEqual(['a', 'b']);
+    // The same claims in another order are another entry (claimsToUser may read them in order).
+    const { sub, ...rest } = base;
+    expect(userOf({ ...rest, sub })).not.toBe(first);
+    expect(userOf({ ...rest, sub })).toEqual(ada);
   });
 
-  it('never lets a cached user stand for claims whose numbers JSON text cannot tell apart (1e400 and null, -0 and 0)', () => {
+  it('never lets a cached user stand for claims whose numbers differ only in ways JSON text hides (-0 and 0)', () => {
     const userOf = createUserCache(4);
     const base = claimsOf(ada);
-    expect(userCacheKey({ ...base, email: Infinity })).toBeUndefined();
-    expect(userCacheKey({ ...base, groups: [-0] })).toBeUndefined();
+    const zero = userOf({ ...base, extra: [0] });
+    expect(userOf({ ...base, extra: [-0] })).not.toBe(zero);
+    expect(userOf({ ...base, extra: [0] })).toBe(zero);
     // null is read back (no email); the same claims with 1e400 are refused, cached or not.
     expect(userOf({ ...base, email: null }).email).toBeUndefined();
     expect(() => userOf({ ...base, email: Infinity })).toThrow();
   });
 
-  it('keys a parsed "__proto__" claim like any other claim', () => {
+  it('compares a parsed "__proto__" claim like any other claim', () => {
+    const userOf = createUserCache(4);
     const plain = JSON.parse('{"sub":"ada","auth_method":"sso"}') as Record<string, unknown>;
     const withProto = JSON.parse('{"sub":"ada","auth_method":"sso","__proto__":{"admin":true}}') as Record<string, unknown>;
-    expect(userCacheKey(withProto)).not.toBe(userCacheKey(plain));
+    const first = userOf(plain);
+    expect(userOf(withProto)).not.toBe(first);
+    expect(userOf(JSON.parse('{"sub":"ada","auth_method":"sso"}') as Record<string, unknown>)).toBe(first);
+  });
+
+  it('keeps its entry as read: claims changed by their holder afterwards neither change it nor hit it', () => {
+    const userOf = createUserCache(4);
+    // As parsed from a token: plain, mutable arrays.
+    const claims = JSON.parse(JSON.stringify(claimsOf(ada))) as Record<string, unknown>;
+    const first = userOf(claims);
+    (claims.groups as string[]).push('admins');
+    expect(userOf(claims).groups).toEqual(['eng', 'admins']);
+    expect(userOf(claimsOf(ada))).toBe(first);
+  });
+
+  it('keeps several users of one subject (other groups or scopes), each found again, within its number of entries', () => {
+    const userOf = createUserCache(3);
+    const variants = [['eng'], ['ops'], ['eng', 'ops']].map((groups) => normalizeUserContext({ ...ada, groups }));
+    const users = variants.map((variant) => userOf(claimsOf(variant)));
+    variants.forEach((variant, i) => expect(userOf(claimsOf(variant))).toBe(users[i]));
+    // A fourth user: the cache holds three, so the oldest of the subject goes.
+    const fourth = normalizeUserContext({ ...ada, groups: ['hr'] });
+    userOf(claimsOf(fourth));
+    expect(userOf(claimsOf(variants[0]!))).not.toBe(users[0]);
+    expect(userOf(claimsOf(variants[0]!))).toEqual(variants[0]);
   });
 
   it('reads back a user whose claims are too large to cache, every time, correctly', () => {

@@ -17,6 +17,18 @@ function mayCarryRequestId(rawHeaders: readonly string[]): boolean {
   return false;
 }
 
+// Requests arriving within the same millisecond share its ISO time string: formatted once per millisecond.
+let lastMs = Number.NaN;
+let lastTime = '';
+
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastTime = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastTime;
+}
+
 /** Builds the event of one request, after its answer (for a refusal) was written. */
 export function receiverEvent(
   req: Request,
@@ -37,7 +49,7 @@ export function receiverEvent(
   const error = refusal?.error;
   const requestId = requestIdOf(req);
   // Built field by field, in the order of the JSON line, without intermediate objects: one per request.
-  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: new Date(clock()).toISOString(), requestId } as AuditEvent;
+  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: isoTime(clock()), requestId } as AuditEvent;
   if (mayCarryRequestId(req.rawHeaders)) {
     const client = clientRequestIdOf(req);
     if (client !== undefined && client !== requestId) event.clientRequestId = client;

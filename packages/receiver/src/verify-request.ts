@@ -57,23 +57,24 @@ interface MetaFindings {
   readonly unknownKeys: ReadonlySet<string>;
 }
 
+const NO_FINDINGS: MetaFindings = { assertions: new Set(), users: [], legacyUsers: [], unknownKeys: new Set() };
+
 function findMeta(body: ReceivedBody): MetaFindings {
-  const assertions = new Set<unknown>();
-  const users: unknown[] = [];
-  const legacyUsers: unknown[] = [];
-  const unknownKeys = new Set<string>();
-  if (!body.isJson) return { assertions, users, legacyUsers, unknownKeys };
+  if (!body.isJson) return NO_FINDINGS;
+  // Allocated only for a body that carries identity in `_meta`: most requests carry it in the header.
+  let findings: { assertions: Set<unknown>; users: unknown[]; legacyUsers: unknown[]; unknownKeys: Set<string> } | undefined;
   const messages = Array.isArray(body.json) ? body.json : [body.json];
   for (const message of messages) {
     if (!isRecord(message)) continue;
     const found = readIdentityMeta(message);
     if (found === undefined) continue;
-    if (found.assertion !== undefined) assertions.add(found.assertion);
-    if (found.user !== undefined) users.push(found.user);
-    if (found.legacyUser !== undefined) legacyUsers.push(found.legacyUser);
-    for (const key of found.unknownKeys) unknownKeys.add(key);
+    findings ??= { assertions: new Set(), users: [], legacyUsers: [], unknownKeys: new Set() };
+    if (found.assertion !== undefined) findings.assertions.add(found.assertion);
+    if (found.user !== undefined) findings.users.push(found.user);
+    if (found.legacyUser !== undefined) findings.legacyUsers.push(found.legacyUser);
+    for (const key of found.unknownKeys) findings.unknownKeys.add(key);
   }
-  return { assertions, users, legacyUsers, unknownKeys };
+  return findings ?? NO_FINDINGS;
 }
 
 function pickToken(header: string | undefined, meta: MetaFindings): string | undefined {

@@ -1,5 +1,12 @@
 import request from 'supertest';
-import { encodeHeaderList, encodeHeaderValue, META_ASSERTION, META_USER, normalizeUserContext } from '@mcp-identity/core/internal';
+import {
+  encodeHeaderList,
+  encodeHeaderValue,
+  META_ASSERTION,
+  META_USER,
+  normalizeUserContext,
+  userToHeaders,
+} from '@mcp-identity/core/internal';
 import {
   ASSERTION_HEADER,
   createTestApp,
@@ -115,6 +122,57 @@ describe('verifyIdentity identity agreement', () => {
       const res = await rawRequest(app, { headers: [...headers, [`${PREFIX}-Id`, USER.id]], body });
 
       expectRefusal(res, 401, 'identity_invalid', calls);
+    });
+
+    it('responds 401 identity_invalid for the assertion header sent twice in two spellings of case, even with the same token', async () => {
+      const { app, calls } = createTestApp();
+      const token = signFor({ body });
+      const headers = Object.entries(identityHeaders(token));
+
+      const res = await rawRequest(app, { headers: [...headers, [ASSERTION_HEADER.toLowerCase(), token]], body });
+
+      expectRefusal(res, 401, 'identity_invalid', calls);
+    });
+
+    it('responds 401 identity_invalid, not identity_mismatch, for an unknown identity header followed by a repeated one', async () => {
+      const { app, calls } = createTestApp();
+      const headers = Object.entries(identityHeaders(signFor({ body })));
+
+      const res = await rawRequest(app, {
+        headers: [[`${PREFIX}-Superuser`, 'true'], ...headers, [`${PREFIX}-Id`, USER.id]],
+        body,
+      });
+
+      expectRefusal(res, 401, 'identity_invalid', calls);
+    });
+
+    it('accepts identity headers in any case and any order among other headers', async () => {
+      const { app, calls } = createTestApp();
+      const headers = Object.entries(identityHeaders(signFor({ body })))
+        .map(([name, value], i): [string, string] => [i % 2 === 0 ? name.toUpperCase() : name.toLowerCase(), value])
+        .reverse();
+
+      const res = await rawRequest(app, { headers: [['X-Other', '1'], ...headers, ['x_unrelated', '2']], body });
+
+      expect(res.status).toBe(200);
+      expect(calls[0]?.user?.id).toBe(USER.id);
+    });
+
+    type Edit = (headers: [string, string][]) => [string, string][];
+    const withoutId: Edit = (headers) => headers.filter(([name]) => !/-id$/i.test(name));
+    it.each<[string, Edit, number]>([
+      ['agreeing', (headers) => headers, 200],
+      ['one disagreeing', (headers) => [...withoutId(headers), ['9-ID-Id', 'user-43']], 401],
+      ['one spelled with _', (headers) => [...withoutId(headers), ['9_id_id', USER.id]], 401],
+    ])('reads a headerPrefix that starts with a digit (9-Id) like any other: %s headers', async (_case, edit, status) => {
+      const { app, calls } = createTestApp({ receiver: { headerPrefix: '9-Id' } });
+      const token = signFor({ body });
+      const headers: [string, string][] = [['9-Id-Assertion', token], ...Object.entries(userToHeaders(USER, '9-Id'))];
+
+      const res = await rawRequest(app, { headers: edit(headers), body });
+
+      if (status === 200) expect(calls[0]?.user?.id).toBe(USER.id);
+      else expectRefusal(res, 401, 'identity_mismatch', calls);
     });
 
     it('ignores unrelated headers that do not start with the prefix', async () => {
