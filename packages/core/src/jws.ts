@@ -6,7 +6,7 @@
  * primitives and keys imported once. The tests cross-check it against jose both ways.
  */
 import { isUtf8 } from 'node:buffer';
-import { createHmac, hash, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
+import { hash, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { IdentityError } from './errors.js';
 import { isValidKid } from './keys.js';
@@ -45,8 +45,8 @@ export function encodeHeader(alg: Algorithm, kid: string | undefined): string {
 function rawSign(key: ImportedKey, data: string): Buffer {
   switch (key.alg) {
     case 'HS256':
-      // The signing input is base64url and a dot (ASCII): hashed as a string, no UTF-8 pass.
-      return createHmac('sha256', key.key).update(data, 'latin1').digest();
+      // The signing input is base64url and a dot (ASCII), as hmacSha256 requires.
+      return hmacSha256(key.key, data);
     case 'EdDSA':
       return cryptoSign(null, Buffer.from(data), key.key);
     case 'ES256':
