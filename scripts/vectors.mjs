@@ -406,6 +406,8 @@ const claimRefusals = [
   ['an email of 1025 characters', { ...baseClaims, email: 'e'.repeat(1025) }],
   ['an act without sub', { ...baseClaims, act: { act: { sub: 'x' } } }],
   ['an act as a string', { ...baseClaims, act: 'agent' }],
+  ['an act of null', { ...baseClaims, act: null }],
+  ['a nested act of null', { ...baseClaims, act: { sub: 'agent', act: null } }],
   [
     'an act nested 17 deep',
     {

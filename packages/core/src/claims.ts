@@ -21,6 +21,8 @@ import {
   isNormalizedUser,
   isRecord,
   limits,
+  newUser,
+  setOptional,
   normalizeUserContext,
   ownFields,
   userContextFields,
@@ -89,29 +91,28 @@ export function selectUserFields(
   fields: ReadonlySet<UserContextField>,
   isSensitive: (name: string) => boolean,
 ): UserContext {
-  const out: { -readonly [K in keyof UserContext]: UserContext[K] } = {
-    id: user.id,
-    ...(fields.has('email') && user.email !== undefined ? { email: user.email } : {}),
-    ...(fields.has('name') && user.name !== undefined ? { name: user.name } : {}),
-    groups: fields.has('groups') ? user.groups : EMPTY_LIST,
-    teams: fields.has('teams') ? user.teams : EMPTY_LIST,
-    roles: fields.has('roles') ? user.roles : EMPTY_LIST,
-    isAdmin: fields.has('isAdmin') ? user.isAdmin : false,
-    authMethod: user.authMethod,
-  };
+  const out = newUser();
+  out.id = user.id;
+  if (fields.has('email') && user.email !== undefined) setOptional(out, 'email', user.email);
+  if (fields.has('name') && user.name !== undefined) setOptional(out, 'name', user.name);
+  out.groups = fields.has('groups') ? user.groups : EMPTY_LIST;
+  out.teams = fields.has('teams') ? user.teams : EMPTY_LIST;
+  out.roles = fields.has('roles') ? user.roles : EMPTY_LIST;
+  out.isAdmin = fields.has('isAdmin') ? user.isAdmin : false;
+  out.authMethod = user.authMethod;
   if (user.delegationChain !== undefined) {
-    out.serviceAccount = user.serviceAccount;
-    out.delegationChain = user.delegationChain;
+    setOptional(out, 'serviceAccount', user.serviceAccount);
+    setOptional(out, 'delegationChain', user.delegationChain);
   }
-  if (fields.has('issuer') && user.issuer !== undefined) out.issuer = user.issuer;
+  if (fields.has('issuer') && user.issuer !== undefined) setOptional(out, 'issuer', user.issuer);
   if (fields.has('attributes') && user.attributes !== undefined) {
     const kept = Object.entries(user.attributes).filter(([name]) => !isSensitive(name));
     if (kept.length > 0)
-      out.attributes = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(kept)));
+      setOptional(out, 'attributes', Object.freeze(Object.assign(Object.create(null) as Record<string, string>, Object.fromEntries(kept))));
   }
-  if (fields.has('scopes') && user.scopes !== undefined) out.scopes = user.scopes;
-  if (fields.has('clientId') && user.clientId !== undefined) out.clientId = user.clientId;
-  if (fields.has('resource') && user.resource !== undefined) out.resource = user.resource;
+  if (fields.has('scopes') && user.scopes !== undefined) setOptional(out, 'scopes', user.scopes);
+  if (fields.has('clientId') && user.clientId !== undefined) setOptional(out, 'clientId', user.clientId);
+  if (fields.has('resource') && user.resource !== undefined) setOptional(out, 'resource', user.resource);
   // Made of the normalized user's frozen parts: a normalized user too.
   return isNormalizedUser(user) ? adoptNormalizedUser(Object.freeze(out)) : Object.freeze(out);
 }

@@ -17,6 +17,7 @@ export {
   isRecord,
   isNormalizedUser,
   derivedFromUser,
+  ownFields,
 } from './user-context.js';
 export { createUserMemo } from './user-memo.js';
 export type { UserMemo, UserMemoOptions } from './user-memo.js';

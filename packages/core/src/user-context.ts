@@ -70,6 +70,41 @@ const EMPTY_LIST: readonly string[] = Object.freeze([]);
 const normalized = new WeakSet<object>();
 
 /**
+ * The prototype of every normalized user: each optional field is `undefined` here, so reading a
+ * field a user lacks (`user.scopes`) stops at this object and never reaches an `Object.prototype`
+ * polluted elsewhere in the process. Own keys, JSON and `constructor` are those of a plain object.
+ */
+const USER_PROTOTYPE: object = Object.freeze(
+  Object.assign(Object.create(Object.prototype) as object, {
+    email: undefined,
+    name: undefined,
+    serviceAccount: undefined,
+    delegationChain: undefined,
+    issuer: undefined,
+    attributes: undefined,
+    scopes: undefined,
+    clientId: undefined,
+    resource: undefined,
+  }),
+);
+
+type OptionalField = 'email' | 'name' | 'serviceAccount' | 'delegationChain' | 'issuer' | 'attributes' | 'scopes' | 'clientId' | 'resource';
+type MutableUser = { -readonly [K in keyof UserContext]: UserContext[K] };
+
+/**
+ * An empty user object to fill in: its missing optional fields read as `undefined` whatever
+ * `Object.prototype` holds. Set required fields by assignment and optional ones with {@link setOptional}.
+ */
+export function newUser(): MutableUser {
+  return Object.create(USER_PROTOTYPE) as MutableUser;
+}
+
+/** Sets an optional field of a {@link newUser} object (defined, not assigned: the prototype's field is read-only). */
+export function setOptional<K extends OptionalField>(user: MutableUser, field: K, value: UserContext[K]): void {
+  Object.defineProperty(user, field, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
  * Validates and normalizes anything shaped like a {@link UserContext}: fills empty lists,
  * defaults `isAdmin` to `false`, ties `serviceAccount` to the end of `delegationChain`,
  * drops unknown fields and returns a frozen object.
@@ -105,25 +140,24 @@ export function normalizeUserContext(input: unknown): UserContext {
   const clientId = optionalString(fields.clientId, 'clientId');
   const resource = optionalString(fields.resource, 'resource');
   // Built in reading order: JSON output lists id, email, name, lists, flags, then the rest.
-  const user: { -readonly [K in keyof UserContext]: UserContext[K] } = {
-    id,
-    ...(email === undefined ? {} : { email }),
-    ...(name === undefined ? {} : { name }),
-    groups: optionalList(fields.groups, 'groups') ?? EMPTY_LIST,
-    teams: optionalList(fields.teams, 'teams') ?? EMPTY_LIST,
-    roles: optionalList(fields.roles, 'roles') ?? EMPTY_LIST,
-    isAdmin: fields.isAdmin === true,
-    authMethod,
-  };
+  const user = newUser();
+  user.id = id;
+  if (email !== undefined) setOptional(user, 'email', email);
+  if (name !== undefined) setOptional(user, 'name', name);
+  user.groups = optionalList(fields.groups, 'groups') ?? EMPTY_LIST;
+  user.teams = optionalList(fields.teams, 'teams') ?? EMPTY_LIST;
+  user.roles = optionalList(fields.roles, 'roles') ?? EMPTY_LIST;
+  user.isAdmin = fields.isAdmin === true;
+  user.authMethod = authMethod;
   if (delegationChain !== undefined && delegationChain.length > 0) {
-    user.serviceAccount = delegationChain[delegationChain.length - 1];
-    user.delegationChain = delegationChain;
+    setOptional(user, 'serviceAccount', delegationChain[delegationChain.length - 1]);
+    setOptional(user, 'delegationChain', delegationChain);
   }
-  if (issuer !== undefined) user.issuer = issuer;
-  if (attributes !== undefined) user.attributes = attributes;
-  if (scopes !== undefined) user.scopes = scopes;
-  if (clientId !== undefined) user.clientId = clientId;
-  if (resource !== undefined) user.resource = resource;
+  if (issuer !== undefined) setOptional(user, 'issuer', issuer);
+  if (attributes !== undefined) setOptional(user, 'attributes', attributes);
+  if (scopes !== undefined) setOptional(user, 'scopes', scopes);
+  if (clientId !== undefined) setOptional(user, 'clientId', clientId);
+  if (resource !== undefined) setOptional(user, 'resource', resource);
   Object.freeze(user);
   normalized.add(user);
   return user;

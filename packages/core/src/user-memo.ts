@@ -6,7 +6,7 @@
  * cache keyed by it (headers, claims, JSON) applies. Anything else is normalized as usual.
  */
 import { nonNegativeInteger } from './options.js';
-import { isNormalizedUser, normalizeUserContext } from './user-context.js';
+import { isNormalizedUser, isRecord, normalizeUserContext } from './user-context.js';
 import type { UserContext } from './user-context.js';
 
 /** The fields `normalizeUserContext` reads; nothing else of an input changes its result. */
@@ -48,7 +48,7 @@ interface Entry {
 export interface UserMemoOptions {
   /** Most users kept. Default 256; 0 keeps none. */
   readonly maxUsers?: number;
-  /** A user whose strings add up to more characters is not kept. Default 32,768. */
+  /** A user whose strings add up to more characters is not kept. Default 8,192. */
   readonly maxChars?: number;
 }
 
@@ -63,7 +63,36 @@ function fieldOf(input: object, name: string): unknown {
   return Object.prototype.propertyIsEnumerable.call(input, name) ? (input as Record<string, unknown>)[name] : undefined;
 }
 
-/** What to remember of one field, with its length in characters; undefined when it cannot be compared cheaply. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(['groups', 'teams', 'roles', 'scopes', 'delegationChain']);
+
+/**
+ * The input read once: its own enumerable fields (those `normalizeUserContext` reads), lists
+ * copied element by element, the attributes' own entries copied. Normalizing and remembering
+ * this one copy means a getter or a Proxy that answers differently on a second read cannot pair
+ * a remembered field with a user built from another value.
+ */
+function snapshotOf(input: object): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const name of FIELDS) {
+    if (!Object.prototype.propertyIsEnumerable.call(input, name)) continue;
+    const value = (input as Record<string, unknown>)[name];
+    if (LIST_FIELDS.has(name) && Array.isArray(value)) {
+      const length = value.length;
+      const list = new Array<unknown>(length);
+      for (let i = 0; i < length; i++) list[i] = value[i];
+      copy[name] = list;
+    } else if (name === 'attributes' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const entries = Object.create(null) as Record<string, unknown>;
+      for (const [key, item] of Object.entries(value)) entries[key] = item;
+      copy[name] = entries;
+    } else {
+      copy[name] = value;
+    }
+  }
+  return copy;
+}
+
+/** What to remember of one field of a snapshot, with its length in characters; undefined when it cannot be compared cheaply. */
 function remember(value: unknown): [Seen, number] | undefined {
   switch (typeof value) {
     case 'string':
@@ -76,9 +105,9 @@ function remember(value: unknown): [Seen, number] | undefined {
       if (Array.isArray(value)) {
         let chars = 0;
         for (const item of value) chars += typeof item === 'string' ? item.length : 0;
-        return [new ListCopy(value.slice()), chars];
+        // The snapshot's own copy: nothing else holds it.
+        return [new ListCopy(value), chars];
       }
-      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return undefined;
       const entries = Object.entries(value);
       let chars = 0;
       for (const [key, item] of entries) chars += key.length + (typeof item === 'string' ? item.length : 0);
@@ -124,7 +153,7 @@ function same(value: unknown, seen: Seen): boolean {
  */
 export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
   const maxUsers = nonNegativeInteger(options.maxUsers, 'maxUsers', 256);
-  const maxChars = nonNegativeInteger(options.maxChars, 'maxChars', 32_768);
+  const maxChars = nonNegativeInteger(options.maxChars, 'maxChars', 8192);
   const entries = new Map<string, Entry>();
   // Ids seen once and not kept yet: a user is kept from its second request on, so a stream of
   // users that never come back (more than the memo holds) costs a set entry, not a kept copy.
@@ -147,11 +176,11 @@ export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
     return false;
   }
 
-  function store(input: object, id: string, user: UserContext): void {
+  function store(snapshot: Record<string, unknown>, id: string, user: UserContext): void {
     const seen: Seen[] = [];
     let chars = 0;
     for (const name of FIELDS) {
-      const read = remember(fieldOf(input, name));
+      const read = remember(snapshot[name]);
       if (read === undefined) return;
       seen.push(read[0]);
       chars += read[1];
@@ -164,14 +193,16 @@ export function createUserMemo(options: UserMemoOptions = {}): UserMemo {
 
   return {
     normalize(input) {
-      if (typeof input !== 'object' || input === null || isNormalizedUser(input)) return normalizeUserContext(input);
+      // What normalizeUserContext refuses (not an object, an array) or returns as is goes straight to it.
+      if (!isRecord(input) || isNormalizedUser(input)) return normalizeUserContext(input);
       const id = fieldOf(input, 'id');
       if (typeof id !== 'string') return normalizeUserContext(input);
       const known = lookup(input, id);
       if (known !== undefined) return known;
-      // Normalized first: an input it refuses is never remembered.
-      const user = normalizeUserContext(input);
-      if (admit(id)) store(input, id, user);
+      // Read once; normalized first (an input it refuses is never remembered), then remembered from the same copy.
+      const snapshot = snapshotOf(input);
+      const user = normalizeUserContext(snapshot);
+      if (admit(user.id)) store(snapshot, user.id, user);
       return user;
     },
   };

@@ -1,5 +1,14 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { IdentityError, limits, normalizeUserContext, userContextSchema } from '../src/internal.js';
+import {
+  IdentityError,
+  limits,
+  normalizeUserContext,
+  selectUserFields,
+  userContextFields,
+  userContextSchema,
+  userToClaims,
+  userToHeaders,
+} from '../src/internal.js';
 import { thrownBy } from './fixtures.js';
 
 const list = (n: number): string[] => Array.from({ length: n }, (_, i) => `v${i}`);
@@ -58,28 +67,46 @@ describe('normalizeUserContext', () => {
     const user = normalizeUserContext(input);
     expect(user.isAdmin).toBe(false);
     expect(user.roles).toEqual([]);
-    expect(user).not.toHaveProperty('email');
+    expect(Object.keys(user)).not.toContain('email');
+    expect(user.email).toBeUndefined();
   });
 
-  it('grants nothing from a polluted Object.prototype (isAdmin, groups, serviceAccount set on every object)', () => {
+  it('grants nothing from a polluted Object.prototype, to the user or to anything read from it', () => {
     const polluted = Object.prototype as Record<string, unknown>;
-    polluted.isAdmin = true;
-    polluted.groups = ['root'];
-    polluted.serviceAccount = 'svc-root';
+    const planted = {
+      isAdmin: true,
+      groups: ['root'],
+      email: 'ceo@corp.example',
+      serviceAccount: 'svc-root',
+      delegationChain: ['svc-root'],
+      scopes: ['admin:write'],
+      clientId: 'evil',
+      resource: 'https://evil.example',
+      issuer: 'https://evil.example',
+      attributes: { tier: 'gold' },
+    };
+    Object.assign(polluted, planted);
     try {
       const user = normalizeUserContext({ id: 'u' });
       expect(user.isAdmin).toBe(false);
       expect(user.groups).toEqual([]);
-      expect(Object.hasOwn(user, 'serviceAccount')).toBe(false);
+      for (const field of ['email', 'serviceAccount', 'delegationChain', 'scopes', 'clientId', 'resource', 'issuer', 'attributes'] as const)
+        expect(user[field]).toBeUndefined();
+      const visible = selectUserFields(user, new Set(userContextFields), () => false);
+      expect(visible.scopes).toBeUndefined();
+      expect({ ...userToClaims(visible) }).toEqual({ sub: 'u', auth_method: 'unknown' });
+      expect(Object.keys(userToHeaders(visible, 'x-forwarded-user')).sort()).toEqual([
+        'x-forwarded-user-admin',
+        'x-forwarded-user-auth-method',
+        'x-forwarded-user-id',
+      ]);
     } finally {
-      delete polluted.isAdmin;
-      delete polluted.groups;
-      delete polluted.serviceAccount;
+      for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
     }
   });
 
   it('drops an empty attributes object', () => {
-    expect(normalizeUserContext({ id: 'u', attributes: {} })).not.toHaveProperty('attributes');
+    expect(Object.keys(normalizeUserContext({ id: 'u', attributes: {} }))).not.toContain('attributes');
   });
 
   it('keeps an attribute named __proto__ as data', () => {
@@ -117,8 +144,8 @@ describe('normalizeUserContext', () => {
 
     it('omits both for an empty chain', () => {
       const user = normalizeUserContext({ id: 'u', delegationChain: [] });
-      expect(user).not.toHaveProperty('delegationChain');
-      expect(user).not.toHaveProperty('serviceAccount');
+      expect(Object.keys(user)).not.toContain('delegationChain');
+      expect(Object.keys(user)).not.toContain('serviceAccount');
     });
   });
 

@@ -88,6 +88,26 @@ describe('createUserMemo', () => {
     expect(seen).toEqual(normalizeUserContext(hidden));
   });
 
+  it('remembers the values it normalized, even from a getter that answers differently on each read', () => {
+    const memo = createUserMemo();
+    let reads = 0;
+    const flip = () => Object.defineProperty({ id: 'bob' }, 'isAdmin', { enumerable: true, get: () => reads++ % 2 === 0 });
+    for (let i = 0; i < 3; i++) {
+      const user = memo.normalize(flip());
+      expect(user).toEqual(normalizeUserContext({ id: 'bob', isAdmin: user.isAdmin }));
+    }
+    // A plain non-admin input never gets an admin user back.
+    expect(memo.normalize({ id: 'bob', isAdmin: false }).isAdmin).toBe(false);
+    expect(memo.normalize({ id: 'bob', isAdmin: false }).isAdmin).toBe(false);
+  });
+
+  it('refuses an array as normalizeUserContext does, even one with an id of a remembered user', () => {
+    const memo = createUserMemo();
+    kept(memo, { id: 'alice', groups: ['eng'] });
+    const array = Object.assign([], { id: 'alice', groups: ['eng'] });
+    expect(() => memo.normalize(array)).toThrow(expect.objectContaining({ code: 'user_context_invalid' }));
+  });
+
   it('throws for an invalid input every time instead of remembering it', () => {
     const memo = createUserMemo();
     kept(memo, base());

@@ -3,15 +3,7 @@
  * `propagateIdentity` handles, emitted when its response ends (forwarded, with the
  * upstream's status and the latency, or refused, with the reason).
  */
-import {
-  auditPath,
-  auditUserFields,
-  clientRequestIdField,
-  isRecord,
-  refusalOf,
-  requestIdOf,
-  rpcSummaryOf,
-} from '@mcp-identity/core/internal';
+import { auditPath, auditUserFields, clientRequestIdOf, isRecord, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core/internal';
 import type {
   AuditEvent,
   EmitAudit,
@@ -49,8 +41,8 @@ interface EventParts {
 function gatewayEvent(req: Request, res: Response, clock: () => number, parts: EventParts): AuditEvent {
   const requestId = requestIdOf(req);
   const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: new Date(clock()).toISOString(), requestId } as AuditEvent;
-  const { clientRequestId } = clientRequestIdField(req, requestId);
-  if (clientRequestId !== undefined) event.clientRequestId = clientRequestId;
+  const client = clientRequestIdOf(req);
+  if (client !== undefined && client !== requestId) event.clientRequestId = client;
   event.component = 'gateway';
   event.decision = parts.decision;
   if (parts.reason !== undefined) event.reason = parts.reason;

@@ -135,7 +135,8 @@ export async function applyDelegation(actor: UserContext, req: Request, config: 
   const fields = Object.fromEntries(Object.entries(resolved).filter(([key]) => !SET_BY_GATEWAY.has(key)));
   return normalizeUserContext({
     ...fields,
-    id: fields.id ?? subjectId,
+    // Own fields only: an id missing from the resolved subject is never read from a polluted Object.prototype.
+    id: (Object.hasOwn(fields, 'id') ? fields.id : undefined) ?? subjectId,
     // The actor authenticated; the subject did not. Earliest actor first: the actor, then whoever acts for it.
     authMethod: actor.authMethod,
     delegationChain: chain,

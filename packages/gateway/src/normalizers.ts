@@ -120,13 +120,31 @@ function delegationOf(claims: Record<string, unknown>): string[] | undefined {
   return chain;
 }
 
-function fromClaims(claims: Record<string, unknown>, options: NormalizerOptions): Record<string, unknown> {
-  const paths = { ...DEFAULT_PATHS, ...options.claims };
+/** A normalizer's options, read once when it is built (own properties only) rather than on every login. */
+interface ResolvedOptions {
+  readonly paths: Readonly<Record<keyof typeof DEFAULT_PATHS, ClaimPath>>;
+  readonly adminRoles: readonly string[];
+  readonly attributes: readonly string[];
+}
+
+function resolveOptions(options: NormalizerOptions): ResolvedOptions {
+  const own = <K extends keyof NormalizerOptions>(name: K): NormalizerOptions[K] | undefined =>
+    Object.hasOwn(options, name) ? options[name] : undefined;
+  const claims = own('claims');
+  const paths = { ...DEFAULT_PATHS };
+  if (claims !== undefined)
+    for (const [name, path] of Object.entries(claims) as [string, ClaimPath | undefined][]) {
+      if (path !== undefined && Object.hasOwn(paths, name)) Object.assign(paths, { [name]: path });
+    }
+  return Object.freeze({ paths: Object.freeze(paths), adminRoles: own('adminRoles') ?? [], attributes: own('attributes') ?? [] });
+}
+
+function fromClaims(claims: Record<string, unknown>, options: ResolvedOptions): Record<string, unknown> {
+  const { paths, adminRoles } = options;
   const groups = asList(readFirst(claims, paths.groups));
   const roles = asList(readFirst(claims, paths.roles));
-  const adminRoles = options.adminRoles ?? [];
   const attributes: Record<string, string> = {};
-  for (const name of options.attributes ?? []) {
+  for (const name of options.attributes) {
     const value = asString(readPath(claims, name));
     if (value !== undefined) attributes[name] = value;
   }
@@ -156,9 +174,10 @@ function fromClaims(claims: Record<string, unknown>, options: NormalizerOptions)
  * app.use('/mcp', authenticate([{ name: 'jwt', normalize: jwtNormalizer({ claims: { roles: 'realm_access.roles' }, adminRoles: ['admin'] }) }]));
  */
 export function jwtNormalizer(options: NormalizerOptions = {}): Normalizer {
+  const resolved = resolveOptions(options);
   return function normalizeJwt(user) {
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the token payload is not an object');
-    return { ...fromClaims(user, options), ...accessTokenFields(user) };
+    return { ...fromClaims(user, resolved), ...accessTokenFields(user) };
   };
 }
 
@@ -186,14 +205,17 @@ function accessTokenFields(claims: Record<string, unknown>): Record<string, unkn
  * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
  */
 export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
+  const resolved = resolveOptions(options);
   return function normalizeProfile(user) {
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the profile is not an object');
     const json = field(user, '_json');
     const claims = isRecord(json) ? json : {};
-    const fromJson = fromClaims(claims, options);
+    const fromJson = fromClaims(claims, resolved);
     const listed = field(user, 'emails');
     const emails: unknown[] = Array.isArray(listed) ? listed : [];
-    const firstEmail = isRecord(emails[0]) ? asString(field(emails[0], 'value')) : undefined;
+    // Only an element the list has: `[][0]` would read a polluted Object.prototype[0].
+    const first = emails.length > 0 ? emails[0] : undefined;
+    const firstEmail = isRecord(first) ? asString(field(first, 'value')) : undefined;
     return {
       ...fromJson,
       id: asString(field(user, 'id')) ?? fromJson.id,
@@ -213,6 +235,7 @@ export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
  * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
  */
 export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRoles'> = {}): Normalizer {
+  const { adminRoles } = resolveOptions(options);
   return function normalizeUserObject(user) {
     if (typeof user === 'string') return { id: user };
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the authenticated user is not an object');
@@ -225,7 +248,7 @@ export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRole
       groups,
       teams: asList(field(user, 'teams')),
       roles,
-      isAdmin: field(user, 'isAdmin') === true || isAdminBy(options.adminRoles ?? [], groups, roles),
+      isAdmin: field(user, 'isAdmin') === true || isAdminBy(adminRoles, groups, roles),
       serviceAccount: asString(field(user, 'serviceAccount')),
       delegationChain: Array.isArray(field(user, 'delegationChain')) ? asList(field(user, 'delegationChain')) : undefined,
       issuer: asString(field(user, 'issuer')),

@@ -15,7 +15,9 @@ import {
   functionOption,
   httpsUrl,
   integerInRange,
+  isRecord,
   objectOption,
+  ownFields,
   secondsToMs,
 } from '@mcp-identity/core/internal';
 import type { ProtectedResource } from './protected-resource.js';
@@ -251,16 +253,17 @@ export class OAuthTokenStrategy extends Strategy {
       redirect: 'error',
     });
     if (!response.ok) throw new Error(`the introspection endpoint answered ${response.status}`);
-    const claims = (await response.json()) as Record<string, unknown>;
+    const answer: unknown = await response.json();
+    if (!isRecord(answer)) throw new TokenRefused('inactive');
+    // Own members only: a polluted Object.prototype must not supply an audience, an issuer or an expiry.
+    const claims = ownFields(answer);
     if (claims.active !== true) throw new TokenRefused('inactive');
     const nowSeconds = now / 1000;
     const exp = typeof claims.exp === 'number' ? claims.exp : undefined;
     if (exp === undefined || exp + this._tolerance <= nowSeconds) throw new TokenRefused('expired');
     if (typeof claims.nbf === 'number' && claims.nbf - this._tolerance > nowSeconds) throw new TokenRefused('not yet valid');
     if (typeof claims.iss !== 'string' || !this._issuers.has(claims.iss)) throw new TokenRefused('unknown issuer');
-    // Own claims only: a polluted Object.prototype must not supply an audience.
-    const aud = Object.hasOwn(claims, 'aud') ? claims.aud : undefined;
-    const audience = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    const audience = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
     if (!audience.some((entry) => this._audience.includes(entry as string))) throw new TokenRefused('audience');
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) throw new TokenRefused('no subject');
     while (this._cache.size >= settings.cacheSize) this._cache.delete(this._cache.keys().next().value as string);

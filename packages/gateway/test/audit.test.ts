@@ -96,6 +96,19 @@ describe('propagateIdentity audit events', () => {
     ]);
   });
 
+  it('writes no clientRequestId for a request without X-Request-Id, whatever a polluted Object.prototype holds', async () => {
+    const gateway = await startGateway();
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted.clientRequestId = 'forged';
+    try {
+      await request(gateway.url).post('/mcp').send(toolsCall()).expect(200);
+      const [event] = await gateway.waitForEvents(1);
+      expect(Object.keys(event!)).not.toContain('clientRequestId');
+    } finally {
+      delete polluted.clientRequestId;
+    }
+  });
+
   it('records the upstream status of an upstream error it forwarded', async () => {
     const upstream = await startUpstream((_req, res) => {
       res.statusCode = 500;

@@ -136,6 +136,20 @@ describe('authenticate with delegation', () => {
       expect(res.body.user.id).toBe('josé@corp');
     });
 
+    it('takes the subject from the header when resolveSubject returns no id, whatever a polluted Object.prototype holds', async () => {
+      const app = await startDelegating({ allowedActors: ['svc-reports'], resolveSubject: () => ({ roles: ['reader'] }) });
+      const polluted = Object.prototype as Record<string, unknown>;
+      polluted.id = 'root';
+      let res: request.Response;
+      try {
+        res = await request(app.url).get('/mcp').set('X-Api-Key', 'svc-key').set('X-Act-As', 'alice');
+      } finally {
+        delete polluted.id;
+      }
+      expect(res.status).toBe(200);
+      expect(res.body.user).toMatchObject({ id: 'alice', roles: ['reader'], delegationChain: ['svc-reports'] });
+    });
+
     it('ignores authMethod, serviceAccount and delegationChain from resolveSubject, and lets it canonicalize the id', async () => {
       const resolveSubject: ResolveSubject = (id) => ({
         id: id.toLowerCase(),

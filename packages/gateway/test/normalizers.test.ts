@@ -354,6 +354,22 @@ describe('jwtNormalizer', () => {
 describe('profileNormalizer', () => {
   const normalize = (profile: unknown, options: NormalizerOptions = {}) => ({ ...profileNormalizer(options)(profile, undefined, req) });
 
+  it('reads options and the e-mail list without a polluted Object.prototype (adminRoles, claims, emails[0])', () => {
+    const polluted = Object.prototype as Record<string, unknown>;
+    const planted = { adminRoles: ['mcp-user'], claims: { isAdmin: 'email_verified' }, 0: { value: 'ceo@corp.example' } };
+    Object.assign(polluted, planted);
+    try {
+      const user = normalize({ id: 'u', emails: [], _json: { sub: 'u', email_verified: true, roles: ['mcp-user'] } });
+      expect(user).toMatchObject({ id: 'u', isAdmin: false, email: undefined });
+      expect({ ...jwtNormalizer()(JSON.parse('{"sub":"u","roles":["mcp-user"],"email_verified":true}'), undefined, req) }).toMatchObject({
+        isAdmin: false,
+      });
+      expect({ ...userObjectNormalizer()({ id: 'u', roles: ['mcp-user'] }, undefined, req) }).toMatchObject({ isAdmin: false });
+    } finally {
+      for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
+    }
+  });
+
   it('reads a passport-openidconnect profile and the id token claims in _json', () => {
     expect(normalize(oidcProfile())).toEqual({
       id: 'oidc-sub-1',

@@ -404,7 +404,9 @@ describe('OAuthTokenStrategy', () => {
               client_id: 'cli',
               exp: Math.floor(Date.now() / 1000) + 60,
             }
-          : { active: false },
+          : body.token === 'opaque-without-aud-and-exp'
+            ? { active: true, sub: 'ada', iss: issuer.url, scope: 'notes:read' }
+            : { active: false },
       );
     });
     const as = await listen(app);
@@ -435,6 +437,40 @@ describe('OAuthTokenStrategy', () => {
     }
     expect(calls).toEqual([`Basic ${Buffer.from('gateway:s3cret').toString('base64')}`]);
     expect((await post(`${server.url}/mcp`, 'Bearer opaque-bad')).status).toBe(401);
+
+    // An active answer without aud and exp, behind the strategy alone (no protectedResource check):
+    // a polluted Object.prototype supplies neither.
+    // The answer parsed in this realm, whose Object.prototype the test pollutes (the global fetch parses in Node's own).
+    const parsedHere = (async (url: string, init: RequestInit) => {
+      const response = await fetch(url, init);
+      const text = await response.text();
+      return { ok: response.ok, status: response.status, json: () => Promise.resolve(JSON.parse(text) as unknown) };
+    }) as unknown as typeof fetch;
+    const alone = new Passport();
+    alone.use(
+      new OAuthTokenStrategy({
+        issuers: [{ issuer: issuer.url }],
+        audience: [notes],
+        introspection: { endpoint: `${as.url}/introspect`, clientId: 'gateway', clientSecret: 's3cret' },
+        fetch: parsedHere,
+      }),
+    );
+    const bare = express();
+    bare.use('/mcp', authenticate(['oauth-bearer'], { passport: alone, audit: () => undefined }), (req, res) => {
+      res.json({ user: req.userContext });
+    });
+    const strategyOnly = await listen(bare);
+    started.push(strategyOnly);
+    const polluted = Object.prototype as Record<string, unknown>;
+    const planted = { aud: 'https://mcp.example.test/mcp/notes', exp: Math.floor(Date.now() / 1000) + 600 };
+    Object.assign(polluted, planted);
+    try {
+      const refused = await post(`${strategyOnly.url}/mcp`, 'Bearer opaque-without-aud-and-exp');
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { data: { code: string } } }).error.data.code).toBe('unauthenticated');
+    } finally {
+      for (const name of Object.keys(planted)) Reflect.deleteProperty(polluted, name);
+    }
   });
 });
 

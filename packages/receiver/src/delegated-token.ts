@@ -5,9 +5,8 @@
  * the same subject. The token's signature, issuer, audience and expiry are the business of the
  * API it is meant for: the receiver does not verify them.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { IdentityError, isRecord } from '@mcp-identity/core/internal';
+import { IdentityError, isRecord, safeEqual, sha256Base64url } from '@mcp-identity/core/internal';
 import type { VerifiedAssertion } from '@mcp-identity/core/internal';
 
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -40,7 +39,8 @@ export function checkDelegatedToken(req: IncomingMessage, assertion: VerifiedAss
   const match = headers.length === 1 ? BEARER.exec(headers[0] as string) : null;
   if (match === null) throw new IdentityError('delegated_token_mismatch', 'the Authorization header is not one bearer token');
   const token = match[1] as string;
-  if (createHash('sha256').update(token).digest('base64url') !== claim.ath)
+  // Constant time, as the Python receiver compares (ath is a hash, so this is consistency, not secrecy).
+  if (!safeEqual(sha256Base64url(token), claim.ath))
     throw new IdentityError('delegated_token_mismatch', 'the bearer token is not the one the assertion announces');
   // A JWT must be about the assertion's subject; an opaque token is bound by `ath` alone.
   const sub = subjectOf(token);

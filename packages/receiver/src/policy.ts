@@ -55,7 +55,9 @@ const RULE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** The operations of a parsed body, each with its rule from the assertion's `policy_rules` claim. */
 export function operationsOf(body: unknown, claims: Readonly<Record<string, unknown>> | undefined): ReceiverPolicyContext {
   const messages: unknown[] = Array.isArray(body) ? (body as unknown[]) : [body];
-  const rules = Array.isArray(claims?.policy_rules) ? (claims.policy_rules as unknown[]) : [];
+  // Own claims only: an assertion without policy_rules never reads one from a polluted Object.prototype.
+  const listed = claims !== undefined && Object.hasOwn(claims, 'policy_rules') ? claims.policy_rules : undefined;
+  const rules = Array.isArray(listed) ? (listed as unknown[]) : [];
   const operations: ReceivedOperation[] = [];
   for (const message of messages) {
     const operation = isRecord(message) ? operationOf(message) : undefined;

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { normalizeUserContext } from '@mcp-identity/core/internal';
 import { IdentityError, verifyIdentity } from '../src/index.js';
+import { operationsOf } from '../src/policy.js';
 import type { ReceiverPolicy, UserContext } from '../src/index.js';
 import { createTestApp, expectRefusal, identityHeaders, receiverOptions, signFor, toolCall, USER } from './helpers.js';
 import type { TestAppOptions } from './helpers.js';
@@ -159,5 +160,19 @@ describe('verifyIdentity policy', () => {
       expect(build).toThrow(TypeError);
       expect(build).toThrow(message);
     });
+  });
+});
+
+describe('operationsOf', () => {
+  it('gives no rule to an operation whose assertion has no policy_rules claim, whatever a polluted Object.prototype holds', () => {
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted.policy_rules = ['admin-only-rule'];
+    try {
+      const { operations } = operationsOf(toolCall(), JSON.parse('{"sub":"u"}') as Record<string, unknown>);
+      expect(operations).toHaveLength(1);
+      expect(operations[0]?.rule).toBeUndefined();
+    } finally {
+      delete polluted.policy_rules;
+    }
   });
 });

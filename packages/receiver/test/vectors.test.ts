@@ -154,6 +154,15 @@ async function send(
 const expectedOutcome = (c: RequestCase): unknown => ('user' in c.expect ? { status: 200, user: c.expect.user } : c.expect);
 
 /** Runs one request vector through `verifyIdentity` over real HTTP. */
+
+/** A case's option for the receiver; an option this runner does not know fails the case instead of being ignored. */
+function caseOption(c: { readonly options?: Readonly<Record<string, unknown>> }, name: 'require_delegated_token'): boolean | undefined {
+  const known = ['require_delegated_token'];
+  for (const key of Object.keys(c.options ?? {})) if (!known.includes(key)) throw new Error(`unknown vector option ${key}`);
+  const value = c.options?.[name];
+  return typeof value === 'boolean' ? value : undefined;
+}
+
 async function requestOutcome(vectors: RequestVectors, c: RequestCase): Promise<unknown> {
   const { config, keys } = vectors;
   const clock = (): number => config.clock_ms;
@@ -174,7 +183,7 @@ async function requestOutcome(vectors: RequestVectors, c: RequestCase): Promise<
       jwksUrl: 'https://gateway.test/.well-known/mcp-identity/jwks.json',
       jwks: { fetch: () => Promise.resolve(new Response(JSON.stringify(keys.jwks), { headers: { 'content-type': 'application/json' } })) },
       replayStore,
-      requireDelegatedToken: c.options?.require_delegated_token ?? false,
+      requireDelegatedToken: caseOption(c, 'require_delegated_token') ?? false,
       audit: () => undefined,
     }),
     (req, res) => {

@@ -79,11 +79,17 @@ def _attributes(value: Any) -> dict[str, str] | None:
     return out
 
 
+_NO_ACT = object()
+
+
 def actor_to_chain(act: Any) -> list[str] | None:
-    """Flattens an RFC 8693 ``act`` claim, earliest actor first; ``None`` when malformed or too deep."""
+    """Flattens an RFC 8693 ``act`` claim, earliest actor first; ``None`` when malformed or too deep.
+
+    Only a missing ``act`` member ends the chain: ``"act": null`` is malformed, as in TypeScript.
+    """
     chain: list[str] = []
     current = act
-    while current is not None:
+    while current is not _NO_ACT:
         if (
             not isinstance(current, dict)
             or not isinstance(current.get("sub"), str)
@@ -91,7 +97,7 @@ def actor_to_chain(act: Any) -> list[str] | None:
         ):
             return None
         chain.append(current["sub"])
-        current = current.get("act")
+        current = current.get("act", _NO_ACT)
     chain.reverse()
     return chain
 
