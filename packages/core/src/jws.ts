@@ -78,14 +78,27 @@ const outerInput = Buffer.alloc(BLOCK + 32);
 function padsOf(key: KeyObject): { readonly inner: Buffer; readonly outer: Buffer } {
   let pads = hmacPads.get(key);
   if (pads === undefined) {
+    if (key.type !== 'secret') throw new TypeError('an HS256 key must be a secret KeyObject');
     const secret = key.export();
     const block = Buffer.alloc(BLOCK);
     (secret.length > BLOCK ? hash('sha256', secret, 'buffer') : secret).copy(block);
-    pads = { inner: Buffer.from(block.map((byte) => byte ^ 0x36)), outer: Buffer.from(block.map((byte) => byte ^ 0x5c)) };
+    // Buffer.alloc, not Buffer.from: key material never sits in Node's shared small-buffer pool.
+    const inner = Buffer.alloc(BLOCK);
+    const outer = Buffer.alloc(BLOCK);
+    for (let i = 0; i < BLOCK; i++) {
+      inner[i] = (block[i] as number) ^ 0x36;
+      outer[i] = (block[i] as number) ^ 0x5c;
+    }
+    secret.fill(0);
+    block.fill(0);
+    pads = { inner, outer };
     hmacPads.set(key, pads);
   }
   return pads;
 }
+
+/** Signing inputs up to this length use the shared scratch buffer; longer ones (rare) a buffer of their own. */
+const SCRATCH_LIMIT = 16 * 1024;
 
 /**
  * HMAC-SHA256 (RFC 2104) of an ASCII text: H(K ^ opad || H(K ^ ipad || text)), with two one-shot
@@ -95,13 +108,15 @@ function padsOf(key: KeyObject): { readonly inner: Buffer; readonly outer: Buffe
  */
 export function hmacSha256(key: KeyObject, ascii: string): Buffer {
   const pads = padsOf(key);
-  if (innerInput.length < BLOCK + ascii.length) innerInput = Buffer.alloc(BLOCK + ascii.length * 2);
-  pads.inner.copy(innerInput);
-  const length = BLOCK + innerInput.write(ascii, BLOCK, 'latin1');
+  if (innerInput.length < BLOCK + ascii.length && ascii.length <= SCRATCH_LIMIT) innerInput = Buffer.alloc(BLOCK + SCRATCH_LIMIT);
+  const input = innerInput.length >= BLOCK + ascii.length ? innerInput : Buffer.alloc(BLOCK + ascii.length);
+  pads.inner.copy(input);
+  const length = BLOCK + input.write(ascii, BLOCK, 'latin1');
   pads.outer.copy(outerInput);
   // Binary strings (one character per byte) are the cheapest output of the one-shot hash.
-  outerInput.write(hash('sha256', innerInput.subarray(0, length), 'binary'), BLOCK, 'latin1');
-  return Buffer.from(hash('sha256', outerInput, 'binary'), 'latin1');
+  outerInput.write(hash('sha256', input.subarray(0, length), 'binary'), BLOCK, 'latin1');
+  // Its own buffer (not the shared pool): on verify this is the valid signature for the input.
+  return hash('sha256', outerInput, 'buffer');
 }
 
 /** Verifies the signature of a parsed JWS with one key; constant time for HMAC. */

@@ -112,6 +112,43 @@ function sameUserClaims(claims: Readonly<Record<string, unknown>>, kept: readonl
   return at === kept.length;
 }
 
+/** Deepest nesting, and most objects, arrays and values, of user claims the cache copies. */
+const MAX_COPY_DEPTH = 32;
+const MAX_COPY_NODES = 2048;
+const TOO_COMPLEX = Symbol('too complex to cache');
+
+/**
+ * A deep copy of parsed JSON, or TOO_COMPLEX past the bounds: a claim nested thousands deep
+ * must neither overflow the stack (a 500) nor be kept as thousands of objects.
+ */
+function jsonCopy(value: unknown, seen: { depth: number; nodes: number }): unknown {
+  if (++seen.nodes > MAX_COPY_NODES) return TOO_COMPLEX;
+  if (typeof value !== 'object' || value === null) return value;
+  if (seen.depth >= MAX_COPY_DEPTH) return TOO_COMPLEX;
+  seen.depth++;
+  try {
+    if (Array.isArray(value)) {
+      const copy: unknown[] = [];
+      for (const item of value) {
+        const inner = jsonCopy(item, seen);
+        if (inner === TOO_COMPLEX) return TOO_COMPLEX;
+        copy.push(inner);
+      }
+      return copy;
+    }
+    // Own members only, `__proto__` among them as data (as JSON.parse made them).
+    const copy = Object.create(null) as Record<string, unknown>;
+    for (const [name, item] of Object.entries(value)) {
+      const inner = jsonCopy(item, seen);
+      if (inner === TOO_COMPLEX) return TOO_COMPLEX;
+      copy[name] = inner;
+    }
+    return copy;
+  } finally {
+    seen.depth--;
+  }
+}
+
 /** One cached user: the user claims it was read from (a private deep copy) and the user. */
 interface CachedUser {
   readonly kept: readonly unknown[];
@@ -141,11 +178,11 @@ export function createUserCache(entries = USER_CACHE_ENTRIES): (claims: Readonly
     const found = bySubject.get(sub);
     if (found !== undefined) for (const entry of found) if (sameUserClaims(claims, entry.kept)) return entry.user;
     const user = claimsToUser(claims);
-    const kept = userClaimsOf(claims);
-    // Claims too large (as JSON) are read every time instead of being cached.
-    if (JSON.stringify(kept).length > MAX_USER_CLAIMS_LENGTH) return user;
     // A copy: the claims object is the caller's (a policy callback sees it), the entry must not change with it.
-    const entry: CachedUser = { kept: structuredClone(kept), user };
+    // Claims too deep or with too many values to copy cheaply, or too large as JSON, are read every time.
+    const kept = jsonCopy(userClaimsOf(claims), { depth: 0, nodes: 0 });
+    if (kept === TOO_COMPLEX || JSON.stringify(kept).length > MAX_USER_CLAIMS_LENGTH) return user;
+    const entry: CachedUser = { kept: kept as unknown[], user };
     // The subject moves to the newest end, with its newest entry first; its oldest entry goes when it has too many.
     const list = found ?? [];
     bySubject.delete(sub);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, jwtVerify } from 'jose';
 import {
@@ -472,9 +472,25 @@ describe('verification refusals', () => {
   describe('the HMAC', () => {
     it.each([32, 63, 64, 65, 200])('computes HMAC-SHA256 as node:crypto does for a %i-byte secret, short and long inputs', (size) => {
       const secret = importVerificationSecrets([{ secret: randomBytes(size) }])[0]!.key;
-      for (const input of ['', 'a', 'x'.repeat(55), 'y'.repeat(64), 'eyJ.'.repeat(300), 'z'.repeat(5000), 'short again']) {
+      for (const input of [
+        '',
+        'a',
+        'x'.repeat(55),
+        'y'.repeat(64),
+        'eyJ.'.repeat(300),
+        'z'.repeat(5000),
+        'w'.repeat(40_000),
+        'short again',
+      ]) {
         expect(hmacSha256(secret, input).equals(createHmac('sha256', secret).update(input, 'latin1').digest())).toBe(true);
       }
+    });
+
+    it('refuses a key that is not a secret, and keeps neither key material nor the MAC in the shared buffer pool', () => {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      expect(() => hmacSha256(privateKey, 'a.b')).toThrow(/secret KeyObject/);
+      const mac = hmacSha256(importVerificationSecrets([{ secret: randomBytes(32) }])[0]!.key, 'a.b');
+      expect(mac.buffer.byteLength).toBe(32);
     });
 
     it('verifies a jose HS256 token signed with a secret longer than the hash block, and refuses it under another secret', async () => {

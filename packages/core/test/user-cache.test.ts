@@ -70,6 +70,26 @@ describe('the verifier user cache', () => {
 });
 
 describe('createUserCache', () => {
+  it('reads back claims nested thousands deep without overflowing the stack, and does not keep them', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 4000; i++) deep = [deep];
+    const claims = { sub: 'ada', auth_method: 'sso', extra: deep };
+    const cache = createUserCache();
+    const first = cache(claims);
+    expect(first).toMatchObject({ id: 'ada', authMethod: 'sso' });
+    // Not kept: each call reads the claims back (a new object), never throws.
+    expect(cache(claims)).not.toBe(first);
+    expect(cache(claims)).toEqual(first);
+  });
+
+  it('keeps claims of up to 2,048 values and 32 levels, not more', () => {
+    const cache = createUserCache();
+    const wide = { sub: 'ada', auth_method: 'sso', extra: Array.from({ length: 3000 }, () => 0) };
+    expect(cache(wide)).not.toBe(cache(wide));
+    const shallow = { sub: 'bob', auth_method: 'sso', extra: [[['x']]] };
+    expect(cache(shallow)).toBe(cache(shallow));
+  });
+
   it('refuses invalid claims every time (a refusal is never cached)', () => {
     const userOf = createUserCache(4);
     const bad = claimsOf(ada, { admin: 'yes' });

@@ -57,7 +57,13 @@ interface MetaFindings {
   readonly unknownKeys: ReadonlySet<string>;
 }
 
-const NO_FINDINGS: MetaFindings = { assertions: new Set(), users: [], legacyUsers: [], unknownKeys: new Set() };
+// Shared by every request without identity in `_meta`: frozen, and its sets only ever read (ReadonlySet).
+const NO_FINDINGS: MetaFindings = Object.freeze({
+  assertions: new Set(),
+  users: Object.freeze([]),
+  legacyUsers: Object.freeze([]),
+  unknownKeys: new Set<string>(),
+});
 
 function findMeta(body: ReceivedBody): MetaFindings {
   if (!body.isJson) return NO_FINDINGS;
