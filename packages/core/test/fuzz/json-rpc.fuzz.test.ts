@@ -190,10 +190,24 @@ describe('JSON-RPC bodies (fuzz)', () => {
           return;
         }
         rewrite(body, true);
+        let canonical: string;
+        try {
+          canonical = canonicalJson(body.value);
+        } catch (error) {
+          // JSON with no canonical form (a number beyond binary64, `1e400`): the gateway's digest
+          // refuses it (parse_error), so nothing is forwarded.
+          expect(error).toBeInstanceOf(TypeError);
+          expect(() => jsonBodyDigest(body.value)).toThrow(TypeError);
+          return;
+        }
         const forwarded = parseJsonRpcBody(serializeJsonRpcBody(body));
-        expect(canonicalJson(forwarded.value)).toBe(canonicalJson(body.value));
+        expect(canonicalJson(forwarded.value)).toBe(canonical);
       }),
-      runs(2000),
+      // Found by a CI run: a mutation that turned 2.197e+302 into 2197176736151e+302 (Infinity).
+      {
+        ...runs(2000),
+        examples: [[Buffer.from('[{"jsonrpc":"2.0","method":"ping"},{"jsonrpc":"2.0","method":"n","params":{"v":[2197176736151e+302]}}]')]],
+      },
     );
   });
 });
