@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { createUserMemo, normalizeUserContext } from '../src/internal.js';
+import { runs } from './fuzz/settings.js';
 
 const base = () => ({
   id: 'alice',
@@ -177,6 +178,7 @@ describe('createUserMemo', () => {
           else expect(() => memo.normalize(value)).toThrow((expectedError as Error).message);
         }
       }),
+      runs(200),
     );
   });
 });
