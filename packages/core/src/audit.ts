@@ -247,10 +247,34 @@ export function clientRequestIdOf(req: IncomingMessage): string | undefined {
   return /[A-Za-z0-9]/.test(value) ? value : undefined;
 }
 
-/** The `clientRequestId` field of an event: the sanitized `X-Request-Id` when it differs from `requestId`. */
-export function clientRequestIdField(req: IncomingMessage, requestId: string): Pick<AuditEvent, 'clientRequestId'> {
+// `X-Request-Id` is 12 characters starting with `x` in every spelling (case, `_`): a request
+// without such a header name has none, and its raw header list need not be read again.
+function mayCarryRequestId(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name?.length === 12 && (name.charCodeAt(0) | 0x20) === 0x78) return true;
+  }
+  return false;
+}
+
+/** The `clientRequestId` of an event: the sanitized `X-Request-Id` when it differs from `requestId`, else undefined. */
+export function clientRequestIdFor(req: IncomingMessage, requestId: string): string | undefined {
+  if (!mayCarryRequestId(req.rawHeaders)) return undefined;
   const client = clientRequestIdOf(req);
-  return client === undefined || client === requestId ? {} : { clientRequestId: client };
+  return client === requestId ? undefined : client;
+}
+
+// Events of the same millisecond share its ISO time string: formatted once per millisecond.
+let lastMs = Number.NaN;
+let lastTime = '';
+
+/** The `time` of an event: `new Date(ms).toISOString()`, formatted once per millisecond. */
+export function auditTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastTime = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastTime;
 }
 
 const MAX_PATH = 1024;

@@ -3,7 +3,16 @@
  * `propagateIdentity` handles, emitted when its response ends (forwarded, with the
  * upstream's status and the latency, or refused, with the reason).
  */
-import { auditPath, auditUserFields, clientRequestIdOf, isRecord, refusalOf, requestIdOf, rpcSummaryOf } from '@mcp-identity/core/internal';
+import {
+  auditPath,
+  auditTime,
+  auditUserFields,
+  clientRequestIdFor,
+  isRecord,
+  refusalOf,
+  requestIdOf,
+  rpcSummaryOf,
+} from '@mcp-identity/core/internal';
 import type {
   AuditEvent,
   EmitAudit,
@@ -40,9 +49,9 @@ interface EventParts {
 /** Builds an event, its fields in the documented order: field by field, without an object per optional field. */
 function gatewayEvent(req: Request, res: Response, clock: () => number, parts: EventParts): AuditEvent {
   const requestId = requestIdOf(req);
-  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: new Date(clock()).toISOString(), requestId } as AuditEvent;
-  const client = clientRequestIdOf(req);
-  if (client !== undefined && client !== requestId) event.clientRequestId = client;
+  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: auditTime(clock()), requestId } as AuditEvent;
+  const client = clientRequestIdFor(req, requestId);
+  if (client !== undefined) event.clientRequestId = client;
   event.component = 'gateway';
   event.decision = parts.decision;
   if (parts.reason !== undefined) event.reason = parts.reason;

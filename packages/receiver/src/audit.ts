@@ -3,31 +3,17 @@
  * `refused` with the reason code. A refusal after the signature checked out (binding,
  * replay, policy) still names the verified subject and the `jti`.
  */
-import { auditPath, auditUserFields, clientRequestIdOf, isIdentityError, requestIdOf, rpcSummaryOf } from '@mcp-identity/core/internal';
+import {
+  auditPath,
+  auditTime,
+  auditUserFields,
+  clientRequestIdFor,
+  isIdentityError,
+  requestIdOf,
+  rpcSummaryOf,
+} from '@mcp-identity/core/internal';
 import type { AuditEvent, UserContext, VerifiedAssertion } from '@mcp-identity/core/internal';
 import type { Request, Response } from 'express';
-
-// `X-Request-Id` is 12 characters starting with `x` in every spelling (case, `_`): a request
-// without such a header name has none, and its raw header list need not be read again.
-function mayCarryRequestId(rawHeaders: readonly string[]): boolean {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i];
-    if (name?.length === 12 && (name.charCodeAt(0) | 0x20) === 0x78) return true;
-  }
-  return false;
-}
-
-// Requests arriving within the same millisecond share its ISO time string: formatted once per millisecond.
-let lastMs = Number.NaN;
-let lastTime = '';
-
-function isoTime(ms: number): string {
-  if (ms !== lastMs) {
-    lastTime = new Date(ms).toISOString();
-    lastMs = ms;
-  }
-  return lastTime;
-}
 
 /** Builds the event of one request, after its answer (for a refusal) was written. */
 export function receiverEvent(
@@ -49,11 +35,9 @@ export function receiverEvent(
   const error = refusal?.error;
   const requestId = requestIdOf(req);
   // Built field by field, in the order of the JSON line, without intermediate objects: one per request.
-  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: isoTime(clock()), requestId } as AuditEvent;
-  if (mayCarryRequestId(req.rawHeaders)) {
-    const client = clientRequestIdOf(req);
-    if (client !== undefined && client !== requestId) event.clientRequestId = client;
-  }
+  const event: { -readonly [K in keyof AuditEvent]: AuditEvent[K] } = { time: auditTime(clock()), requestId } as AuditEvent;
+  const client = clientRequestIdFor(req, requestId);
+  if (client !== undefined) event.clientRequestId = client;
   event.component = 'receiver';
   event.decision = refused ? 'refused' : 'accepted';
   if (isIdentityError(error)) event.reason = error.code;
