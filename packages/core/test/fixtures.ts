@@ -4,6 +4,8 @@
  */
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { createAssertionSigner, createAssertionVerifier, importVerificationSecrets, staticKeySource } from '../src/internal.js';
+import type { AssertionSigner, AssertionVerifier } from '../src/internal.js';
 
 export const ISSUER = 'https://gateway.example';
 export const AUDIENCE = 'urn:mcp:files';
@@ -15,6 +17,21 @@ export const clock = (): number => NOW_MS;
 /** 32 random bytes: a secret every check accepts. */
 export function strongSecret(): Buffer {
   return randomBytes(32);
+}
+
+/** An HS256 signer and the verifier that accepts it, over a fresh strong secret (returned too), on the fixed clock. */
+export function hs256Pair(): { readonly secret: Buffer; readonly signer: AssertionSigner; readonly verifier: AssertionVerifier } {
+  const secret = strongSecret();
+  return {
+    secret,
+    signer: createAssertionSigner({ signing: { secret }, issuer: ISSUER, audience: AUDIENCE, clock }),
+    verifier: createAssertionVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: staticKeySource(importVerificationSecrets([{ secret }])),
+      clock,
+    }),
+  };
 }
 
 export function ed25519(): { privateKey: KeyObject; publicKey: KeyObject } {

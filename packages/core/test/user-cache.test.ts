@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createAssertionSigner,
-  createAssertionVerifier,
-  IdentityError,
-  importVerificationSecrets,
-  normalizeUserContext,
-  staticKeySource,
-  userToClaims,
-} from '../src/internal.js';
+import { createAssertionVerifier, IdentityError, importVerificationSecrets, normalizeUserContext, userToClaims } from '../src/internal.js';
 import type { RequestBinding, UserContext } from '../src/internal.js';
 import { createUserCache } from '../src/verify.js';
-import { AUDIENCE, ISSUER, NOW_S, clock, strongSecret } from './fixtures.js';
+import { AUDIENCE, ISSUER, NOW_S, clock, hs256Pair } from './fixtures.js';
 
 const binding: RequestBinding = { method: 'POST', path: '/mcp', bodySha256: 'x'.repeat(43) };
 const ada = normalizeUserContext({ id: 'ada', email: 'ada@example.com', groups: ['eng'], roles: ['reader'], authMethod: 'sso' });
@@ -22,14 +14,7 @@ function claimsOf(user: UserContext, extra: Record<string, unknown> = {}): Recor
 }
 
 describe('the verifier user cache', () => {
-  const secret = strongSecret();
-  const signer = createAssertionSigner({ signing: { secret }, issuer: ISSUER, audience: AUDIENCE, clock });
-  const verifier = createAssertionVerifier({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    keys: staticKeySource(importVerificationSecrets([{ secret }])),
-    clock,
-  });
+  const { secret, signer, verifier } = hs256Pair();
 
   it('hands back the same frozen user for two assertions of the same user (different jti, same claims)', async () => {
     const first = await verifier.verify(signer.sign(ada, binding).token);

@@ -1,26 +1,10 @@
 import fc from 'fast-check';
-import {
-  createAssertionSigner,
-  createAssertionVerifier,
-  importVerificationSecrets,
-  isIdentityError,
-  jsonBodyDigest,
-  normalizeUserContext,
-  parseJws,
-  staticKeySource,
-} from '../../src/internal.js';
+import { isIdentityError, jsonBodyDigest, normalizeUserContext, parseJws } from '../../src/internal.js';
 import type { RequestBinding } from '../../src/internal.js';
-import { AUDIENCE, ISSUER, clock, strongSecret } from '../fixtures.js';
+import { hs256Pair } from '../fixtures.js';
 import { runs } from './settings.js';
 
-const secret = strongSecret();
-const signer = createAssertionSigner({ signing: { secret }, issuer: ISSUER, audience: AUDIENCE, clock });
-const verifier = createAssertionVerifier({
-  issuer: ISSUER,
-  audience: AUDIENCE,
-  keys: staticKeySource(importVerificationSecrets([{ secret }])),
-  clock,
-});
+const { signer, verifier } = hs256Pair();
 const user = normalizeUserContext({ id: 'alice', authMethod: 'jwt', groups: ['eng'] });
 const binding: RequestBinding = { method: 'POST', path: '/mcp', bodySha256: jsonBodyDigest({ jsonrpc: '2.0', id: 1, method: 'ping' }) };
 const BASE64URL = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
