@@ -113,7 +113,11 @@ const PREFIX = `\u0000mcp-identity:${randomBytes(8).toString('hex')}:`;
 export const PLACEHOLDER_PREFIX_FOR_TESTS = PREFIX;
 const PREFIX_JSON = JSON.stringify(PREFIX).slice(0, -1);
 
-/** Whether bytes [start, end) hold a C0 control (< 0x20), four bytes at a time. */
+/**
+ * Whether bytes [start, end) hold a C0 control (< 0x20), four bytes at a time and four words
+ * per step: `(x - 0x20202020) & ~x & 0x80808080` is non-zero exactly when some byte of x is
+ * below 0x20 (exact for any bound up to 0x80), so the words of a step are tested together.
+ */
 export function hasControlByte(bytes: Uint8Array, start: number, end: number): boolean {
   let i = start;
   while (i < end && ((bytes.byteOffset + i) & 3) !== 0)
@@ -122,9 +126,17 @@ export function hasControlByte(bytes: Uint8Array, start: number, end: number): b
   const words = (end - i) >> 2;
   if (words > 0) {
     const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
-    for (let w = 0; w < words; w++) {
+    let w = 0;
+    for (; w + 4 <= words; w += 4) {
+      const a = view[w] as number;
+      const b = view[w + 1] as number;
+      const c = view[w + 2] as number;
+      const d = view[w + 3] as number;
+      const low = ((a - 0x20202020) & ~a) | ((b - 0x20202020) & ~b) | ((c - 0x20202020) & ~c) | ((d - 0x20202020) & ~d);
+      if ((low & 0x80808080) !== 0) return true;
+    }
+    for (; w < words; w++) {
       const x = view[w] as number;
-      // Some byte of x is below 0x20 (exact for any bound up to 0x80).
       if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return true;
     }
     i += words * 4;
