@@ -119,11 +119,17 @@ describe('JSON parsed from bytes (fuzz)', () => {
     // Random bytes almost always hold a control byte early; here the scan must cross whole
     // steps of words before it meets the only one (or none).
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 300 }), fc.nat(3), fc.option(fc.nat(299)), fc.integer({ min: 0, max: 0x1f }), (length, offset, at, control) => {
-        const bytes = Buffer.alloc(offset + length, 0x78).subarray(offset);
-        if (at !== null && at < length) bytes[at] = control;
-        expect(hasControlByte(bytes, 0, length)).toBe(at !== null && at < length);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.nat(3),
+        fc.option(fc.nat(299)),
+        fc.integer({ min: 0, max: 0x1f }),
+        (length, offset, at, control) => {
+          const bytes = Buffer.alloc(offset + length, 0x78).subarray(offset);
+          if (at !== null && at < length) bytes[at] = control;
+          expect(hasControlByte(bytes, 0, length)).toBe(at !== null && at < length);
+        },
+      ),
       runs(500),
     );
   });
