@@ -113,21 +113,30 @@ const PREFIX = `\u0000mcp-identity:${randomBytes(8).toString('hex')}:`;
 export const PLACEHOLDER_PREFIX_FOR_TESTS = PREFIX;
 const PREFIX_JSON = JSON.stringify(PREFIX).slice(0, -1);
 
+/** Whether bytes [from, to) hold a C0 control (< 0x20), byte by byte. */
+function controlByteIn(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if ((bytes[i] as number) < 0x20) return true;
+  return false;
+}
+
 /**
- * Whether bytes [start, end) hold a C0 control (< 0x20), four bytes at a time and four words
- * per step: `(x - 0x20202020) & ~x & 0x80808080` is non-zero exactly when some byte of x is
- * below 0x20 (exact for any bound up to 0x80), so the words of a step are tested together.
+ * Whether bytes [start, end) hold a C0 control (< 0x20): the bytes before the first aligned
+ * word and after the last whole step byte by byte, the rest four words (16 bytes) per step.
+ * `(x - 0x20202020) & ~x & 0x80808080` is non-zero exactly when some byte of x is below 0x20
+ * (exact for any bound up to 0x80), so the words of a step are tested together.
+ *
+ * Shaped for V8: the head and the tail share one byte loop, and the word loop has no branch
+ * that a usual call leaves unexecuted. With a loop of its own for each, a tail first reached
+ * by optimized code deoptimized it ("insufficient type feedback") again and again under load,
+ * and the scan of a 64 KiB string ran interpreted: 20 times slower.
  */
 export function hasControlByte(bytes: Uint8Array, start: number, end: number): boolean {
-  let i = start;
-  while (i < end && ((bytes.byteOffset + i) & 3) !== 0)
-    if ((bytes[i] as number) < 0x20) return true;
-    else i++;
-  const words = (end - i) >> 2;
-  if (words > 0) {
-    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words);
-    let w = 0;
-    for (; w + 4 <= words; w += 4) {
+  const aligned = Math.min(end, start + ((4 - ((bytes.byteOffset + start) & 3)) & 3));
+  if (controlByteIn(bytes, start, aligned)) return true;
+  const steps = (end - aligned) >> 4;
+  if (steps > 0) {
+    const view = new Uint32Array(bytes.buffer, bytes.byteOffset + aligned, steps * 4);
+    for (let w = 0; w < view.length; w += 4) {
       const a = view[w] as number;
       const b = view[w + 1] as number;
       const c = view[w + 2] as number;
@@ -135,14 +144,8 @@ export function hasControlByte(bytes: Uint8Array, start: number, end: number): b
       const low = ((a - 0x20202020) & ~a) | ((b - 0x20202020) & ~b) | ((c - 0x20202020) & ~c) | ((d - 0x20202020) & ~d);
       if ((low & 0x80808080) !== 0) return true;
     }
-    for (; w < words; w++) {
-      const x = view[w] as number;
-      if (((x - 0x20202020) & ~x & 0x80808080) !== 0) return true;
-    }
-    i += words * 4;
   }
-  for (; i < end; i++) if ((bytes[i] as number) < 0x20) return true;
-  return false;
+  return controlByteIn(bytes, aligned + steps * 16, end);
 }
 
 function isSpace(byte: number | undefined): boolean {
