@@ -3,13 +3,14 @@
  * forwarding to the same upstream with the same keep-alive agent settings.
  */
 import http from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { authenticate, propagateIdentity } from '@mcp-identity/gateway';
 import type { Carrier, PropagateIdentityOptions, SigningKey } from '@mcp-identity/gateway';
-import { AUDIENCE, benchUser, ISSUER, LOGIN_SECRET, SECRET, userWithGroups } from './fixtures.js';
+import { AUDIENCE, benchUser, ISSUER, LOGIN_SECRET, SECRET, TYPICAL_BODY, userWithGroups } from './fixtures.js';
 import { hundredRules } from './policy-micro.js';
 import { listen, serve } from './child.js';
 
@@ -17,7 +18,7 @@ const upstreamPort = Number(process.argv[2]);
 const eddsaPem = process.argv[3] ?? '';
 /**
  * `bodies`: only the baseline and headers + `_meta` (the body-size rows run in a process of their own, so their memory is seen apart);
- * `extras`: the calibration row and the authenticated pair (apart too, so the small-body process holds the same gateways as before).
+ * `extras`: the calibration row, the authenticated pair and the floor rows (apart too, so the small-body process holds the same gateways as before).
  */
 const only = process.argv[4];
 const target = `http://127.0.0.1:${upstreamPort}`;
@@ -81,6 +82,78 @@ jwtMeta.use(
   }),
 );
 
+/** What a system under test sent upstream for one typical request. */
+interface Sent {
+  readonly headers: ReadonlyMap<string, string>;
+  readonly bodyBytes: number;
+}
+
+/** Sends one typical request through `app` to a capturing upstream and returns what arrived there. */
+async function sentUpstream(make: (target: string) => express.Express): Promise<Sent> {
+  let sent: Sent | undefined;
+  const capture = http.createServer((req, res) => {
+    let bodyBytes = 0;
+    req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
+    req.on('end', () => {
+      sent = { headers: new Map(Object.entries(req.headers).map(([name, value]) => [name, String(value)])), bodyBytes };
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => capture.listen(0, '127.0.0.1', resolve));
+  const front = http.createServer(make(`http://127.0.0.1:${(capture.address() as { port: number }).port}`));
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  const response = await fetch(`http://127.0.0.1:${(front.address() as { port: number }).port}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: TYPICAL_BODY,
+  });
+  await response.arrayBuffer();
+  front.close();
+  capture.close();
+  if (response.status !== 200 || sent === undefined) throw new Error(`capturing what a gateway sends: status ${response.status}`);
+  return sent;
+}
+
+const heldBody = new WeakMap<IncomingMessage, Buffer>();
+const pipesNothing = { pipe: <T>(destination: T): T => destination };
+
+/**
+ * A floor row: the plain proxy doing only what any gateway that binds the identity to the body
+ * must do: hold the whole body, then send the identity headers a gateway row sends (the same
+ * names and bytes, captured once at start-up, so nothing is encoded, signed or digested per
+ * request) and as many body bytes (its `_meta` additions as trailing JSON whitespace). What
+ * it scores against (1) is the best such a gateway could score on this stack.
+ */
+function floor(sent: Sent, plain: Sent): express.Express {
+  const headers = [...sent.headers].filter(([name]) => !plain.headers.has(name));
+  const padding = Buffer.alloc(sent.bodyBytes - plain.bodyBytes, 0x20);
+  const app = express();
+  app.use((req, _res, next) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      heldBody.set(req, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      next();
+    });
+  });
+  app.use(
+    createProxyMiddleware({
+      target,
+      agent: agent(),
+      buffer: pipesNothing as never,
+      on: {
+        proxyReq: (proxyReq: ClientRequest, req: IncomingMessage) => {
+          for (const [name, value] of headers) proxyReq.setHeader(name, value);
+          const body = heldBody.get(req) ?? Buffer.alloc(0);
+          proxyReq.setHeader('content-length', body.length + padding.length);
+          proxyReq.end(padding.length === 0 ? body : Buffer.concat([body, padding]));
+        },
+      },
+    }),
+  );
+  return app;
+}
+
 const hs256: SigningKey = { secret: SECRET };
 const eddsa: SigningKey = { alg: 'EdDSA', privateKey: eddsaPem };
 const meta: Carrier[] = ['headers', 'meta'];
@@ -89,11 +162,25 @@ const policy = {
   rules: [...hundredRules(), { id: 'bench-allow', effect: 'allow' as const, tools: 'search_notes' }],
   default: 'deny' as const,
 };
+const extrasPorts = async (): Promise<Record<string, number>> => {
+  const plain = await sentUpstream((to) => express().use(createProxyMiddleware({ target: to })));
+  const sentBy = (carriers: Carrier[], user: () => Record<string, unknown>): Promise<Sent> =>
+    sentUpstream((to) => gateway(carriers, hs256, user, { target: to }));
+  return {
+    calibration: await listen(calibration),
+    jwtBaseline: await listen(jwtBaseline),
+    jwtMeta: await listen(jwtMeta),
+    floorHeaders: await listen(floor(await sentBy(['headers'], benchUser), plain)),
+    floorMeta: await listen(floor(await sentBy(meta, benchUser), plain)),
+    floorGroups1: await listen(floor(await sentBy(meta, () => userWithGroups(1)), plain)),
+    floorGroups256: await listen(floor(await sentBy(meta, () => userWithGroups(256)), plain)),
+  };
+};
 const ports: Record<string, number> =
   only === 'bodies'
     ? { baseline: await listen(baseline), meta: await listen(gateway(meta, hs256)) }
     : only === 'extras'
-      ? { calibration: await listen(calibration), jwtBaseline: await listen(jwtBaseline), jwtMeta: await listen(jwtMeta) }
+      ? await extrasPorts()
       : {
           baseline: await listen(baseline),
           headers: await listen(gateway(['headers'], hs256)),
