@@ -100,6 +100,8 @@ export {
   headerNameOption,
   httpsUrl,
   isSessionStore,
+  onlyKnownKeys,
+  optionKeys,
 } from './options.js';
 export type { LoggerLike } from './options.js';
 export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, DelegatedTokenClaim, SignedAssertion } from './sign.js';

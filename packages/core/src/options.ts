@@ -111,6 +111,49 @@ export function objectOption(value: unknown, option: string, shape?: string): Re
 }
 
 /**
+ * Refuses every key of an options object that `known` does not list (a key set to `undefined`
+ * is left alone, as an option left unset). A misspelt option
+ * (`requiredScope` for `requiredScopes`) is otherwise ignored, which can silently turn a check
+ * off; TypeScript catches it only in object literals, not in options read from configuration.
+ * @param record - The options object (checked to be an object already).
+ * @param owner - Whose options they are, for the message: `"protectedResource"`, `"tokenExchange.cache"`.
+ * @param known - Every key it takes (see {@link optionKeys}).
+ * @param message - `prefix`: put before the key (`"cache."`); `elsewhere`: for keys another API takes, where to use them instead.
+ * @throws TypeError `"<prefix><key> is not an option of <owner> (it takes a, b)"`, or `"...: <elsewhere>"`.
+ */
+export function onlyKnownKeys(
+  record: object,
+  owner: string,
+  known: readonly string[],
+  message: { readonly prefix?: string; readonly elsewhere?: Readonly<Record<string, string>> } = {},
+): void {
+  const { prefix = '', elsewhere = {} } = message;
+  for (const key of Object.keys(record)) {
+    // `{ key: undefined }` is an option left unset, as everywhere else.
+    if (known.includes(key) || (record as Record<string, unknown>)[key] === undefined) continue;
+    const name = `${prefix}${/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(key) ? key : shown(key)}`;
+    const moved = Object.hasOwn(elsewhere, key) ? elsewhere[key] : undefined;
+    throw new TypeError(
+      moved === undefined
+        ? `${name} is not an option of ${owner} (it takes ${known.join(', ')})`
+        : `${name} is not an option of ${owner}: ${moved}`,
+    );
+  }
+}
+
+/**
+ * The keys of an options interface, as a list the compiler checks is complete: a key of `T`
+ * missing from the list is a type error, so a new option cannot be forgotten by
+ * {@link onlyKnownKeys}. Usage: `optionKeys<MyOptions>()(['a', 'b'])`.
+ * @returns A function returning its (checked) argument.
+ */
+export function optionKeys<T>(): <const K extends readonly (keyof T & string)[]>(
+  keys: K & ([Exclude<keyof T & string, K[number]>] extends [never] ? unknown : { readonly missing: Exclude<keyof T & string, K[number]> }),
+) => readonly string[] {
+  return (keys) => Object.freeze([...keys]);
+}
+
+/**
  * A boolean, or `fallback` when `undefined`.
  * @param value - The option as given.
  * @param option - The option's name, used in the error message.

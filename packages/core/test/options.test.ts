@@ -11,6 +11,7 @@ import {
   MemoryStore,
   nonNegativeInteger,
   objectOption,
+  onlyKnownKeys,
   positiveInteger,
   requiredIdentifier,
   secondsToMs,
@@ -164,5 +165,31 @@ describe('isSessionStore', () => {
     expect(isSessionStore(new MemoryStore())).toBe(true);
     expect(isSessionStore({ setIfAbsent: () => true, get: () => undefined })).toBe(false);
     expect(isSessionStore(null)).toBe(false);
+  });
+});
+
+describe('onlyKnownKeys', () => {
+  it('throws a TypeError naming the first unknown key and listing what the owner takes', () => {
+    expect(() => onlyKnownKeys({ ttlSeconds: 1, ttl: 2 }, 'sessions', ['store', 'ttlSeconds'], { prefix: 'sessions.' })).toThrow(
+      new TypeError('sessions.ttl is not an option of sessions (it takes store, ttlSeconds)'),
+    );
+  });
+
+  it('leaves a key set to undefined alone, as an option left unset', () => {
+    expect(() => onlyKnownKeys({ store: 1, ttl: undefined }, 'sessions', ['store'])).not.toThrow();
+  });
+
+  it('quotes a key that is not a plain name, cut to 40 characters, so no text from configuration runs on', () => {
+    expect(() => onlyKnownKeys({ ['bad key\n' + 'x'.repeat(100)]: 1 }, 'o', ['a'])).toThrow(/^"bad key\\nx{30} is not an option of o/);
+  });
+
+  it('says where a key another API takes belongs', () => {
+    expect(() => onlyKnownKeys({ policy: {} }, 'plugin', ['a'], { elsewhere: { policy: 'use the proxy' } })).toThrow(
+      new TypeError('policy is not an option of plugin: use the proxy'),
+    );
+  });
+
+  it('does not take a key from the prototype of the hints as a hint', () => {
+    expect(() => onlyKnownKeys({ toString: 1 }, 'o', ['a'])).toThrow(/^toString is not an option of o \(it takes a\)$/);
   });
 });

@@ -1,5 +1,6 @@
 import { Strategy } from 'passport-strategy';
 import type { Request } from 'express';
+import { onlyKnownKeys, optionKeys } from '@mcp-identity/core/internal';
 import { singleHeader } from './single-header.js';
 
 /** Looks up the client an API key belongs to; `false`/`null`/`undefined` when unknown. */
@@ -33,6 +34,7 @@ export class ApiKeyStrategy extends Strategy {
     if (typeof options !== 'object' || options === null || typeof options.verify !== 'function') {
       throw new TypeError('verify is required: a function from an API key to its client');
     }
+    onlyKnownKeys(options, 'ApiKeyStrategy', optionKeys<ApiKeyStrategyOptions>()(['header', 'verify']));
     const header = options.header ?? 'x-api-key';
     if (typeof header !== 'string' || !/^[A-Za-z0-9-]+$/.test(header)) throw new TypeError('header must be a header name');
     this._header = header.toLowerCase();

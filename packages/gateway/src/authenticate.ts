@@ -10,6 +10,8 @@ import {
   IdentityError,
   isIdentityError,
   objectOption,
+  onlyKnownKeys,
+  optionKeys,
   writeIdentityError,
 } from '@mcp-identity/core/internal';
 import defaultPassport from 'passport';
@@ -175,6 +177,18 @@ function run(passport: PassportLike, name: string, req: Request, res: Response):
   });
 }
 
+/** Every key of {@link AuthenticateOptions} (the compiler checks the list is complete). */
+const OPTION_KEYS = optionKeys<AuthenticateOptions>()([
+  'passport',
+  'realm',
+  'normalizers',
+  'delegation',
+  'clock',
+  'protectedResource',
+  'audit',
+  'metrics',
+]);
+
 /**
  * Authenticates a request with Passport strategies, in order, without sessions. The first
  * that succeeds sets `req.userContext`, normalized, with `authMethod` from that strategy.
@@ -189,7 +203,7 @@ function run(passport: PassportLike, name: string, req: Request, res: Response):
  * app.use('/mcp', authenticate(['jwt', 'basic']));
  */
 export function authenticate(strategies: readonly StrategyRef[], options: AuthenticateOptions = {}): RequestHandler {
-  objectOption(options, 'options');
+  onlyKnownKeys(objectOption(options, 'options'), 'authenticate', OPTION_KEYS);
   const passport = options.passport ?? defaultPassport;
   if (typeof passport?.authenticate !== 'function') throw new TypeError('passport must be a Passport instance');
   const realm = options.realm ?? 'mcp';

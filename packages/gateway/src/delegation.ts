@@ -13,6 +13,8 @@ import {
   isRecord,
   limits,
   normalizeUserContext,
+  onlyKnownKeys,
+  optionKeys,
 } from '@mcp-identity/core/internal';
 import type { UserContext } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
@@ -63,11 +65,15 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 // Who authenticated and who acts are the gateway's facts, not the resolver's.
 const SET_BY_GATEWAY = new Set(['authMethod', 'serviceAccount', 'delegationChain']);
 
+/** Every key of {@link DelegationOptions} (the compiler checks the list is complete). */
+const DELEGATION_KEYS = optionKeys<DelegationOptions>()(['header', 'allowedActors', 'resolveSubject']);
+
 /** Validates the `delegation` option; throws a `TypeError` naming the bad part. */
 export function resolveDelegation(value: DelegationOptions | undefined): DelegationConfig | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null)
     throw new TypeError('delegation must be an object: { allowedActors, header?, resolveSubject? }');
+  onlyKnownKeys(value, 'authenticate delegation', DELEGATION_KEYS, { prefix: 'delegation.' });
   const header = headerNameOption(value.header, 'delegation.header', DEFAULT_DELEGATION_HEADER);
   const allowed: unknown = value.allowedActors;
   let isAllowed: DelegationConfig['isAllowed'];

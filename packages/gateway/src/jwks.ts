@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { objectOption, positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
+import { objectOption, onlyKnownKeys, optionKeys, positiveInteger, publicJwksOf } from '@mcp-identity/core/internal';
 import type { PublicJwk, SigningKey } from '@mcp-identity/core/internal';
 import type { Request, RequestHandler, Response } from 'express';
 
@@ -27,7 +27,7 @@ export function jwks(keys: SigningKey | readonly SigningKey[], options: JwksOpti
 
 /** The one implementation behind {@link jwks} and `createGateway().jwks`: serves keys already imported. */
 export function createJwksHandler(publicJwks: readonly PublicJwk[], options: JwksOptions = {}): RequestHandler {
-  objectOption(options, 'jwks options', '{ maxAgeSeconds? }');
+  onlyKnownKeys(objectOption(options, 'jwks options', '{ maxAgeSeconds? }'), 'jwks', optionKeys<JwksOptions>()(['maxAgeSeconds']));
   const body = JSON.stringify({ keys: publicJwks });
   const maxAge = positiveInteger(options.maxAgeSeconds, 'maxAgeSeconds', 300);
   const etag = `"${createHash('sha256').update(body).digest('base64url')}"`;

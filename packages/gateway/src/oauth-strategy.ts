@@ -17,6 +17,8 @@ import {
   integerInRange,
   isRecord,
   objectOption,
+  onlyKnownKeys,
+  optionKeys,
   ownFields,
   secondsToMs,
 } from '@mcp-identity/core/internal';
@@ -83,6 +85,19 @@ interface CachedAnswer {
   readonly until: number;
 }
 
+/** Every key of {@link OAuthTokenStrategyOptions} and of its `introspection` (the compiler checks both lists are complete). */
+const OPTION_KEYS = optionKeys<OAuthTokenStrategyOptions>()([
+  'issuers',
+  'audience',
+  'algorithms',
+  'clockToleranceSeconds',
+  'requireAtJwtType',
+  'introspection',
+  'clock',
+  'fetch',
+]);
+const INTROSPECTION_KEYS = optionKeys<OAuthIntrospection>()(['endpoint', 'clientId', 'clientSecret', 'cacheTtlSeconds', 'cacheSize']);
+
 /**
  * A Passport strategy (registered as `"oauth-bearer"`, recorded as `authMethod: "oauth"`) for
  * OAuth access tokens. Its `user` is the verified claims; `authenticate`'s normalizer reads
@@ -113,7 +128,7 @@ export class OAuthTokenStrategy extends Strategy {
    */
   constructor(options: OAuthTokenStrategyOptions) {
     super();
-    objectOption(options, 'options');
+    onlyKnownKeys(objectOption(options, 'options'), 'OAuthTokenStrategy', OPTION_KEYS);
     const issuerList: readonly OAuthIssuer[] = options.issuers;
     if (!isList(issuerList) || issuerList.length === 0) throw new TypeError('issuers must list at least one { issuer, jwksUri? }');
     const issuers = new Map<string, OAuthIssuer>();
@@ -275,6 +290,7 @@ export class OAuthTokenStrategy extends Strategy {
 function resolveIntrospection(value: OAuthIntrospection | undefined): Required<OAuthIntrospection> | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) throw new TypeError('introspection must be { endpoint, clientId, clientSecret }');
+  onlyKnownKeys(value, 'OAuthTokenStrategy introspection', INTROSPECTION_KEYS, { prefix: 'introspection.' });
   httpsUrl(value.endpoint, 'introspection.endpoint');
   if (typeof value.clientId !== 'string' || value.clientId.length === 0) throw new TypeError('introspection.clientId is required');
   if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0)

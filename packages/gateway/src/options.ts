@@ -13,6 +13,7 @@ import {
   headerNameOption,
   identityHeaderPrefix,
   loggerOption,
+  optionKeys,
   parseFieldList,
   positiveInteger,
   selectUserFields,
@@ -118,6 +119,32 @@ export interface IdentityOptions {
    */
   readonly maxSessionsPerUser?: number;
 }
+
+/** Every key of {@link IdentityOptions} (the compiler checks the list is complete). */
+export const IDENTITY_OPTION_KEYS = optionKeys<IdentityOptions>()([
+  'audience',
+  'issuer',
+  'signing',
+  'ttlSeconds',
+  'claims',
+  'sensitiveAttributes',
+  'headerPrefix',
+  'carriers',
+  'metaCreation',
+  'bodyLimit',
+  'forwardCredentials',
+  'apiKeyHeader',
+  'credentialQueryParams',
+  'stripHeaders',
+  'timeoutMs',
+  'clock',
+  'contextforge',
+  'logger',
+  'sessionStore',
+  'maxHeaderBytes',
+  'sessionTtlSeconds',
+  'maxSessionsPerUser',
+]);
 
 /** Default extra identity headers stripped from client requests. */
 export const defaultStripHeaders: readonly string[] = Object.freeze([

@@ -12,13 +12,15 @@ import {
   identityHeadersOf,
   IdentityError,
   isIdentityError,
+  isRecord,
+  onlyKnownKeys,
   SESSION_HEADER,
   requestIdOf,
   writeIdentityError,
 } from '@mcp-identity/core/internal';
 import type { Plugin } from 'http-proxy-middleware';
 import { checkAssertionSize, checkHeadSize } from './budget.js';
-import { resolveIdentityOptions } from './options.js';
+import { IDENTITY_OPTION_KEYS, resolveIdentityOptions } from './options.js';
 import { prepareRequestSync, serializeBody } from './prepare.js';
 import { createSessionGuard } from './sessions.js';
 import { holdRequestBody } from './proxy-adapter.js';
@@ -308,8 +310,17 @@ export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyPa
  * }));
  */
 export function identityPlugin(options: IdentityOptions): Plugin {
+  if (isRecord(options)) onlyKnownKeys(options, 'identityPlugin', IDENTITY_OPTION_KEYS, { elsewhere: PROXY_ONLY });
   return createIdentityPlugin(options, {});
 }
+
+/** What `propagateIdentity` takes and a plugin inside an application's own proxy cannot apply. */
+const PROXY_ONLY: Readonly<Record<string, string>> = Object.fromEntries(
+  ['target', 'proxy', 'policy', 'listResponseLimit', 'tokenExchange', 'audit', 'metrics'].map((key) => [
+    key,
+    'a plugin in your own proxy cannot apply it; use propagateIdentity or createGateway().upstream',
+  ]),
+);
 
 /** The one implementation behind {@link identityPlugin} and `createGateway().plugin`. */
 export function createIdentityPlugin(options: IdentityOptions, context: ResolveContext): Plugin {

@@ -6,7 +6,10 @@ import { Agent as HttpsAgent } from 'node:https';
 import {
   createAuditEmitter,
   isIdentityError,
+  isRecord,
   normalizeUserContext,
+  onlyKnownKeys,
+  optionKeys,
   positiveInteger,
   writeIdentityError,
 } from '@mcp-identity/core/internal';
@@ -17,7 +20,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createProxyAudit } from './audit.js';
 import { HELD_BODY } from './proxy-adapter.js';
 import { optionName } from './option-names.js';
-import { resolveIdentityOptions } from './options.js';
+import { IDENTITY_OPTION_KEYS, resolveIdentityOptions } from './options.js';
 import { createIdentityProxyParts } from './plugin.js';
 import { prepareRequest } from './prepare.js';
 import { createPolicyGuard, policyOption } from './policy/guard.js';
@@ -52,6 +55,18 @@ export interface PropagateIdentityOptions extends IdentityOptions, AuditOptions 
    */
   readonly tokenExchange?: TokenExchangeOptions;
 }
+
+/** Every key of {@link PropagateIdentityOptions} (the compiler checks the list is complete). */
+const PROPAGATE_OPTION_KEYS = optionKeys<PropagateIdentityOptions>()([
+  ...(IDENTITY_OPTION_KEYS as readonly (keyof IdentityOptions)[]),
+  'audit',
+  'metrics',
+  'target',
+  'proxy',
+  'policy',
+  'listResponseLimit',
+  'tokenExchange',
+]);
 
 function parseTarget(value: unknown): URL {
   let url: URL;
@@ -102,6 +117,7 @@ function mountRootPlugin(target: URL): Plugin {
  * }));
  */
 export function propagateIdentity(options: PropagateIdentityOptions): RequestHandler {
+  if (isRecord(options)) onlyKnownKeys(options, 'propagateIdentity', PROPAGATE_OPTION_KEYS);
   return createUpstreamMiddleware(options, {});
 }
 

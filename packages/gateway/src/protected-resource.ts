@@ -5,7 +5,7 @@
  * configured public URL, never from a request's `Host`.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { httpsUrl, objectOption } from '@mcp-identity/core/internal';
+import { httpsUrl, objectOption, onlyKnownKeys, optionKeys } from '@mcp-identity/core/internal';
 
 /** The well-known path prefix of RFC 9728. */
 export const PROTECTED_RESOURCE_WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -97,6 +97,18 @@ function optionalText(value: unknown, option: string): string | undefined {
   return value;
 }
 
+/** Every key of {@link ProtectedResourceOptions} (the compiler checks the list is complete). */
+const OPTION_KEYS = optionKeys<ProtectedResourceOptions>()([
+  'publicUrl',
+  'path',
+  'authorizationServers',
+  'scopesSupported',
+  'requiredScopes',
+  'resourceName',
+  'resourceDocumentation',
+  'acceptedAudiences',
+]);
+
 /**
  * Describes one protected resource (an MCP endpoint of the gateway). Throws a `TypeError`
  * naming the option on bad configuration.
@@ -112,7 +124,7 @@ function optionalText(value: unknown, option: string): string | undefined {
  * });
  */
 export function protectedResource(options: ProtectedResourceOptions): ProtectedResource {
-  objectOption(options, 'options');
+  onlyKnownKeys(objectOption(options, 'options'), 'protectedResource', OPTION_KEYS);
   const base = parseUrl(options.publicUrl, 'publicUrl');
   const path = options.path ?? '';
   if (typeof path !== 'string' || (path !== '' && !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/.test(path)))

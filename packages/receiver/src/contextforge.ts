@@ -6,6 +6,8 @@
  */
 import {
   booleanOption,
+  onlyKnownKeys,
+  optionKeys,
   CONTEXTFORGE_WEAKNESSES,
   headerValueAsUtf8,
   contextforgeSecret,
@@ -34,6 +36,9 @@ export interface ContextforgeConfig {
 export function resolveContextforge(options: ContextforgeOptions | undefined, logger: LoggerLike): ContextforgeConfig | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) throw new TypeError('contextforge must be { secret, trustUnsignedFields? }');
+  onlyKnownKeys(options, 'verifyIdentity contextforge', optionKeys<ContextforgeOptions>()(['secret', 'trustUnsignedFields']), {
+    prefix: 'contextforge.',
+  });
   const secret = contextforgeSecret(options.secret, 'contextforge.secret');
   booleanOption(options.trustUnsignedFields, 'contextforge.trustUnsignedFields', false);
   if (secret.length < 32) logger.warn(`mcp-identity: contextforge.secret is only ${secret.length} bytes`);

@@ -19,6 +19,8 @@ import {
   MemoryStore,
   nonNegativeInteger,
   objectOption,
+  onlyKnownKeys,
+  optionKeys,
   positiveInteger,
   secondsToMs,
   staticKeySource,
@@ -200,14 +202,47 @@ function keySources(spec: KeySpec, at: string, clock: () => number, logger: Rece
 
 const KEY_CHOICES = ['jwksUrl', 'publicKeys', 'secrets'] as const;
 const JWKS_FETCH = ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'fetch'] as const;
-const FLAT_ONLY: Readonly<Record<string, string>> = {
+const FLAT_ONLY_KEYS = {
   secrets: 'keys: { secrets }',
   publicKeys: 'keys: { publicKeys }',
   jwksUrl: 'keys: { jwksUrl }',
   jwks: 'keys: { jwksUrl, timeoutMs?, cooldownMs?, maxAgeMs?, fetch? }',
   replayStore: 'replay: { store }',
   maxDelegationDepth: 'policy: { maxDelegationDepth }',
-};
+} as const;
+const FLAT_ONLY: Readonly<Record<string, string>> = FLAT_ONLY_KEYS;
+
+/** Every key of {@link ReceiverCommonOptions}, and of each form (the compiler checks the lists are complete). */
+const COMMON_KEYS = optionKeys<ReceiverCommonOptions>()([
+  'audience',
+  'issuer',
+  'logger',
+  'clockToleranceSeconds',
+  'maxLifetimeSeconds',
+  'bindRequest',
+  'headerPrefix',
+  'carriers',
+  'bodyLimit',
+  'clock',
+  'contextforge',
+  'storeErrorStatus',
+  'requireDelegatedToken',
+  'audit',
+  'metrics',
+]) as readonly (keyof ReceiverCommonOptions)[];
+const GROUPED_KEYS = optionKeys<Omit<ReceiverOptions, keyof typeof FLAT_ONLY_KEYS>>()([
+  ...COMMON_KEYS,
+  'keys',
+  'replay',
+  'sessions',
+  'policy',
+]);
+const FLAT_KEYS = optionKeys<VerifyIdentityOptions>()([
+  ...COMMON_KEYS,
+  ...(Object.keys(FLAT_ONLY) as (keyof typeof FLAT_ONLY_KEYS)[]),
+  'sessions',
+  'policy',
+]);
 
 /** Tells the grouped form (with `keys`) from the older flat one. */
 export function isGroupedReceiverOptions(options: VerifyIdentityOptions | ReceiverOptions): options is ReceiverOptions {
@@ -262,6 +297,11 @@ export function resolveReceiverOptions(options: VerifyIdentityOptions | Receiver
       if ((options as unknown as Record<string, unknown>)[flat] !== undefined)
         throw new TypeError(`${flat} is the older flat form: with keys, use ${home}`);
     }
+    onlyKnownKeys(options, 'verifyIdentity', GROUPED_KEYS);
+  } else {
+    onlyKnownKeys(options, 'verifyIdentity', FLAT_KEYS, {
+      elsewhere: { replay: 'replay: { store } is the grouped form, which needs keys: { ... }' },
+    });
   }
   const clock = clockOption(options.clock);
   const logger = loggerOption(options.logger);

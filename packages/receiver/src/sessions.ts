@@ -12,6 +12,8 @@ import {
   isSessionId,
   isSessionStore,
   objectOption,
+  onlyKnownKeys,
+  optionKeys,
   positiveInteger,
   readSessionId,
   secondsToMs,
@@ -32,6 +34,9 @@ export interface ReceiverSessionOptions extends SessionOptions {
   readonly maxPerUser?: number;
 }
 
+/** Every key of {@link ReceiverSessionOptions} (the compiler checks the list is complete). */
+const SESSION_KEYS = optionKeys<ReceiverSessionOptions>()(['store', 'ttlSeconds', 'maxPerUser']);
+
 /** Validates the `sessions` option; `undefined` leaves session isolation off. */
 export function resolveSessionOptions(
   value: ReceiverSessionOptions | undefined,
@@ -40,7 +45,9 @@ export function resolveSessionOptions(
   warn: (message: string) => void,
 ): SessionBinder | undefined {
   if (value === undefined) return undefined;
-  const { store } = objectOption(value, 'sessions', '{ store, ttlSeconds?, maxPerUser? }');
+  const record = objectOption(value, 'sessions', '{ store, ttlSeconds?, maxPerUser? }');
+  onlyKnownKeys(record, 'verifyIdentity sessions', SESSION_KEYS, { prefix: 'sessions.' });
+  const { store } = record;
   if (!isSessionStore(store))
     throw new TypeError('sessions.store must implement setIfAbsent, get and delete (a MemoryStore or RedisStore)');
   return createSessionBinder({

@@ -13,6 +13,8 @@ import {
   integerInRange,
   loggerOption,
   objectOption,
+  onlyKnownKeys,
+  optionKeys,
   secondsToMs,
 } from '@mcp-identity/core/internal';
 import type { IdentityStore, LoggerLike } from '@mcp-identity/core/internal';
@@ -218,8 +220,28 @@ export function resolveTokenExchangeOptions(options: TokenExchangeOptions): Toke
   }
 }
 
+/** Every key of {@link TokenExchangeOptions} and of its `cache` (the compiler checks both lists are complete). */
+const OPTION_KEYS = optionKeys<TokenExchangeOptions>()([
+  'issuer',
+  'tokenEndpoint',
+  'clientAuth',
+  'audience',
+  'resource',
+  'scope',
+  'requestedTokenType',
+  'actorToken',
+  'actorTokenType',
+  'timeoutMs',
+  'onMissingToken',
+  'cache',
+  'fetch',
+  'clock',
+  'logger',
+]);
+const CACHE_KEYS = optionKeys<TokenExchangeCacheOptions>()(['maxEntries', 'skewSeconds', 'store', 'encryptionKey']);
+
 function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
-  objectOption(options, 'options');
+  onlyKnownKeys(objectOption(options, 'options'), 'tokenExchange', OPTION_KEYS);
   const issuer = options.issuer === undefined ? undefined : endpointUrl(options.issuer, 'issuer');
   const tokenEndpoint = options.tokenEndpoint === undefined ? undefined : endpointUrl(options.tokenEndpoint, 'tokenEndpoint');
   if (issuer === undefined && tokenEndpoint === undefined) throw new TypeError('issuer or tokenEndpoint is required');
@@ -251,6 +273,7 @@ function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
   if (onMissing !== 'refuse' && onMissing !== 'forward-without')
     throw new TypeError('onMissingToken must be "refuse" or "forward-without"');
   const cache: TokenExchangeCacheOptions = objectOption(options.cache ?? {}, 'cache');
+  onlyKnownKeys(cache, 'tokenExchange.cache', CACHE_KEYS, { prefix: 'cache.' });
   const store = cache.store;
   if (store !== undefined && (typeof store?.get !== 'function' || typeof store.setIfAbsent !== 'function'))
     throw new TypeError('cache.store must be an IdentityStore (MemoryStore, RedisStore)');
