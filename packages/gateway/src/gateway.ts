@@ -236,7 +236,16 @@ const NAMES: OptionNames = {
 const MOVED: Readonly<Record<string, string>> = {
   ...NAMES,
   carriers: 'carry.headers / carry.meta',
+  metaCreation: "carry.meta: 'always'",
   ttlSeconds: 'assertionTtlSeconds (on createGateway)',
+  // Shared by every upstream: set once, on createGateway.
+  issuer: 'createGateway({ issuer })',
+  signing: 'createGateway({ signing })',
+  sensitiveAttributes: 'createGateway({ sensitiveAttributes })',
+  logger: 'createGateway({ logger })',
+  clock: 'createGateway({ clock })',
+  audit: 'createGateway({ audit })',
+  metrics: 'createGateway({ metrics })',
 };
 
 /** Checks one options object (or group): an object, with known keys only. `undefined` is `{}` when optional. */
