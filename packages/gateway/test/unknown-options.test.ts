@@ -107,9 +107,7 @@ describe('options a constructor does not take', () => {
   );
 
   it('takes every documented option, and a key set to undefined as one left unset', () => {
-    expect(() =>
-      protectedResource({ ...resource, requiredScopes: ['notes:read'], resourceName: 'Notes', path: undefined }),
-    ).not.toThrow();
+    expect(() => protectedResource({ ...resource, requiredScopes: ['notes:read'], resourceName: 'Notes', path: undefined })).not.toThrow();
     expect(() =>
       propagateIdentity({ ...upstream, policy: undefined, tokenExchange: { ...exchange, cache: { maxEntries: 3 } } } as never),
     ).not.toThrow();
