@@ -101,7 +101,12 @@ export async function startTokenExchangeDemo(
   app.use(protectedResourceMetadata([resource]));
   app.use(
     '/mcp/tickets',
-    authenticate(['oauth-bearer'], { passport, protectedResource: resource, ...options }),
+    // authenticate takes the audit sink but no logger (it has nothing to warn about).
+    authenticate(['oauth-bearer'], {
+      passport,
+      protectedResource: resource,
+      ...(options.audit === undefined ? {} : { audit: options.audit }),
+    }),
     propagateIdentity({
       target: `${upstream.url}/mcp`,
       audience: TICKETS_AUDIENCE,
