@@ -348,7 +348,13 @@ async function main(): Promise<void> {
     // Next to row 3, which it is compared with: the body-size rows leave the load generator busy for a while.
     gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', on(gateway, gwPorts, 'policy'), TYPICAL_BODY, 'baseline'),
     {
-      ...gw('jwtBaseline', '1j baseline with a passport-jwt login', 'main', on(extras, extraPorts, 'jwtBaseline'), TYPICAL_BODY),
+      ...gw(
+        'jwtBaseline',
+        '1j baseline with a passport-jwt login (KeyObject secret)',
+        'main',
+        on(extras, extraPorts, 'jwtBaseline'),
+        TYPICAL_BODY,
+      ),
       headers: login,
     },
     {
