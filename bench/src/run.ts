@@ -331,8 +331,7 @@ async function main(): Promise<void> {
     gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', on(gateway, gwPorts, 'eddsa'), TYPICAL_BODY, 'baseline'),
     // Next to row 3, which it is compared with: the body-size rows leave the load generator busy for a while.
     gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', on(gateway, gwPorts, 'policy'), TYPICAL_BODY, 'baseline'),
-    // After the rows they bound: run just before them, these fast rows slowed the next rows' gateway by
-    // up to 200 µs of CPU per request (seen in two runs; not seen with a pause between them).
+    // After the rows they bound, with a pause after each (below).
     gw(
       'floorHeaders',
       "2f floor of (2): (1) holding the body, with (2)'s identity headers precomputed",
@@ -445,6 +444,9 @@ async function main(): Promise<void> {
       // with what it accepted (a 1 MiB round leaves up to a second of work queued): the next
       // scenario, on the same core, starts once every system under test is idle again.
       await settle(systems);
+      // Run just before another row, the fast floor rows slowed that row's gateway by up to
+      // 200 µs of CPU per request in two runs; a pause of a second after them did not.
+      if (scenario.key.startsWith('floor')) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     process.stdout.write(`  round ${r + 1}/${ROUNDS} done\n`);
   }

@@ -97,6 +97,8 @@ export function createApp(options: GatewayAppOptions): Express {
   // A KeyObject made once: given a string or Buffer, jsonwebtoken (under passport-jwt) first tries
   // it as a PEM public key on every request and throws, about 350 µs instead of 8 (docs/gateway.md).
   // passport-jwt's types say string | Buffer; jsonwebtoken 9 takes a KeyObject.
+  // Checked here: jsonwebtoken verifies against an empty KeyObject, so a missing secret would let anyone sign logins.
+  if (options.jwt.secret.length < 32) throw new TypeError('jwt.secret must be at least 32 bytes');
   const jwtKey = createSecretKey(Buffer.from(options.jwt.secret)) as unknown as Buffer;
 
   passport.use(

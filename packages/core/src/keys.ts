@@ -5,7 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
-import { booleanOption, objectOption } from './options.js';
+import { booleanOption, objectOption, onlyKnownKeys } from './options.js';
 
 /** The JWS algorithms mcp-identity signs and verifies with. */
 export type Algorithm = 'HS256' | 'EdDSA' | 'ES256';
@@ -206,6 +206,8 @@ export function importSigningKeys(input: SigningKey | readonly SigningKey[], opt
 function importSigningKey(entry: unknown, option: string): ImportedSigningKey {
   const spec = objectOption(entry, option);
   const alg = spec.alg ?? 'HS256';
+  // `actve: true` would otherwise leave the key inactive without a word.
+  onlyKnownKeys(spec, option, ['alg', 'secret', 'privateKey', 'kid', 'active'], { prefix: `${option}.` });
   const kid = checkKid(spec.kid, `${option}.kid`);
   const active = booleanOption(spec.active, `${option}.active`, false);
   if (alg === 'HS256') {
@@ -260,6 +262,7 @@ export function importVerificationSecrets(secrets: readonly VerificationSecret[]
   return secrets.map((entry: unknown, index) => {
     const at = `${option}[${index}]`;
     const spec = objectOption(entry, at);
+    onlyKnownKeys(spec, at, ['secret', 'kid'], { prefix: `${at}.` });
     if (spec.secret === undefined) throw new TypeError(`${at}.secret is required`);
     return Object.freeze({
       alg: 'HS256' as const,
@@ -282,6 +285,7 @@ export function importVerificationPublicKeys(keys: readonly VerificationPublicKe
   return keys.map((entry: unknown, index) => {
     const at = `${option}[${index}]`;
     const spec = objectOption(entry, at);
+    onlyKnownKeys(spec, at, ['alg', 'publicKey', 'kid'], { prefix: `${at}.` });
     if (spec.alg !== 'EdDSA' && spec.alg !== 'ES256') throw new TypeError(`${at}.alg must be "EdDSA" or "ES256"`);
     if (spec.publicKey === undefined) throw new TypeError(`${at}.publicKey is required`);
     const key = importAsymmetric(spec.publicKey as KeyInput, 'public', `${at}.publicKey`);

@@ -1,5 +1,5 @@
 import { IdentityError } from './errors.js';
-import { positiveInteger } from './options.js';
+import { onlyKnownKeys, optionKeys, positiveInteger } from './options.js';
 import type { IdentityStore } from './store.js';
 
 /**
@@ -56,6 +56,8 @@ export class RedisStore implements IdentityStore {
       throw new TypeError('client must be an ioredis client (with set, get and del)');
     }
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    // A misspelt `keyPrefix` would leave deployments sharing a Redis in one namespace.
+    onlyKnownKeys(options, 'RedisStore', optionKeys<RedisStoreOptions>()(['prefix', 'timeoutMs']));
     const prefix = options.prefix ?? 'mcp-identity:';
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
     this.#client = client;

@@ -12,6 +12,7 @@ import {
   nonNegativeInteger,
   objectOption,
   onlyKnownKeys,
+  RedisStore,
   positiveInteger,
   requiredIdentifier,
   secondsToMs,
@@ -191,5 +192,14 @@ describe('onlyKnownKeys', () => {
 
   it('does not take a key from the prototype of the hints as a hint', () => {
     expect(() => onlyKnownKeys({ toString: 1 }, 'o', ['a'])).toThrow(/^toString is not an option of o \(it takes a\)$/);
+  });
+});
+
+describe('RedisStore options', () => {
+  it('refuses keyPrefix (for prefix): deployments sharing a Redis would stay in one namespace', () => {
+    const client = { set: () => undefined, get: () => undefined, del: () => undefined };
+    expect(() => new RedisStore(client as never, { keyPrefix: 'notes:' } as never)).toThrow(
+      new TypeError('keyPrefix is not an option of RedisStore (it takes prefix, timeoutMs)'),
+    );
   });
 });

@@ -20,7 +20,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticationRefusal } from './audit.js';
 import { applyDelegation, resolveDelegation } from './delegation.js';
 import type { DelegationOptions } from './delegation.js';
-import { jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
+import { checkNormalizerOptions, jwtNormalizer, profileNormalizer, userObjectNormalizer } from './normalizers.js';
 import type { Normalizer, NormalizerOptions } from './normalizers.js';
 import { resourceChallenges } from './protected-resource.js';
 import type { ProtectedResource } from './protected-resource.js';
@@ -113,7 +113,8 @@ function methodOf(passport: PassportLike, name: string): AuthMethod {
 function defaultNormalizer(method: AuthMethod, options: NormalizerOptions): Normalizer {
   if (method === 'jwt' || method === 'oauth') return jwtNormalizer(options);
   if (method === 'sso') return profileNormalizer(options);
-  return userObjectNormalizer(options);
+  // The user-object normalizer reads `adminRoles` only; the other options are for token and profile logins.
+  return userObjectNormalizer(options.adminRoles === undefined ? {} : { adminRoles: options.adminRoles });
 }
 
 function resolveStrategies(strategies: readonly StrategyRef[], passport: PassportLike, options: NormalizerOptions): ResolvedStrategy[] {
@@ -123,6 +124,7 @@ function resolveStrategies(strategies: readonly StrategyRef[], passport: Passpor
     if (typeof spec !== 'object' || spec === null || typeof spec.name !== 'string' || spec.name.length === 0) {
       throw new TypeError(`strategies[${index}] must be a strategy name or { name, method?, normalize? }`);
     }
+    onlyKnownKeys(spec, `authenticate strategies[${index}]`, STRATEGY_KEYS, { prefix: `strategies[${index}].` });
     const lookup = (passport as unknown as { _strategy?: (name: string) => unknown })._strategy;
     if (
       typeof lookup === 'function' &&
@@ -177,6 +179,8 @@ function run(passport: PassportLike, name: string, req: Request, res: Response):
   });
 }
 
+const STRATEGY_KEYS = optionKeys<StrategySpec>()(['name', 'method', 'normalize']);
+
 /** Every key of {@link AuthenticateOptions} (the compiler checks the list is complete). */
 const OPTION_KEYS = optionKeys<AuthenticateOptions>()([
   'passport',
@@ -210,6 +214,7 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
   // A quote or backslash would end or escape the quoted-string of the challenge.
   if (typeof realm !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(realm) || realm.includes('"') || realm.includes('\\'))
     throw new TypeError('realm must be 1-64 printable ASCII characters without quotes or backslashes');
+  if (options.normalizers !== undefined) checkNormalizerOptions(options.normalizers, 'authenticate normalizers');
   const resolved = resolveStrategies(strategies, passport, options.normalizers ?? {});
   const resource = options.protectedResource;
   if (resource !== undefined && (typeof resource !== 'object' || resource === null || !Array.isArray(resource.audiences)))

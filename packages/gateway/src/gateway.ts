@@ -248,18 +248,34 @@ const MOVED: Readonly<Record<string, string>> = {
   metrics: 'createGateway({ metrics })',
 };
 
-/** Checks one options object (or group): an object, with known keys only. `undefined` is `{}` when optional. */
-function group(value: unknown, option: string, keys: readonly string[], optional = true): Readonly<Record<string, unknown>> {
+/** A key as it may be shown in a message: a plain name as it is, anything else quoted and cut. */
+function shownKey(key: string): string {
+  return /^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(key) ? key : JSON.stringify(key).slice(0, 40);
+}
+
+/**
+ * Checks one options object (or group): an object, with known keys only (a key set to
+ * `undefined` is an option left unset). `undefined` is `{}` when optional. At the top level of
+ * `upstream()`/`plugin()` (`level: 'upstream'`) a flat name gets a hint where it went; at the top
+ * level of `createGateway` (`level: 'gateway'`) an upstream's name is pointed to `upstream()`.
+ */
+function group(
+  value: unknown,
+  option: string,
+  keys: readonly string[],
+  optional = true,
+  level?: 'gateway' | 'upstream',
+): Readonly<Record<string, unknown>> {
   if (value === undefined && optional) return {};
   const record = objectOption(value, option);
   for (const key of Object.keys(record)) {
-    if (keys.includes(key)) continue;
-    const moved = MOVED[key];
-    const at = option === 'options' ? key : `${option}.${key}`;
+    if (keys.includes(key) || record[key] === undefined) continue;
+    const moved = level !== undefined && Object.hasOwn(MOVED, key) ? MOVED[key] : undefined;
+    const at = option === 'options' ? shownKey(key) : `${option}.${shownKey(key)}`;
+    if (moved === undefined) throw new TypeError(`${at} is not an option (${option} takes ${keys.join(', ')})`);
+    const onGateway = moved.startsWith('createGateway') || moved.includes('(on createGateway)');
     throw new TypeError(
-      moved === undefined || option !== 'options'
-        ? `${at} is not an option (${option} takes ${keys.join(', ')})`
-        : `${at} is not an option here: use ${moved}`,
+      `${at} is not an option here: use ${moved}${level === 'gateway' && !onGateway ? ' on gateway.upstream() or gateway.plugin()' : ''}`,
     );
   }
   return record;
@@ -287,7 +303,7 @@ function defined<T extends Record<string, unknown>>(entries: T): Partial<T> {
  * app.use('/mcp/files', gateway.authenticate(['jwt']), gateway.upstream({ target: 'http://127.0.0.1:4000', audience: 'urn:mcp:files' }));
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  const settings = group(options, 'options', GATEWAY_OPTIONS, false) as unknown as GatewayOptions;
+  const settings = group(options, 'options', GATEWAY_OPTIONS, false, 'gateway') as unknown as GatewayOptions;
   const issuer = requiredIdentifier(settings.issuer, 'issuer');
   if (settings.signing === undefined) throw new TypeError('signing is required: { secret } for HS256, or { alg, privateKey }');
   const keys: ImportedSigningKeys = importSigningKeys(settings.signing, 'signing');
@@ -348,12 +364,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     authenticate(strategies: readonly StrategyRef[], authOptions: Omit<AuthenticateOptions, 'audit' | 'metrics' | 'clock'> = {}) {
       if (!isRecord(authOptions)) throw new TypeError('authenticate options must be an object');
       for (const shared of ['audit', 'metrics', 'clock']) {
-        if (shared in authOptions) throw new TypeError(`authenticate: ${shared} is set once, on createGateway`);
+        if ((authOptions as Record<string, unknown>)[shared] !== undefined)
+          throw new TypeError(`authenticate: ${shared} is set once, on createGateway`);
       }
       return authenticate(strategies, { ...authOptions, ...audit, clock });
     },
     upstream(upstreamOptions: UpstreamOptions): RequestHandler {
-      const upstream = group(upstreamOptions, 'options', UPSTREAM_OPTIONS, false);
+      const upstream = group(upstreamOptions, 'options', UPSTREAM_OPTIONS, false, 'upstream');
       const limits = group(upstream.limits, 'limits', LIMITS);
       const flat: PropagateIdentityOptions = {
         ...identityOptions(upstream, LIMITS),
@@ -369,7 +386,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return createUpstreamMiddleware(flat, context);
     },
     plugin(pluginOptions: GatewayPluginOptions): Plugin {
-      const upstream = group(pluginOptions, 'options', PLUGIN_OPTIONS, false);
+      const upstream = group(pluginOptions, 'options', PLUGIN_OPTIONS, false, 'upstream');
       return createIdentityPlugin(identityOptions(upstream, PLUGIN_LIMITS), context);
     },
     jwks(jwksOptions?: JwksOptions): RequestHandler {

@@ -2,7 +2,7 @@
  * Normalizers turn what a Passport strategy produced into UserContext fields. One ships
  * for each kind of login; an app can replace any of them per strategy.
  */
-import { actorToChain, IdentityError, isRecord } from '@mcp-identity/core/internal';
+import { actorToChain, IdentityError, isRecord, objectOption, onlyKnownKeys, optionKeys } from '@mcp-identity/core/internal';
 import type { Request } from 'express';
 
 /** What a normalizer returns: UserContext fields; `authMethod` is set from the strategy. */
@@ -127,7 +127,18 @@ interface ResolvedOptions {
   readonly attributes: readonly string[];
 }
 
-function resolveOptions(options: NormalizerOptions): ResolvedOptions {
+const NORMALIZER_KEYS = optionKeys<NormalizerOptions>()(['claims', 'adminRoles', 'attributes']);
+const CLAIM_PATH_KEYS = optionKeys<ClaimPaths>()(['id', 'email', 'name', 'groups', 'teams', 'roles', 'isAdmin', 'issuer']);
+
+/**
+ * Reads a normalizer's options, refusing keys it does not take: a misspelt claim name
+ * (`claims.userId`, `claims.admin`) would otherwise leave the default path in use, so `id` or
+ * `isAdmin` would come from a claim the deployment did not mean.
+ */
+function resolveOptions(options: NormalizerOptions, owner: string, known: readonly string[] = NORMALIZER_KEYS): ResolvedOptions {
+  onlyKnownKeys(objectOption(options, `${owner} options`), owner, known);
+  if (options.claims !== undefined)
+    onlyKnownKeys(objectOption(options.claims, `${owner} claims`), `${owner} claims`, CLAIM_PATH_KEYS, { prefix: 'claims.' });
   const own = <K extends keyof NormalizerOptions>(name: K): NormalizerOptions[K] | undefined =>
     Object.hasOwn(options, name) ? options[name] : undefined;
   const claims = own('claims');
@@ -137,6 +148,11 @@ function resolveOptions(options: NormalizerOptions): ResolvedOptions {
       if (path !== undefined && Object.hasOwn(paths, name)) Object.assign(paths, { [name]: path });
     }
   return Object.freeze({ paths: Object.freeze(paths), adminRoles: own('adminRoles') ?? [], attributes: own('attributes') ?? [] });
+}
+
+/** Checks the shipped normalizers' options as `authenticate`'s `normalizers` gives them (every key they take). */
+export function checkNormalizerOptions(options: NormalizerOptions, owner: string): void {
+  resolveOptions(options, owner);
 }
 
 function fromClaims(claims: Record<string, unknown>, options: ResolvedOptions): Record<string, unknown> {
@@ -174,7 +190,7 @@ function fromClaims(claims: Record<string, unknown>, options: ResolvedOptions): 
  * app.use('/mcp', authenticate([{ name: 'jwt', normalize: jwtNormalizer({ claims: { roles: 'realm_access.roles' }, adminRoles: ['admin'] }) }]));
  */
 export function jwtNormalizer(options: NormalizerOptions = {}): Normalizer {
-  const resolved = resolveOptions(options);
+  const resolved = resolveOptions(options, 'jwtNormalizer');
   return function normalizeJwt(user) {
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the token payload is not an object');
     return { ...fromClaims(user, resolved), ...accessTokenFields(user) };
@@ -205,7 +221,7 @@ function accessTokenFields(claims: Record<string, unknown>): Record<string, unkn
  * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
  */
 export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
-  const resolved = resolveOptions(options);
+  const resolved = resolveOptions(options, 'profileNormalizer');
   return function normalizeProfile(user) {
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the profile is not an object');
     const json = field(user, '_json');
@@ -235,7 +251,7 @@ export function profileNormalizer(options: NormalizerOptions = {}): Normalizer {
  * @returns A normalizer for `authenticate`'s `strategies[].normalize` or `normalizers`.
  */
 export function userObjectNormalizer(options: Pick<NormalizerOptions, 'adminRoles'> = {}): Normalizer {
-  const { adminRoles } = resolveOptions(options);
+  const { adminRoles } = resolveOptions(options, 'userObjectNormalizer', ['adminRoles']);
   return function normalizeUserObject(user) {
     if (typeof user === 'string') return { id: user };
     if (!isRecord(user)) throw new IdentityError('unauthenticated', 'the authenticated user is not an object');

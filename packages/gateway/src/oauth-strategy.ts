@@ -96,6 +96,7 @@ const OPTION_KEYS = optionKeys<OAuthTokenStrategyOptions>()([
   'clock',
   'fetch',
 ]);
+const ISSUER_KEYS = optionKeys<OAuthIssuer>()(['issuer', 'jwksUri']);
 const INTROSPECTION_KEYS = optionKeys<OAuthIntrospection>()(['endpoint', 'clientId', 'clientSecret', 'cacheTtlSeconds', 'cacheSize']);
 
 /**
@@ -135,6 +136,8 @@ export class OAuthTokenStrategy extends Strategy {
     for (const [index, entry] of issuerList.entries()) {
       if (typeof entry !== 'object' || entry === null || typeof entry.issuer !== 'string' || entry.issuer.length === 0)
         throw new TypeError(`issuers[${index}].issuer is required`);
+      // `jwksUrl` for `jwksUri` would otherwise drop the pinned JWKS for discovery.
+      onlyKnownKeys(entry, `OAuthTokenStrategy issuers[${index}]`, ISSUER_KEYS, { prefix: `issuers[${index}].` });
       httpsUrl(entry.issuer, `issuers[${index}].issuer`);
       if (entry.jwksUri !== undefined) httpsUrl(entry.jwksUri, `issuers[${index}].jwksUri`);
       issuers.set(entry.issuer, Object.freeze({ ...entry }));

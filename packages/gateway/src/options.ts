@@ -13,6 +13,7 @@ import {
   headerNameOption,
   identityHeaderPrefix,
   loggerOption,
+  onlyKnownKeys,
   optionKeys,
   parseFieldList,
   positiveInteger,
@@ -215,6 +216,7 @@ function resolveContextforge(options: IdentityOptions, headers: boolean, names: 
   if (options.contextforge === undefined) return undefined;
   const option = optionName(names, 'contextforge');
   if (typeof options.contextforge !== 'object' || options.contextforge === null) throw new TypeError(`${option} must be { secret }`);
+  onlyKnownKeys(options.contextforge, option, ['secret'], { prefix: `${option}.` });
   if (!headers) throw new TypeError(`${option} needs the headers carrier: ContextForge upstreams read X-Forwarded-User-* headers`);
   const secret = contextforgeSecret(options.contextforge.secret, `${option}.secret`);
   const logger = loggerOption(options.logger);

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { Strategy } from 'passport-strategy';
 import type { Request } from 'express';
-import { booleanOption, readRawHeaderGroup } from '@mcp-identity/core/internal';
+import { booleanOption, objectOption, onlyKnownKeys, optionKeys, readRawHeaderGroup } from '@mcp-identity/core/internal';
 import { headerText } from './single-header.js';
 
 /** Header names an auth proxy in front sets. Defaults follow oauth2-proxy. */
@@ -63,6 +63,9 @@ function peerMatches(list: BlockList, address: string | undefined): boolean {
   return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 }
 
+const OPTION_KEYS = optionKeys<TrustedProxyStrategyOptions>()(['trustedProxies', 'headers', 'trustAnyAddress']);
+const HEADER_KEYS = optionKeys<TrustedProxyHeaders>()(['id', 'email', 'name', 'groups']);
+
 /**
  * A Passport strategy for a trusted authentication proxy in front of the gateway
  * (oauth2-proxy, an ingress with auth_request...), registered as `"trusted-proxy"`.
@@ -84,6 +87,11 @@ export class TrustedProxyStrategy extends Strategy {
   constructor(options: TrustedProxyStrategyOptions) {
     super();
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object with trustedProxies');
+    // A misspelt header name (`headers.user`) would leave the default in use: a header the proxy
+    // may pass through from the client.
+    onlyKnownKeys(options, 'TrustedProxyStrategy', OPTION_KEYS);
+    if (options.headers !== undefined)
+      onlyKnownKeys(objectOption(options.headers, 'headers'), 'TrustedProxyStrategy headers', HEADER_KEYS, { prefix: 'headers.' });
     this._trusted = buildBlockList(options.trustedProxies, booleanOption(options.trustAnyAddress, 'trustAnyAddress', false));
     const headers: { -readonly [K in keyof TrustedProxyHeaders]-?: string } = {
       id: 'x-forwarded-user',

@@ -201,6 +201,12 @@ describe('createGateway options', () => {
     createGateway(base).upstream({ target: 'http://127.0.0.1:9', audience: 'urn:mcp:a', ...overrides });
   const plugin = (overrides: Record<string, unknown>): unknown => createGateway(base).plugin({ audience: 'urn:mcp:a', ...overrides });
 
+  it('takes an option set to undefined as one left unset, on createGateway, upstream() and authenticate()', () => {
+    const gateway = createGateway({ ...base, claims: undefined } as never);
+    expect(() => gateway.upstream({ target: 'http://127.0.0.1:9', audience: 'urn:mcp:a', issuer: undefined } as never)).not.toThrow();
+    expect(() => gateway.authenticate(['basic'], { passport: passportWithAlice(), audit: undefined } as never)).not.toThrow();
+  });
+
   it.each([
     ['no issuer', () => create({ issuer: undefined }), /^issuer is required/],
     ['no signing', () => create({ signing: undefined }), /^signing is required/],
@@ -218,6 +224,13 @@ describe('createGateway options', () => {
     ['no target', () => upstream({ target: undefined }), /^target is required/],
     ['no audience', () => upstream({ audience: undefined }), /^audience is required/],
     ['a flat claims', () => upstream({ claims: ['email'] }), /^claims is not an option here: use fields/],
+    [
+      "an upstream's flat name on createGateway",
+      () => create({ claims: ['email'] }),
+      /^claims is not an option here: use fields on gateway\.upstream\(\) or gateway\.plugin\(\)$/,
+    ],
+    ['a name Object.prototype has', () => upstream({ constructor: 1 }), /^constructor is not an option \(options takes audience, /],
+    ['a key that is no plain name', () => upstream({ 'a\nb': 1 }), /^"a\\nb" is not an option \(options takes /],
     ['a flat metaCreation', () => upstream({ metaCreation: 'always' }), /^metaCreation is not an option here: use carry\.meta: 'always'/],
     ['issuer on upstream()', () => upstream({ issuer: ISSUER }), /^issuer is not an option here: use createGateway\(\{ issuer \}\)/],
     [

@@ -5,8 +5,16 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { Passport } from 'passport';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ApiKeyStrategy,
+  createGateway,
+  jwtNormalizer,
+  loadPolicy,
+  TrustedProxyStrategy,
+  userObjectNormalizer,
   authenticate,
   identityPlugin,
   jwks,
@@ -31,9 +39,14 @@ const eddsa = {
   alg: 'EdDSA' as const,
   privateKey: generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
 };
+const policyDir = mkdtempSync(join(tmpdir(), 'unknown-options-'));
+const policyFile = join(policyDir, 'policy.json');
+writeFileSync(policyFile, JSON.stringify({ rules: [], default: 'deny' }));
 const introspection = { endpoint: 'https://login.example.com/introspect', clientId: 'gateway', clientSecret: 's3cret' };
 
 describe('options a constructor does not take', () => {
+  afterAll(() => rmSync(policyDir, { recursive: true, force: true }));
+
   it.each<[string, () => unknown, RegExp]>([
     [
       'protectedResource with requiredScope (for requiredScopes)',
@@ -89,6 +102,79 @@ describe('options a constructor does not take', () => {
       'ApiKeyStrategy with headerName (for header)',
       () => new ApiKeyStrategy({ verify: () => false, headerName: 'x-key' } as never),
       /^headerName is not an option of ApiKeyStrategy \(it takes header, verify\)/,
+    ],
+    [
+      'TrustedProxyStrategy headers.user (for headers.id): the default header would stay in use',
+      () => new TrustedProxyStrategy({ trustedProxies: ['10.0.0.1'], headers: { user: 'x-auth-user' } } as never),
+      /^headers\.user is not an option of TrustedProxyStrategy headers \(it takes id, email, name, groups\)/,
+    ],
+    [
+      'TrustedProxyStrategy trustedProxy (for trustedProxies)',
+      () => new TrustedProxyStrategy({ trustedProxies: ['10.0.0.1'], trustedProxy: ['10.0.0.2'] } as never),
+      /^trustedProxy is not an option of TrustedProxyStrategy/,
+    ],
+    [
+      'jwtNormalizer claims.userId (for claims.id): id would stay sub',
+      () => jwtNormalizer({ claims: { userId: 'oid' } } as never),
+      /^claims\.userId is not an option of jwtNormalizer claims \(it takes id, email, name, groups, teams, roles, isAdmin, issuer\)/,
+    ],
+    [
+      'authenticate normalizers.claims.admin (for isAdmin): the default admin claims would stay in use',
+      () => authenticate(['api-key'], { passport, normalizers: { claims: { admin: 'corp_admin' } } } as never),
+      /^claims\.admin is not an option of authenticate normalizers claims/,
+    ],
+    [
+      'userObjectNormalizer claims (it reads adminRoles only)',
+      () => userObjectNormalizer({ claims: { id: 'uid' } } as never),
+      /^claims is not an option of userObjectNormalizer \(it takes adminRoles\)/,
+    ],
+    [
+      'an authenticate strategy spec with normaliser (for normalize)',
+      () => authenticate([{ name: 'api-key', normaliser: () => ({ id: 'x' }) }] as never, { passport }),
+      /^strategies\[0\]\.normaliser is not an option of authenticate strategies\[0\] \(it takes name, method, normalize\)/,
+    ],
+    [
+      'OAuthTokenStrategy issuers[0].jwksUrl (for jwksUri): the pinned key set would give way to discovery',
+      () =>
+        new OAuthTokenStrategy({
+          ...strategy,
+          issuers: [{ issuer: 'https://login.example.com', jwksUrl: 'https://login.example.com/keys' }],
+        } as never),
+      /^issuers\[0\]\.jwksUrl is not an option of OAuthTokenStrategy issuers\[0\] \(it takes issuer, jwksUri\)/,
+    ],
+    [
+      'tokenExchange.clientAuth.algorithm (for alg) with private_key_jwt',
+      () =>
+        propagateIdentity({
+          ...upstream,
+          tokenExchange: {
+            ...exchange,
+            clientAuth: { method: 'private_key_jwt', clientId: 'c', privateKey: eddsa.privateKey, algorithm: 'EdDSA' },
+          },
+        } as never),
+      /^tokenExchange\.clientAuth\.algorithm is not an option of tokenExchange\.clientAuth \(it takes method, clientId, privateKey, alg, kid\)/,
+    ],
+    [
+      'loadPolicy wach (for watch): edits to the file would never apply',
+      () => loadPolicy(policyFile, { wach: true } as never),
+      /^wach is not an option of loadPolicy \(it takes watch, logger, debounceMs\)/,
+    ],
+    [
+      'a signing key with actve (for active)',
+      () =>
+        createGateway({
+          issuer: 'https://gateway.example',
+          signing: [
+            { secret, kid: 'a', actve: true },
+            { secret: `${secret}-2`, kid: 'b' },
+          ],
+        } as never),
+      /^signing\[0\]\.actve is not an option of signing\[0\] \(it takes alg, secret, privateKey, kid, active\)/,
+    ],
+    [
+      'contextforge with a second key',
+      () => propagateIdentity({ ...upstream, contextforge: { secret, trustUnsignedFields: true } } as never),
+      /^contextforge\.trustUnsignedFields is not an option of contextforge \(it takes secret\)/,
     ],
   ])('throws a TypeError at start-up for %s', (_case, construct, message) => {
     expect(construct).toThrow(TypeError);

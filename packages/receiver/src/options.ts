@@ -192,6 +192,8 @@ function keySources(spec: KeySpec, at: string, clock: () => number, logger: Rece
   if (spec.jwksUrl !== undefined) {
     const onError = (error: Error): void =>
       logger.warn(`mcp-identity: JWKS fetch failed (keys fetched earlier, if any, stay in use): ${error.message}`);
+    if (spec.jwks !== undefined)
+      onlyKnownKeys(objectOption(spec.jwks, `${at}jwks`), 'verifyIdentity jwks', JWKS_FETCH, { prefix: `${at}jwks.` });
     sources.push(createRemoteKeySet(spec.jwksUrl, { ...spec.jwks, clock, onError }, `${at}jwksUrl`));
   } else if (spec.jwks !== undefined) {
     throw new TypeError('jwks options need jwksUrl');

@@ -36,6 +36,16 @@ describe('verifyIdentity options it does not take', () => {
       { ...grouped, contextforge: { secret, trustUnsigned: true } },
       /^contextforge\.trustUnsigned is not an option of verifyIdentity contextforge \(it takes secret, trustUnsignedFields\)/,
     ],
+    [
+      'jwks.timeout (for timeoutMs), flat form',
+      { audience: 'urn:mcp:files', issuer: 'https://gateway.example', jwksUrl: 'https://gateway.example/jwks.json', jwks: { timeout: 5 } },
+      /^jwks\.timeout is not an option of verifyIdentity jwks \(it takes timeoutMs, cooldownMs, maxAgeMs, fetch\)/,
+    ],
+    [
+      'a secret entry with id (for kid)',
+      { ...grouped, keys: { secrets: [{ secret, id: 'k1' }] } },
+      /^keys\.secrets\[0\]\.id is not an option of keys\.secrets\[0\] \(it takes secret, kid\)/,
+    ],
   ])('throws a TypeError at start-up for %s', (_case, options, message) => {
     expect(() => verifyIdentity(options as never)).toThrow(TypeError);
     expect(() => verifyIdentity(options as never)).toThrow(message);

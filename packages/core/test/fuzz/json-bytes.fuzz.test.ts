@@ -115,19 +115,28 @@ describe('JSON parsed from bytes (fuzz)', () => {
     );
   });
 
-  it('finds the one control byte in a long run of text bytes, wherever it lies', () => {
+  it('finds the one control byte in a long run of text bytes, wherever it lies, and none outside [start, end)', () => {
     // Random bytes almost always hold a control byte early; here the scan must cross whole
-    // steps of words before it meets the only one (or none).
+    // steps of words before it meets the only one in range (or none), with control bytes
+    // planted just outside the range and backgrounds at the edges of the test (0x20, 0x7f, 0x80-0xff).
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 300 }),
         fc.nat(3),
+        fc.nat(40),
+        fc.nat(40),
         fc.option(fc.nat(299)),
         fc.integer({ min: 0, max: 0x1f }),
-        (length, offset, at, control) => {
-          const bytes = Buffer.alloc(offset + length, 0x78).subarray(offset);
-          if (at !== null && at < length) bytes[at] = control;
-          expect(hasControlByte(bytes, 0, length)).toBe(at !== null && at < length);
+        fc.constantFrom(0x20, 0x78, 0x7f, 0x80, 0xa0, 0xff),
+        (length, offset, before, after, at, control, background) => {
+          const bytes = Buffer.alloc(offset + before + length + after, background).subarray(offset);
+          const start = before;
+          const end = before + length;
+          if (before > 0) bytes[start - 1] = control;
+          if (after > 0) bytes[end] = control;
+          const inRange = at !== null && at < length;
+          if (inRange) bytes[start + at] = control;
+          expect(hasControlByte(bytes, start, end)).toBe(inRange);
         },
       ),
       runs(500),

@@ -6,7 +6,7 @@
 import { readFileSync, watch as watchDirectory } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { createPolicy, loggerOption, nonNegativeInteger } from '@mcp-identity/core/internal';
+import { createPolicy, loggerOption, nonNegativeInteger, objectOption, onlyKnownKeys, optionKeys } from '@mcp-identity/core/internal';
 import type { LoggerLike, Policy, PolicyConfig } from '@mcp-identity/core/internal';
 import { parse as parseYaml } from 'yaml';
 
@@ -70,6 +70,12 @@ function withFile(file: string, error: unknown): TypeError {
  */
 export function loadPolicy(file: string, options: LoadPolicyOptions = {}): FilePolicy {
   if (typeof file !== 'string' || file.length === 0) throw new TypeError('loadPolicy: file must be a path to a JSON or YAML file');
+  // `wach: true` would otherwise never reload the file, so an edit removing a permission would not apply.
+  onlyKnownKeys(
+    objectOption(options, 'loadPolicy options'),
+    'loadPolicy',
+    optionKeys<LoadPolicyOptions>()(['watch', 'logger', 'debounceMs']),
+  );
   const logger = loggerOption(options.logger);
   const debounceMs = nonNegativeInteger(options.debounceMs, 'debounceMs', 100);
   const path = resolve(file);

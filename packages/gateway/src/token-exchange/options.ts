@@ -251,6 +251,14 @@ function resolve(options: TokenExchangeOptions): TokenExchangeConfig {
   if (method !== 'client_secret_basic' && method !== 'client_secret_post' && method !== 'private_key_jwt')
     throw new TypeError('clientAuth.method must be "client_secret_basic", "client_secret_post" or "private_key_jwt"');
   const clientAuth = auth as TokenExchangeClientAuth;
+  onlyKnownKeys(
+    auth,
+    'tokenExchange.clientAuth',
+    method === 'private_key_jwt' ? ['method', 'clientId', 'privateKey', 'alg', 'kid'] : ['method', 'clientId', 'clientSecret'],
+    {
+      prefix: 'clientAuth.',
+    },
+  );
   const clientId = nonEmpty(clientAuth.clientId, 'clientAuth.clientId');
   const clientSecret = clientAuth.method === 'private_key_jwt' ? undefined : nonEmpty(clientAuth.clientSecret, 'clientAuth.clientSecret');
   const assertionKey = clientAuth.method === 'private_key_jwt' ? assertionKeyOf(clientAuth) : undefined;
