@@ -102,6 +102,7 @@ export {
   isSessionStore,
   onlyKnownKeys,
   optionKeys,
+  shownKey,
 } from './options.js';
 export type { LoggerLike } from './options.js';
 export type { AssertionSigner, AssertionSignerOptions, AssertionExtras, DelegatedTokenClaim, SignedAssertion } from './sign.js';

@@ -111,6 +111,19 @@ export function objectOption(value: unknown, option: string, shape?: string): Re
 }
 
 /**
+ * An option key as a message may show it: a plain name as it is; anything else quoted, every
+ * character outside printable ASCII escaped (no line break, no bidirectional control from a
+ * configuration file reaches a log), and cut to 40 characters.
+ * @param key - The key as given.
+ * @returns The key to print.
+ */
+export function shownKey(key: string): string {
+  if (/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(key)) return key;
+  const escaped = key.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `"${escaped.slice(0, 40)}${escaped.length > 40 ? '…' : ''}"`;
+}
+
+/**
  * Refuses every key of an options object that `known` does not list (a key set to `undefined`
  * is left alone, as an option left unset). A misspelt option
  * (`requiredScope` for `requiredScopes`) is otherwise ignored, which can silently turn a check
@@ -131,7 +144,7 @@ export function onlyKnownKeys(
   for (const key of Object.keys(record)) {
     // `{ key: undefined }` is an option left unset, as everywhere else.
     if (known.includes(key) || (record as Record<string, unknown>)[key] === undefined) continue;
-    const name = `${prefix}${/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(key) ? key : shown(key)}`;
+    const name = `${prefix}${shownKey(key)}`;
     const moved = Object.hasOwn(elsewhere, key) ? elsewhere[key] : undefined;
     throw new TypeError(
       moved === undefined

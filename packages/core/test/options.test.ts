@@ -181,7 +181,13 @@ describe('onlyKnownKeys', () => {
   });
 
   it('quotes a key that is not a plain name, cut to 40 characters, so no text from configuration runs on', () => {
-    expect(() => onlyKnownKeys({ ['bad key\n' + 'x'.repeat(100)]: 1 }, 'o', ['a'])).toThrow(/^"bad key\\nx{30} is not an option of o/);
+    expect(() => onlyKnownKeys({ ['bad key\n' + 'x'.repeat(100)]: 1 }, 'o', ['a'])).toThrow(
+      /^"bad key\\u000ax{27}…" is not an option of o/,
+    );
+  });
+
+  it('escapes line breaks, quotes and bidirectional controls in a key, so none reaches a log as is', () => {
+    expect(() => onlyKnownKeys({ 'a\u202eb"c\u2028': 1 }, 'o', ['a'])).toThrow(/^"a\\u202eb\\u0022c\\u2028" is not an option of o/);
   });
 
   it('says where a key another API takes belongs', () => {

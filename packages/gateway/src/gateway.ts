@@ -13,6 +13,7 @@ import {
   isRecord,
   loggerOption,
   objectOption,
+  shownKey,
   positiveInteger,
   requiredIdentifier,
 } from '@mcp-identity/core/internal';
@@ -247,11 +248,6 @@ const MOVED: Readonly<Record<string, string>> = {
   audit: 'createGateway({ audit })',
   metrics: 'createGateway({ metrics })',
 };
-
-/** A key as it may be shown in a message: a plain name as it is, anything else quoted and cut. */
-function shownKey(key: string): string {
-  return /^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(key) ? key : JSON.stringify(key).slice(0, 40);
-}
 
 /**
  * Checks one options object (or group): an object, with known keys only (a key set to
