@@ -1,5 +1,5 @@
 import { IdentityError } from './errors.js';
-import { clockOption, positiveInteger } from './options.js';
+import { clockOption, objectOption, onlyKnownKeys, optionKeys, positiveInteger } from './options.js';
 import type { IdentityStore } from './store.js';
 
 /** Options of {@link MemoryStore}. */
@@ -46,6 +46,8 @@ export class MemoryStore implements IdentityStore {
    * @param options - `maxEntries` (default 500 000) and `clock`.
    */
   constructor(options: MemoryStoreOptions = {}) {
+    // `maxEntrys` would otherwise leave the default bound (500,000) in place without a word.
+    onlyKnownKeys(objectOption(options, 'MemoryStore options'), 'MemoryStore', optionKeys<MemoryStoreOptions>()(['maxEntries', 'clock']));
     this.#maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 500_000);
     this.#clock = clockOption(options.clock);
     this.#epoch = this.#clock();

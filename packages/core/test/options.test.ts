@@ -201,7 +201,13 @@ describe('onlyKnownKeys', () => {
   });
 });
 
-describe('RedisStore options', () => {
+describe('store options', () => {
+  it('refuses maxEntrys (for maxEntries) in MemoryStore: the default bound would stay without a word', () => {
+    expect(() => new MemoryStore({ maxEntrys: 10 } as never)).toThrow(
+      new TypeError('maxEntrys is not an option of MemoryStore (it takes maxEntries, clock)'),
+    );
+  });
+
   it('refuses keyPrefix (for prefix): deployments sharing a Redis would stay in one namespace', () => {
     const client = { set: () => undefined, get: () => undefined, del: () => undefined };
     expect(() => new RedisStore(client as never, { keyPrefix: 'notes:' } as never)).toThrow(
