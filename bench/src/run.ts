@@ -310,6 +310,9 @@ async function main(): Promise<void> {
     process.child,
     ports[key]!,
   ];
+  /** A row served by the extras process (calibration, floors), against the plain proxy, with the typical body. */
+  const extraRow = (key: string, label: string, section: Section): Scenario =>
+    gw(key, label, section, on(extras, extraPorts, key), TYPICAL_BODY, 'baseline');
   const sizes: [string, string, number][] = [
     ['1k', '1 KiB', 1024],
     ['64k', '64 KiB', 64 * 1024],
@@ -318,36 +321,15 @@ async function main(): Promise<void> {
   ];
   const scenarios: Scenario[] = [
     gw('baseline', '1  baseline: plain createProxyMiddleware', 'main', on(gateway, gwPorts, 'baseline'), TYPICAL_BODY),
-    gw(
-      'calibration',
-      '1c calibration: (1) plus 25 µs of CPU per request',
-      'main',
-      on(extras, extraPorts, 'calibration'),
-      TYPICAL_BODY,
-      'baseline',
-    ),
+    extraRow('calibration', '1c calibration: (1) plus 25 µs of CPU per request', 'main'),
     gw('headers', '2  propagateIdentity, headers only, HS256', 'main', on(gateway, gwPorts, 'headers'), TYPICAL_BODY, 'baseline'),
     gw('meta', '3  headers + _meta, HS256, tools/call', 'main', on(gateway, gwPorts, 'meta'), TYPICAL_BODY, 'baseline'),
     gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', on(gateway, gwPorts, 'eddsa'), TYPICAL_BODY, 'baseline'),
     // Next to row 3, which it is compared with: the body-size rows leave the load generator busy for a while.
     gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', on(gateway, gwPorts, 'policy'), TYPICAL_BODY, 'baseline'),
     // After the rows they bound, with a pause after each (below).
-    gw(
-      'floorHeaders',
-      "2f floor of (2): (1) holding the body, with (2)'s identity headers precomputed",
-      'main',
-      on(extras, extraPorts, 'floorHeaders'),
-      TYPICAL_BODY,
-      'baseline',
-    ),
-    gw(
-      'floorMeta',
-      "3f floor of (3): (1) holding the body, with (3)'s headers and body bytes precomputed",
-      'main',
-      on(extras, extraPorts, 'floorMeta'),
-      TYPICAL_BODY,
-      'baseline',
-    ),
+    extraRow('floorHeaders', "2f floor of (2): (1) holding the body, with (2)'s identity headers precomputed", 'main'),
+    extraRow('floorMeta', "3f floor of (3): (1) holding the body, with (3)'s headers and body bytes precomputed", 'main'),
     {
       ...gw(
         'jwtBaseline',
@@ -384,22 +366,8 @@ async function main(): Promise<void> {
     gw('groups1', '6a (3) with a user of 1 group', 'groups', on(gateway, gwPorts, 'groups1'), TYPICAL_BODY, 'baseline'),
     gw('groups32', '6b (3) with a user of 32 groups', 'groups', on(gateway, gwPorts, 'groups32'), TYPICAL_BODY, 'baseline'),
     gw('groups256', '6c (3) with a user of 256 groups', 'groups', on(gateway, gwPorts, 'groups256'), TYPICAL_BODY, 'baseline'),
-    gw(
-      'floorGroups1',
-      "6f floor of (6a): (3f) with (6a)'s bytes",
-      'groups',
-      on(extras, extraPorts, 'floorGroups1'),
-      TYPICAL_BODY,
-      'baseline',
-    ),
-    gw(
-      'floorGroups256',
-      "6g floor of (6c): (3f) with (6c)'s bytes",
-      'groups',
-      on(extras, extraPorts, 'floorGroups256'),
-      TYPICAL_BODY,
-      'baseline',
-    ),
+    extraRow('floorGroups1', "6f floor of (6a): (3f) with (6a)'s bytes", 'groups'),
+    extraRow('floorGroups256', "6g floor of (6c): (3f) with (6c)'s bytes", 'groups'),
     ...sizes.flatMap(([suffix, size, bytes]): Scenario[] => {
       const body = suffix === 'Large' ? LARGE_BODY : bodyOfSize(bytes);
       return [

@@ -204,7 +204,7 @@ function keySources(spec: KeySpec, at: string, clock: () => number, logger: Rece
 
 const KEY_CHOICES = ['jwksUrl', 'publicKeys', 'secrets'] as const;
 const JWKS_FETCH = ['timeoutMs', 'cooldownMs', 'maxAgeMs', 'fetch'] as const;
-const FLAT_ONLY_KEYS = {
+const FLAT_ONLY = {
   secrets: 'keys: { secrets }',
   publicKeys: 'keys: { publicKeys }',
   jwksUrl: 'keys: { jwksUrl }',
@@ -212,7 +212,6 @@ const FLAT_ONLY_KEYS = {
   replayStore: 'replay: { store }',
   maxDelegationDepth: 'policy: { maxDelegationDepth }',
 } as const;
-const FLAT_ONLY: Readonly<Record<string, string>> = FLAT_ONLY_KEYS;
 
 /** Every key of {@link ReceiverCommonOptions}, and of each form (the compiler checks the lists are complete). */
 const COMMON_KEYS = optionKeys<ReceiverCommonOptions>()([
@@ -232,7 +231,7 @@ const COMMON_KEYS = optionKeys<ReceiverCommonOptions>()([
   'audit',
   'metrics',
 ]) as readonly (keyof ReceiverCommonOptions)[];
-const GROUPED_KEYS = optionKeys<Omit<ReceiverOptions, keyof typeof FLAT_ONLY_KEYS>>()([
+const GROUPED_KEYS = optionKeys<Omit<ReceiverOptions, keyof typeof FLAT_ONLY>>()([
   ...COMMON_KEYS,
   'keys',
   'replay',
@@ -241,7 +240,7 @@ const GROUPED_KEYS = optionKeys<Omit<ReceiverOptions, keyof typeof FLAT_ONLY_KEY
 ]);
 const FLAT_KEYS = optionKeys<VerifyIdentityOptions>()([
   ...COMMON_KEYS,
-  ...(Object.keys(FLAT_ONLY) as (keyof typeof FLAT_ONLY_KEYS)[]),
+  ...(Object.keys(FLAT_ONLY) as (keyof typeof FLAT_ONLY)[]),
   'sessions',
   'policy',
 ]);
