@@ -231,13 +231,7 @@ const COMMON_KEYS = optionKeys<ReceiverCommonOptions>()([
   'audit',
   'metrics',
 ]) as readonly (keyof ReceiverCommonOptions)[];
-const GROUPED_KEYS = optionKeys<Omit<ReceiverOptions, keyof typeof FLAT_ONLY>>()([
-  ...COMMON_KEYS,
-  'keys',
-  'replay',
-  'sessions',
-  'policy',
-]);
+const GROUPED_KEYS = optionKeys<Omit<ReceiverOptions, keyof typeof FLAT_ONLY>>()([...COMMON_KEYS, 'keys', 'replay', 'sessions', 'policy']);
 const FLAT_KEYS = optionKeys<VerifyIdentityOptions>()([
   ...COMMON_KEYS,
   ...(Object.keys(FLAT_ONLY) as (keyof typeof FLAT_ONLY)[]),
