@@ -3,6 +3,40 @@ import type { SourcedString } from './json-bytes.js';
 import { derivedFromUser, isNormalizedUser } from './user-context.js';
 import type { UserContext } from './user-context.js';
 
+/** Objects with up to this many members have their keys sorted in place, without the allocations of `Array.prototype.sort`. */
+const INSERTION_SORT_MAX = 16;
+
+/** An object's own keys in UTF-16 code unit order (what JCS sorts by, and what `<` compares). */
+function sortedKeys(record: object): string[] {
+  const keys = Object.keys(record);
+  if (keys.length > INSERTION_SORT_MAX) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > key; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/** Member names as JSON strings, kept: a JSON-RPC body repeats a few dozen names. Bounded; only short names. */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 1024;
+const QUOTED_KEY_LENGTH = 64;
+
+/** A member name as canonical JSON text (a name with a lone surrogate has none and throws). */
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted !== undefined) return quoted;
+  if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
+  quoted = JSON.stringify(key);
+  if (key.length <= QUOTED_KEY_LENGTH) {
+    if (quotedKeys.size >= QUOTED_KEYS_MAX) quotedKeys.clear();
+    quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 /**
  * RFC 8785 (JCS) canonical JSON of values that came from `JSON.parse` (or are built of plain
  * objects, arrays, strings, finite numbers, booleans and null): object members sorted by
@@ -35,14 +69,13 @@ export function canonicalJson(value: unknown): string {
         return `${out}]`;
       }
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = sortedKeys(record);
       let out = '{';
       let first = true;
       for (const key of keys) {
         const entry = record[key];
         if (entry === undefined || typeof entry === 'function' || typeof entry === 'symbol') continue;
-        if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
-        out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(entry)}`;
+        out += `${first ? '' : ','}${quotedKey(key)}:${canonicalJson(entry)}`;
         first = false;
       }
       return `${out}}`;
@@ -142,23 +175,21 @@ function writeCanonical(value: unknown, sink: CanonicalSink): void {
         return;
       }
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = sortedKeys(record);
       sink.out += '{';
       let first = true;
       for (const key of keys) {
         const bytes = sourcedBytes(held, key);
         if (bytes !== undefined) {
           // A key may still hold a lone surrogate written as an escape (`"\ud800"`): no canonical form.
-          if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
-          sink.out += `${first ? '' : ','}${JSON.stringify(key)}:`;
+          sink.out += `${first ? '' : ','}${quotedKey(key)}:`;
           first = false;
           writeBytes(bytes, sink);
           continue;
         }
         const entry = record[key];
         if (entry === undefined || typeof entry === 'function' || typeof entry === 'symbol') continue;
-        if (!key.isWellFormed()) throw new TypeError('a key holds a lone surrogate');
-        sink.out += `${first ? '' : ','}${JSON.stringify(key)}:`;
+        sink.out += `${first ? '' : ','}${quotedKey(key)}:`;
         first = false;
         writeCanonical(entry, sink);
       }

@@ -55,6 +55,26 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ Ａ: 1, '😀': 2, b: 3, B: 4, '10': 5, '9': 6 })).toBe('{"10":5,"9":6,"B":4,"b":3,"😀":2,"Ａ":1}');
   });
 
+  it('sorts objects of 1 to 40 members as the canonicalize package does (small ones are sorted in place)', () => {
+    const next = prng(20261201);
+    for (let size = 1; size <= 40; size++) {
+      for (let round = 0; round < 20; round++) {
+        const object: Record<string, number> = {};
+        while (Object.keys(object).length < size) object[randomString(next) + String(Math.floor(next() * 100))] = size;
+        expect(canonicalJson(object)).toBe(canonicalize(object));
+      }
+    }
+  });
+
+  it('writes member names right past the bound of its name cache, and still refuses a lone surrogate in one', () => {
+    for (let i = 0; i < 3000; i++) {
+      const name = i % 7 === 0 ? `${'n'.repeat(70)}${i}` : `name-${i}-"é"`;
+      expect(canonicalJson({ [name]: i, a: [name] })).toBe(canonicalize({ [name]: i, a: [name] }));
+    }
+    expect(() => canonicalJson({ '\ud800': 1 })).toThrow(TypeError);
+    expect(() => jsonBodyDigest(JSON.parse('{"\\ud800":1}'))).toThrow(TypeError);
+  });
+
   it('writes numbers as ECMAScript does (RFC 8785 section 3.2.2.3)', () => {
     expect(canonicalJson([-0, 1e21, 1e-7, 0.1, 100, 1.5e300])).toBe('[0,1e+21,1e-7,0.1,100,1.5e+300]');
   });
