@@ -142,7 +142,9 @@ export const CONTEXTFORGE_SIGNATURE_SUFFIX = 'claims-signature';
  * lower-cased, with `_` taken as `-`.
  */
 export function canonicalHeaderName(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  const lower = name.toLowerCase();
+  // Most names hold no `_`: returned without the copy replaceAll makes.
+  return lower.includes('_') ? lower.replaceAll('_', '-') : lower;
 }
 
 /** Normalizes a configured prefix such as `X-Forwarded-User` to `x-forwarded-user`. */

@@ -6,7 +6,6 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import {
-  canonicalHeaderName,
   CONTEXTFORGE_SIGNATURE_SUFFIX,
   contextforgeSignatureOf,
   identityHeadersOf,
@@ -54,15 +53,6 @@ function refuse(res: ServerResponse | Socket, error: IdentityError): void {
   else res.destroy();
 }
 
-/**
- * The gateway's own request id goes upstream as `X-Request-Id`, set after the stripping so
- * that neither `Connection: x-request-id` nor a client's value (in any spelling) survives.
- */
-function setRequestId(proxyReq: ClientRequest, requestId: string): void {
-  for (const name of proxyReq.getHeaderNames()) if (canonicalHeaderName(name) === 'x-request-id') proxyReq.removeHeader(name);
-  proxyReq.setHeader('X-Request-Id', requestId);
-}
-
 function setIdentity(
   proxyReq: ClientRequest,
   prepared: PreparedRequest,
@@ -71,7 +61,9 @@ function setIdentity(
   requestId: string,
 ): { readonly body: readonly Uint8Array[] | undefined; readonly length: number; readonly jti: string } {
   stripOutgoingHeaders(proxyReq, config);
-  setRequestId(proxyReq, requestId);
+  // The gateway's own request id, set after the stripping removed the client's in every spelling
+  // (so neither `Connection: x-request-id` nor a client's value survives).
+  proxyReq.setHeader('X-Request-Id', requestId);
   // The final path, after any pathRewrite, obeys the same rule as the client's.
   checkRequestPath(proxyReq.path);
   const path = stripCredentialParams(proxyReq.path, config.credentialQueryParams);
@@ -152,7 +144,7 @@ function byteLengthOf(parts: readonly Uint8Array[]): number {
 /** Builds the plugin for a validated configuration. */
 export function createIdentityProxyParts(config: GatewayConfig): IdentityProxyParts {
   const states = new RequestStates();
-  const sessions = config.sessions === undefined ? undefined : createSessionGuard(config.sessions);
+  const sessions = config.sessions === undefined ? undefined : createSessionGuard(config.sessions, states);
 
   function onStart(req: IncomingMessage, res: ServerResponse): void {
     // http-proxy skips the 'proxyReq' event for requests with `Expect`; the gateway has the

@@ -61,6 +61,8 @@ export type GatewayRequest = IncomingMessage & { userContext?: UserContext; body
 function checkContentType(req: IncomingMessage): void {
   const header = req.headers['content-type'];
   if (header === undefined) throw new IdentityError('unsupported_media_type', 'the request body must be application/json');
+  // What MCP clients send: nothing to split.
+  if (header === 'application/json') return;
   const [type = '', ...params] = header.split(';');
   if (type.trim().toLowerCase() !== 'application/json')
     throw new IdentityError('unsupported_media_type', 'the request body must be application/json');

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { UserContext } from '@mcp-identity/core/internal';
 import type { PolicyOutcome } from './policy/enforce.js';
 import type { PreparedRequest } from './prepare.js';
+import type { SessionCheck } from './sessions.js';
 import type { DelegatedToken } from './token-exchange/exchanger.js';
 
 /** One request's state at one upstream. */
@@ -25,6 +26,8 @@ export interface RequestState {
   policyUser: UserContext | undefined;
   /** The token exchanged for this upstream (token exchange only). */
   delegated: DelegatedToken | undefined;
+  /** The session check's outcome, once it passed (session isolation on). */
+  session: SessionCheck | undefined;
 }
 
 /** The states of the requests one upstream is handling, held no longer than the requests. */
@@ -49,6 +52,7 @@ export class RequestStates {
         policy: undefined,
         policyUser: undefined,
         delegated: undefined,
+        session: undefined,
       };
       this.#states.set(req, state);
     }

@@ -22,6 +22,7 @@ import type { IdentityStore, LoggerLike, McpEra, SessionBinder, UserContext } fr
 import type { GatewayRequest } from './prepare.js';
 import { optionName } from './option-names.js';
 import type { OptionNames } from './option-names.js';
+import type { RequestStates } from './request-state.js';
 
 /** The session options of `propagateIdentity` and `identityPlugin`. */
 export interface SessionOptions {
@@ -86,15 +87,15 @@ export interface SessionGuard {
   onResponse(proxyRes: IncomingMessage, req: IncomingMessage): void;
 }
 
-interface Checked {
+/** What a passed session check found, kept in the request's state for the response. */
+export interface SessionCheck {
   readonly sessionId: string | undefined;
   readonly user: UserContext;
   readonly modern: boolean;
 }
 
-/** Builds the guard for a binder. */
-export function createSessionGuard(binder: SessionBinder): SessionGuard {
-  const requests = new WeakMap<IncomingMessage, Checked>();
+/** Builds the guard for a binder; each check's outcome is kept in the request's state. */
+export function createSessionGuard(binder: SessionBinder, states: RequestStates): SessionGuard {
   return {
     // Synchronous unless a session id must be looked up: most requests cost no extra tick.
     check(req, era = 'legacy') {
@@ -105,7 +106,7 @@ export function createSessionGuard(binder: SessionBinder): SessionGuard {
       try {
         user = normalizeUserContext(req.userContext);
         if (era === 'modern') {
-          requests.set(req, { sessionId: undefined, user, modern: true });
+          states.of(req).session = { sessionId: undefined, user, modern: true };
           return undefined;
         }
         sessionId = readSessionId(req.rawHeaders);
@@ -113,16 +114,16 @@ export function createSessionGuard(binder: SessionBinder): SessionGuard {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       if (sessionId === undefined) {
-        requests.set(req, { sessionId, user, modern: false });
+        states.of(req).session = { sessionId, user, modern: false };
         return undefined;
       }
       return binder.check(sessionId, user).then(() => {
-        requests.set(req, { sessionId, user, modern: false });
+        states.of(req).session = { sessionId, user, modern: false };
       });
     },
-    checked: (req) => requests.has(req),
+    checked: (req) => states.get(req)?.session !== undefined,
     onResponse(proxyRes, req) {
-      const state = requests.get(req);
+      const state = states.get(req)?.session;
       const status = proxyRes.statusCode ?? 0;
       if (state === undefined || state.modern) return;
       // The check passed: the session is this user's, so only its owner can release it.

@@ -21,27 +21,40 @@ const HOP_BY_HOP = new Set([
 // Removing these because the client listed them in Connection would change how the signed body is read.
 const FRAMING = new Set(['host', 'content-type', 'content-length']);
 
-/** Tells whether a header (any case, `_` for `-`) is identity the gateway alone may set. */
-export function isStrippedIdentityHeader(name: string, config: GatewayConfig): boolean {
-  const c = canonicalHeaderName(name);
-  return config.stripExact.has(c) || config.stripPrefixes.some((prefix) => c.startsWith(prefix));
+/** Tells whether a canonical header name (`canonicalHeaderName`) is identity the gateway alone may set. */
+function isIdentityName(c: string, config: GatewayConfig): boolean {
+  if (config.stripExact.has(c)) return true;
+  for (const prefix of config.stripPrefixes) if (c.startsWith(prefix)) return true;
+  return false;
 }
 
-/** Removes, from an outgoing request, every header the upstream must not receive from the client. */
+/** Tells whether a header (any case, `_` for `-`) is identity the gateway alone may set. */
+export function isStrippedIdentityHeader(name: string, config: GatewayConfig): boolean {
+  return isIdentityName(canonicalHeaderName(name), config);
+}
+
+/** The request id header the gateway sets itself, after the stripping. */
+const REQUEST_ID = 'x-request-id';
+
+/**
+ * Removes, from an outgoing request, every header the upstream must not receive from the client,
+ * and the client's `X-Request-Id` in any spelling (the gateway sets its own afterwards).
+ */
 export function stripOutgoingHeaders(proxyReq: ClientRequest, config: GatewayConfig): void {
   const connection = proxyReq.getHeader('connection');
-  const listed = new Set<string>();
+  let listed: Set<string> | undefined;
   for (const value of Array.isArray(connection) ? connection : connection === undefined ? [] : [String(connection)]) {
     for (const token of value.split(',')) {
       const name = canonicalHeaderName(token.trim());
-      if (name.length > 0 && !FRAMING.has(name)) listed.add(name);
+      if (name.length > 0 && !FRAMING.has(name)) (listed ??= new Set()).add(name);
     }
   }
   for (const name of proxyReq.getHeaderNames()) {
     const c = canonicalHeaderName(name);
     // `mcp_session_id`: the upstream must read the session id the gateway checked, or none.
-    const sessionVariant = c === SESSION_HEADER && name.toLowerCase() !== SESSION_HEADER;
-    if (HOP_BY_HOP.has(c) || listed.has(c) || isStrippedIdentityHeader(c, config) || sessionVariant) proxyReq.removeHeader(name);
+    const sessionVariant = c === SESSION_HEADER && name !== SESSION_HEADER;
+    if (HOP_BY_HOP.has(c) || listed?.has(c) === true || isIdentityName(c, config) || sessionVariant || c === REQUEST_ID)
+      proxyReq.removeHeader(name);
   }
 }
 
