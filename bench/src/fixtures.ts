@@ -63,3 +63,26 @@ export async function loginToken(): Promise<string> {
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(LOGIN_SECRET));
 }
+
+/** The resource the OAuth rows' access tokens are for (their `aud`). */
+export const OAUTH_RESOURCE = 'urn:bench:resource';
+/** The `kid` of the OAuth rows' authorization server key (the EdDSA key above, published as a JWK). */
+export const OAUTH_KID = 'bench-authorization-server';
+
+/**
+ * An MCP client's access token for the OAuth rows: an RFC 9068 JWT for {@link OAUTH_RESOURCE},
+ * signed with the shared EdDSA key by the authorization server at `issuer`, valid for an hour.
+ */
+export async function oauthAccessToken(pem: string, issuer: string): Promise<string> {
+  const { SignJWT } = await import('jose');
+  const { createPrivateKey } = await import('node:crypto');
+  const { id, email, groups } = benchUser() as { id: string; email: string; groups: string[] };
+  return new SignJWT({ email, groups, scope: 'notes:read', client_id: 'bench-client' })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: OAUTH_KID })
+    .setIssuer(issuer)
+    .setAudience(OAUTH_RESOURCE)
+    .setSubject(id)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(createPrivateKey(pem));
+}

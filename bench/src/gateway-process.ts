@@ -2,16 +2,27 @@
  * Child process: the systems under test on the gateway side, each on its own port, all
  * forwarding to the same upstream with the same keep-alive agent settings.
  */
-import { createSecretKey } from 'node:crypto';
+import { createPublicKey, createSecretKey } from 'node:crypto';
 import http from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
-import { authenticate, propagateIdentity } from '@mcp-identity/gateway';
+import { authenticate, OAuthTokenStrategy, propagateIdentity } from '@mcp-identity/gateway';
 import type { Carrier, PropagateIdentityOptions, SigningKey } from '@mcp-identity/gateway';
-import { AUDIENCE, benchUser, ISSUER, LOGIN_SECRET, SECRET, TYPICAL_BODY, userWithGroups } from './fixtures.js';
+import {
+  AUDIENCE,
+  benchUser,
+  ISSUER,
+  LOGIN_SECRET,
+  OAUTH_KID,
+  OAUTH_RESOURCE,
+  oauthAccessToken,
+  SECRET,
+  TYPICAL_BODY,
+  userWithGroups,
+} from './fixtures.js';
 import { hundredRules } from './policy-micro.js';
 import { listen, serve } from './child.js';
 
@@ -19,7 +30,7 @@ const upstreamPort = Number(process.argv[2]);
 const eddsaPem = process.argv[3] ?? '';
 /**
  * `bodies`: only the baseline and headers + `_meta` (the body-size rows run in a process of their own, so their memory is seen apart);
- * `extras`: the calibration row, the authenticated pair and the floor rows (apart too, so the small-body process holds the same gateways as before).
+ * `extras`: the calibration row, the authenticated pairs (passport-jwt, OAuth with and without token exchange) and the floor rows (apart too, so the small-body process holds the same gateways as before).
  */
 const only = process.argv[4];
 const target = `http://127.0.0.1:${upstreamPort}`;
@@ -88,6 +99,84 @@ jwtMeta.use(
   }),
 );
 
+/** What the OAuth rows' token endpoint answers every exchange with. */
+const EXCHANGED_TOKEN = 'bench-exchanged-access-token';
+
+/**
+ * The OAuth rows' authorization server, on loopback in this process: its JWKS (the shared EdDSA
+ * key) and an RFC 8693 token endpoint. Under load it is not called: the gateway keeps the JWKS,
+ * and the exchanged token comes from its cache after the first request.
+ */
+async function authorizationServer(): Promise<number> {
+  const jwk = { ...createPublicKey(eddsaPem).export({ format: 'jwk' }), kid: OAUTH_KID, alg: 'EdDSA', use: 'sig' };
+  const json = (res: http.ServerResponse, value: unknown): void => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(value));
+  };
+  return listen((req, res) => {
+    if (req.method === 'GET' && req.url === '/jwks') {
+      json(res, { keys: [jwk] });
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/token') {
+      req.resume();
+      req.on('end', () =>
+        json(res, {
+          access_token: EXCHANGED_TOKEN,
+          issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          token_type: 'Bearer',
+          expires_in: 3600,
+        }),
+      );
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+}
+
+/**
+ * The OAuth pair: an MCP client's access token verified by `OAuthTokenStrategy`, then (3), with
+ * and without a token exchange for the upstream (a cache hit on every request after the first).
+ */
+async function oauthPorts(): Promise<Record<string, number>> {
+  const authorizationServerPort = await authorizationServer();
+  const issuer = `http://127.0.0.1:${authorizationServerPort}`;
+  passport.use(new OAuthTokenStrategy({ issuers: [{ issuer, jwksUri: `${issuer}/jwks` }], audience: [OAUTH_RESOURCE] }));
+  const oauthGateway = (exchange: boolean, to = target): express.Express =>
+    express().use(
+      authenticate(['oauth-bearer'], { audit: () => undefined }),
+      propagateIdentity({
+        target: to,
+        audience: AUDIENCE,
+        issuer: ISSUER,
+        signing: { secret: SECRET },
+        carriers: ['headers', 'meta'],
+        proxy: { agent: agent() },
+        audit: () => undefined,
+        ...(exchange
+          ? {
+              tokenExchange: {
+                tokenEndpoint: `${issuer}/token`,
+                clientAuth: { method: 'client_secret_basic' as const, clientId: 'bench-gateway', clientSecret: 'bench-client-secret' },
+                audience: 'urn:bench:downstream-api',
+              },
+            }
+          : {}),
+      }),
+    );
+  // The row measures what it says only if the upstream gets the exchanged token, not the client's.
+  const login = { authorization: `Bearer ${await oauthAccessToken(eddsaPem, issuer)}` };
+  const sent = await sentUpstream((to) => oauthGateway(true, to), login);
+  if (sent.headers.get('authorization') !== `Bearer ${EXCHANGED_TOKEN}`)
+    throw new Error('the token-exchange row does not forward the exchanged token');
+  return {
+    authorizationServer: authorizationServerPort,
+    oauthMeta: await listen(oauthGateway(false)),
+    oauthExchange: await listen(oauthGateway(true)),
+  };
+}
+
 /** What a system under test sent upstream for one typical request. */
 interface Sent {
   readonly headers: ReadonlyMap<string, string>;
@@ -95,7 +184,7 @@ interface Sent {
 }
 
 /** Sends one typical request through `app` to a capturing upstream and returns what arrived there. */
-async function sentUpstream(make: (target: string) => express.Express): Promise<Sent> {
+async function sentUpstream(make: (target: string) => express.Express, headers: Record<string, string> = {}): Promise<Sent> {
   let sent: Sent | undefined;
   const capture = http.createServer((req, res) => {
     let bodyBytes = 0;
@@ -110,7 +199,7 @@ async function sentUpstream(make: (target: string) => express.Express): Promise<
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const response = await fetch(`http://127.0.0.1:${(front.address() as { port: number }).port}/mcp`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: TYPICAL_BODY,
   });
   await response.arrayBuffer();
@@ -180,6 +269,7 @@ const extrasPorts = async (): Promise<Record<string, number>> => {
     floorMeta: await listen(floor(await sentBy(meta, benchUser), plain)),
     floorGroups1: await listen(floor(await sentBy(meta, () => userWithGroups(1)), plain)),
     floorGroups256: await listen(floor(await sentBy(meta, () => userWithGroups(256)), plain)),
+    ...(await oauthPorts()),
   };
 };
 const ports: Record<string, number> =

@@ -28,7 +28,18 @@ import {
   RedisStore,
   userToHeaders,
 } from '@mcp-identity/core/internal';
-import { AUDIENCE, benchUser, bodyOfSize, eddsaKeyPem, ISSUER, LARGE_BODY, loginToken, SECRET, TYPICAL_BODY } from './fixtures.js';
+import {
+  AUDIENCE,
+  benchUser,
+  bodyOfSize,
+  eddsaKeyPem,
+  ISSUER,
+  LARGE_BODY,
+  loginToken,
+  oauthAccessToken,
+  SECRET,
+  TYPICAL_BODY,
+} from './fixtures.js';
 import { microBenchmarks } from './micro.js';
 import { policyBenchmarks } from './policy-micro.js';
 import { bodyBenchmarks } from './body-micro.js';
@@ -289,6 +300,9 @@ async function main(): Promise<void> {
   const gwPorts = gateway.message.ports as Record<string, number>;
 
   const login = { authorization: `Bearer ${await loginToken()}` };
+  const oauth = {
+    authorization: `Bearer ${await oauthAccessToken(eddsaPem, `http://127.0.0.1:${extraPorts.authorizationServer}`)}`,
+  };
   const gw = (
     key: string,
     label: string,
@@ -343,6 +357,27 @@ async function main(): Promise<void> {
     {
       ...gw('jwtMeta', '3j (3) with the same login (authenticate)', 'main', on(extras, extraPorts, 'jwtMeta'), TYPICAL_BODY, 'jwtBaseline'),
       headers: login,
+    },
+    {
+      ...gw(
+        'oauthMeta',
+        '3o (3) behind an OAuth access-token login (authenticate, EdDSA JWT)',
+        'main',
+        on(extras, extraPorts, 'oauthMeta'),
+        TYPICAL_BODY,
+      ),
+      headers: oauth,
+    },
+    {
+      ...gw(
+        'oauthExchange',
+        '10 (3o) with a token exchange for the upstream (cache hit)',
+        'main',
+        on(extras, extraPorts, 'oauthExchange'),
+        TYPICAL_BODY,
+        'oauthMeta',
+      ),
+      headers: oauth,
     },
     {
       key: 'bare',
@@ -481,6 +516,7 @@ async function main(): Promise<void> {
     { name: '(3f) floor of (3) / baseline', ...ratioOf('floorMeta'), target: 0.88, unit: 'ratio' },
     { name: '(6g/6f) floor: 256 groups / 1 group', ...spread(ratioRounds('floorGroups256', 'floorGroups1')), target: 0.95, unit: 'ratio' },
     { name: '(8) 100-rule policy / the same without (3)', ...spread(ratioRounds('policy', 'meta')), target: 0.95, unit: 'ratio' },
+    { name: '(10) token-exchange cache hit / the same without (3o)', ...ratioOf('oauthExchange'), target: 0.95, unit: 'ratio' },
     {
       name: 'HS256 sign vs jose SignJWT',
       median: microOf('HS256 sign (mcp-identity)') / microOf('HS256 sign (jose SignJWT)'),
