@@ -286,8 +286,12 @@ function capped(value: string, max: number): string {
 
 /** A request path for an event: the query string and fragment removed (they may carry credentials), capped. */
 export function auditPath(url: string | undefined): string {
-  const path = (url ?? '').replace(/[?#].*$/s, '');
-  return capped(path, MAX_PATH);
+  if (url === undefined) return '';
+  // Up to the first `?` or `#`: no regular expression, and no copy when there is neither.
+  const query = url.indexOf('?');
+  const fragment = url.indexOf('#');
+  const end = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment);
+  return capped(end === -1 ? url : url.slice(0, end), MAX_PATH);
 }
 
 /** A resource URI for an event: without userinfo, query or fragment, capped. */
@@ -328,13 +332,28 @@ export type RpcSummary = Pick<AuditEvent, 'rpcMethod' | 'rpcName' | 'rpcBatch'>;
 
 /** Reads the JSON-RPC method and tool, prompt or resource name of a parsed body; `{}` when it is not JSON-RPC. */
 export function rpcSummaryOf(body: unknown): RpcSummary {
-  const messages = Array.isArray(body) ? body : [body];
-  const first: unknown = messages.find((message) => isRecord(message) && typeof message.method === 'string');
-  const batch = Array.isArray(body) ? { rpcBatch: body.length } : {};
-  if (!isRecord(first)) return batch;
-  const method = first.method as string;
-  const name = nameOf(method, first.params);
-  return { rpcMethod: capped(method, MAX_NAME), ...(name === undefined ? {} : { rpcName: name }), ...batch };
+  // Field by field, without an array or an object per optional field: one summary per audited request.
+  const batch = Array.isArray(body);
+  let first: Record<string, unknown> | undefined;
+  if (batch) {
+    for (const message of body as unknown[]) {
+      if (isRecord(message) && typeof message.method === 'string') {
+        first = message;
+        break;
+      }
+    }
+  } else if (isRecord(body) && typeof body.method === 'string') {
+    first = body;
+  }
+  const summary: { -readonly [K in keyof RpcSummary]: RpcSummary[K] } = {};
+  if (first !== undefined) {
+    const method = first.method as string;
+    summary.rpcMethod = capped(method, MAX_NAME);
+    const name = nameOf(method, first.params);
+    if (name !== undefined) summary.rpcName = name;
+  }
+  if (batch) summary.rpcBatch = (body as unknown[]).length;
+  return summary;
 }
 
 /** The user fields of an event: subject, `authMethod`, and the delegation when there is one. */
@@ -343,10 +362,8 @@ export type AuditUserFields = Pick<AuditEvent, 'subject' | 'authMethod' | 'actin
 /** Reads the user fields of an event from a UserContext. */
 export function auditUserFields(user: UserContext | undefined): AuditUserFields {
   if (user === undefined) return {};
-  return {
-    subject: user.id,
-    authMethod: user.authMethod,
-    ...(user.serviceAccount === undefined ? {} : { actingAs: user.serviceAccount }),
-    ...(user.delegationChain === undefined ? {} : { delegationChain: user.delegationChain }),
-  };
+  const fields: { -readonly [K in keyof AuditUserFields]: AuditUserFields[K] } = { subject: user.id, authMethod: user.authMethod };
+  if (user.serviceAccount !== undefined) fields.actingAs = user.serviceAccount;
+  if (user.delegationChain !== undefined) fields.delegationChain = user.delegationChain;
+  return fields;
 }
