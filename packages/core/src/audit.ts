@@ -286,7 +286,7 @@ function capped(value: string, max: number): string {
 
 /** A request path for an event: the query string and fragment removed (they may carry credentials), capped. */
 export function auditPath(url: string | undefined): string {
-  if (url === undefined) return '';
+  if (url === undefined || url === null) return '';
   // Up to the first `?` or `#`: no regular expression, and no copy when there is neither.
   const query = url.indexOf('?');
   const fragment = url.indexOf('#');

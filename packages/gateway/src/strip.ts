@@ -28,11 +28,6 @@ function isIdentityName(c: string, config: GatewayConfig): boolean {
   return false;
 }
 
-/** Tells whether a header (any case, `_` for `-`) is identity the gateway alone may set. */
-export function isStrippedIdentityHeader(name: string, config: GatewayConfig): boolean {
-  return isIdentityName(canonicalHeaderName(name), config);
-}
-
 /** The request id header the gateway sets itself, after the stripping. */
 const REQUEST_ID = 'x-request-id';
 
