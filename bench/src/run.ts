@@ -5,8 +5,10 @@
  *
  * Load comes from autocannon in this process; the systems under test run in child
  * processes. Every scenario runs a warm-up, then ROUNDS rounds interleaved across
- * scenarios (so drift hits all alike); each ratio is computed per round against the
- * baseline of the same round, and reported as the median with its min–max over rounds.
+ * scenarios. In each round a row with a baseline is measured right beside it (the baseline
+ * first in even rounds, the row first in odd ones), so a slow spell of the shared machine hits
+ * both halves of a pair alike; each ratio is computed per round within its pair and reported
+ * as the median with its min–max over rounds.
  *
  * `node bench/dist/run.js --markdown` prints the tables of the last bench/results.json;
  * `--markdown --write docs/performance.md` puts them between the file's bench markers.
@@ -169,6 +171,9 @@ function spread(values: number[]): { median: number; min: number; max: number } 
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
+/** SSE first-event samples per system (a new connection each). */
+const SSE_SAMPLES = 100;
+
 function firstEvent(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -190,7 +195,7 @@ async function sseFirstEvent(
   const d: number[] = [];
   const p: number[] = [];
   const g: number[] = [];
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < SSE_SAMPLES; i++) {
     d.push(await firstEvent(direct));
     p.push(await firstEvent(proxy));
     g.push(await firstEvent(gateway));
@@ -324,9 +329,9 @@ async function main(): Promise<void> {
     process.child,
     ports[key]!,
   ];
-  /** A row served by the extras process (calibration, floors), against the plain proxy, with the typical body. */
-  const extraRow = (key: string, label: string, section: Section): Scenario =>
-    gw(key, label, section, on(extras, extraPorts, key), TYPICAL_BODY, 'baseline');
+  /** A row served by the extras process (calibration, floors), with the typical body; against the plain proxy unless told. */
+  const extraRow = (key: string, label: string, section: Section, baseline = 'baseline'): Scenario =>
+    gw(key, label, section, on(extras, extraPorts, key), TYPICAL_BODY, baseline);
   const sizes: [string, string, number][] = [
     ['1k', '1 KiB', 1024],
     ['64k', '64 KiB', 64 * 1024],
@@ -340,7 +345,7 @@ async function main(): Promise<void> {
     gw('meta', '3  headers + _meta, HS256, tools/call', 'main', on(gateway, gwPorts, 'meta'), TYPICAL_BODY, 'baseline'),
     gw('eddsa', '4  headers + _meta, EdDSA, tools/call', 'main', on(gateway, gwPorts, 'eddsa'), TYPICAL_BODY, 'baseline'),
     // Next to row 3, which it is compared with: the body-size rows leave the load generator busy for a while.
-    gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', on(gateway, gwPorts, 'policy'), TYPICAL_BODY, 'baseline'),
+    gw('policy', '8  (3) with a 100-rule policy (rule 101 allows)', 'policy', on(gateway, gwPorts, 'policy'), TYPICAL_BODY, 'meta'),
     // After the rows they bound, with a pause after each (below).
     extraRow('floorHeaders', "2f floor of (2): (1) holding the body, with (2)'s identity headers precomputed", 'main'),
     extraRow('floorMeta', "3f floor of (3): (1) holding the body, with (3)'s headers and body bytes precomputed", 'main'),
@@ -399,10 +404,10 @@ async function main(): Promise<void> {
       baseline: 'bare',
     },
     gw('groups1', '6a (3) with a user of 1 group', 'groups', on(gateway, gwPorts, 'groups1'), TYPICAL_BODY, 'baseline'),
-    gw('groups32', '6b (3) with a user of 32 groups', 'groups', on(gateway, gwPorts, 'groups32'), TYPICAL_BODY, 'baseline'),
-    gw('groups256', '6c (3) with a user of 256 groups', 'groups', on(gateway, gwPorts, 'groups256'), TYPICAL_BODY, 'baseline'),
+    gw('groups32', '6b (3) with a user of 32 groups', 'groups', on(gateway, gwPorts, 'groups32'), TYPICAL_BODY, 'groups1'),
+    gw('groups256', '6c (3) with a user of 256 groups', 'groups', on(gateway, gwPorts, 'groups256'), TYPICAL_BODY, 'groups1'),
     extraRow('floorGroups1', "6f floor of (6a): (3f) with (6a)'s bytes", 'groups'),
-    extraRow('floorGroups256', "6g floor of (6c): (3f) with (6c)'s bytes", 'groups'),
+    extraRow('floorGroups256', "6g floor of (6c): (3f) with (6c)'s bytes", 'groups', 'floorGroups1'),
     ...sizes.flatMap(([suffix, size, bytes]): Scenario[] => {
       const body = suffix === 'Large' ? LARGE_BODY : bodyOfSize(bytes);
       return [
@@ -439,25 +444,42 @@ async function main(): Promise<void> {
     await load(scenario, WARMUP);
     await settle(systems);
   }
+  const byKey = new Map(scenarios.map((s) => [s.key, s]));
   const rounds = new Map<string, Round[]>(scenarios.map((s) => [s.key, []]));
+  /** For each row with a baseline: the baseline's req/s measured beside it, one per round. */
+  const besideRounds = new Map<string, number[]>(scenarios.map((s) => [s.key, []]));
+  const measure = async (scenario: Scenario, secs: number): Promise<Round> => {
+    const round = await load(scenario, secs);
+    // A scenario ends when autocannon stops sending, not when the system under test has finished
+    // with what it accepted (a 1 MiB round leaves up to a second of work queued): the next
+    // scenario, on the same core, starts once every system under test is idle again.
+    await settle(systems);
+    // Run just before another row, the fast floor rows slowed that row's gateway by up to
+    // 200 µs of CPU per request in two runs; a pause of a second after them did not.
+    if (scenario.key.startsWith('floor')) await new Promise((resolve) => setTimeout(resolve, 1000));
+    return round;
+  };
   for (let r = 0; r < ROUNDS; r++) {
     for (const scenario of scenarios) {
-      rounds.get(scenario.key)!.push(await load(scenario, seconds(scenario)));
-      // A scenario ends when autocannon stops sending, not when the system under test has finished
-      // with what it accepted (a 1 MiB round leaves up to a second of work queued): the next
-      // scenario, on the same core, starts once every system under test is idle again.
-      await settle(systems);
-      // Run just before another row, the fast floor rows slowed that row's gateway by up to
-      // 200 µs of CPU per request in two runs; a pause of a second after them did not.
-      if (scenario.key.startsWith('floor')) await new Promise((resolve) => setTimeout(resolve, 1000));
+      const base = scenario.baseline === undefined ? undefined : byKey.get(scenario.baseline);
+      if (base === undefined) {
+        rounds.get(scenario.key)!.push(await measure(scenario, seconds(scenario)));
+        continue;
+      }
+      // The pair, for as long as the row runs; in odd rounds the row goes first, so neither
+      // position (after a settle, after the other half) favours one side.
+      const rowFirst = r % 2 === 1;
+      const first = await measure(rowFirst ? scenario : base, seconds(scenario));
+      const second = await measure(rowFirst ? base : scenario, seconds(scenario));
+      rounds.get(scenario.key)!.push(rowFirst ? first : second);
+      besideRounds.get(scenario.key)!.push((rowFirst ? second : first).rps);
     }
     process.stdout.write(`  round ${r + 1}/${ROUNDS} done\n`);
   }
-  const rpsRounds = (key: string): number[] => (rounds.get(key) ?? []).map((x) => x.rps);
-  /** Per-round ratio of two scenarios (the same round of each, so drift cancels). */
-  const ratioRounds = (key: string, base: string): number[] => {
-    const b = rpsRounds(base);
-    return rpsRounds(key).map((v, i) => v / (b[i] ?? NaN));
+  /** Per-round ratio of a row to its baseline measured beside it. */
+  const ratioRounds = (key: string): number[] => {
+    const beside = besideRounds.get(key) ?? [];
+    return (rounds.get(key) ?? []).map((x, i) => x.rps / (beside[i] ?? NaN));
   };
 
   const summary = scenarios.map((scenario) => {
@@ -474,7 +496,7 @@ async function main(): Promise<void> {
       errors: list.reduce((n, x) => n + x.errors, 0),
       cpuUs: median(list.map((x) => x.cpuUs)),
       baseline: scenario.baseline,
-      ratio: scenario.baseline === undefined ? undefined : spread(ratioRounds(scenario.key, scenario.baseline)),
+      ratio: scenario.baseline === undefined ? undefined : spread(ratioRounds(scenario.key)),
     };
   });
 
@@ -502,7 +524,6 @@ async function main(): Promise<void> {
   const microOf = (name: string): number => micro.find((m) => m.name === name)?.opsPerSecond ?? NaN;
   const ratioOf = (key: string): { median: number; min: number; max: number } =>
     summary.find((s) => s.key === key)?.ratio ?? { median: NaN, min: NaN, max: NaN };
-  const groupsCost = spread(ratioRounds('groups256', 'groups1'));
   const targets = [
     { name: '(2) headers-only / baseline', ...ratioOf('headers'), target: 0.92, unit: 'ratio' },
     { name: '(3) headers + _meta (tools/call) / baseline', ...ratioOf('meta'), target: 0.88, unit: 'ratio' },
@@ -510,12 +531,12 @@ async function main(): Promise<void> {
     { name: '(5) verifyIdentity / bare handler', ...ratioOf('verified'), target: 0.9, unit: 'ratio' },
     { name: '(7) 256 KiB body / baseline', ...ratioOf('metaLarge'), target: 0.6, unit: 'ratio' },
     { name: '(7) 1 MiB body / baseline', ...ratioOf('meta1m'), target: 0.5, unit: 'ratio' },
-    { name: '(6) 256 groups / 1 group', ...groupsCost, target: 0.95, unit: 'ratio' },
+    { name: '(6) 256 groups / 1 group', ...ratioOf('groups256'), target: 0.95, unit: 'ratio' },
     // What the stack allows: the floor rows send the same bytes with no identity work at all.
     { name: '(2f) floor of (2) / baseline', ...ratioOf('floorHeaders'), target: 0.92, unit: 'ratio' },
     { name: '(3f) floor of (3) / baseline', ...ratioOf('floorMeta'), target: 0.88, unit: 'ratio' },
-    { name: '(6g/6f) floor: 256 groups / 1 group', ...spread(ratioRounds('floorGroups256', 'floorGroups1')), target: 0.95, unit: 'ratio' },
-    { name: '(8) 100-rule policy / the same without (3)', ...spread(ratioRounds('policy', 'meta')), target: 0.95, unit: 'ratio' },
+    { name: '(6g/6f) floor: 256 groups / 1 group', ...ratioOf('floorGroups256'), target: 0.95, unit: 'ratio' },
+    { name: '(8) 100-rule policy / the same without (3)', ...ratioOf('policy'), target: 0.95, unit: 'ratio' },
     { name: '(10) token-exchange cache hit / the same without (3o)', ...ratioOf('oauthExchange'), target: 0.95, unit: 'ratio' },
     {
       name: 'HS256 sign vs jose SignJWT',
