@@ -85,19 +85,23 @@ passport.use(
 );
 const jwtBaseline = express();
 jwtBaseline.use(passport.authenticate('jwt', { session: false }), createProxyMiddleware({ target, agent: agent() }));
-const jwtMeta = express();
-jwtMeta.use(
-  authenticate(['jwt'], { audit: () => undefined }),
-  propagateIdentity({
-    target,
-    audience: AUDIENCE,
-    issuer: ISSUER,
-    signing: { secret: SECRET },
-    carriers: ['headers', 'meta'],
-    proxy: { agent: agent() },
-    audit: () => undefined,
-  }),
-);
+/** Row 3 behind `authenticate` with one Passport strategy, as a deployment runs it. */
+function behindLogin(strategy: string, extra: Partial<PropagateIdentityOptions> = {}, to = target): express.Express {
+  return express().use(
+    authenticate([strategy], { audit: () => undefined }),
+    propagateIdentity({
+      target: to,
+      audience: AUDIENCE,
+      issuer: ISSUER,
+      signing: { secret: SECRET },
+      carriers: ['headers', 'meta'],
+      proxy: { agent: agent() },
+      audit: () => undefined,
+      ...extra,
+    }),
+  );
+}
+const jwtMeta = behindLogin('jwt');
 
 /** What the OAuth rows' token endpoint answers every exchange with. */
 const EXCHANGED_TOKEN = 'bench-exchanged-access-token';
@@ -143,37 +147,22 @@ async function oauthPorts(): Promise<Record<string, number>> {
   const authorizationServerPort = await authorizationServer();
   const issuer = `http://127.0.0.1:${authorizationServerPort}`;
   passport.use(new OAuthTokenStrategy({ issuers: [{ issuer, jwksUri: `${issuer}/jwks` }], audience: [OAUTH_RESOURCE] }));
-  const oauthGateway = (exchange: boolean, to = target): express.Express =>
-    express().use(
-      authenticate(['oauth-bearer'], { audit: () => undefined }),
-      propagateIdentity({
-        target: to,
-        audience: AUDIENCE,
-        issuer: ISSUER,
-        signing: { secret: SECRET },
-        carriers: ['headers', 'meta'],
-        proxy: { agent: agent() },
-        audit: () => undefined,
-        ...(exchange
-          ? {
-              tokenExchange: {
-                tokenEndpoint: `${issuer}/token`,
-                clientAuth: { method: 'client_secret_basic' as const, clientId: 'bench-gateway', clientSecret: 'bench-client-secret' },
-                audience: 'urn:bench:downstream-api',
-              },
-            }
-          : {}),
-      }),
-    );
+  const exchange: Partial<PropagateIdentityOptions> = {
+    tokenExchange: {
+      tokenEndpoint: `${issuer}/token`,
+      clientAuth: { method: 'client_secret_basic', clientId: 'bench-gateway', clientSecret: 'bench-client-secret' },
+      audience: 'urn:bench:downstream-api',
+    },
+  };
   // The row measures what it says only if the upstream gets the exchanged token, not the client's.
   const login = { authorization: `Bearer ${await oauthAccessToken(eddsaPem, issuer)}` };
-  const sent = await sentUpstream((to) => oauthGateway(true, to), login);
+  const sent = await sentUpstream((to) => behindLogin('oauth-bearer', exchange, to), login);
   if (sent.headers.get('authorization') !== `Bearer ${EXCHANGED_TOKEN}`)
     throw new Error('the token-exchange row does not forward the exchanged token');
   return {
     authorizationServer: authorizationServerPort,
-    oauthMeta: await listen(oauthGateway(false)),
-    oauthExchange: await listen(oauthGateway(true)),
+    oauthMeta: await listen(behindLogin('oauth-bearer')),
+    oauthExchange: await listen(behindLogin('oauth-bearer', exchange)),
   };
 }
 
