@@ -408,11 +408,20 @@ async function main(): Promise<void> {
     gw('groups256', '6c (3) with a user of 256 groups', 'groups', on(gateway, gwPorts, 'groups256'), TYPICAL_BODY, 'groups1'),
     extraRow('floorGroups1', "6f floor of (6a): (3f) with (6a)'s bytes", 'groups'),
     extraRow('floorGroups256', "6g floor of (6c): (3f) with (6c)'s bytes", 'groups', 'floorGroups1'),
-    ...sizes.flatMap(([suffix, size, bytes]): Scenario[] => {
+    ...sizes.flatMap(([suffix, size, bytes], i): Scenario[] => {
       const body = suffix === 'Large' ? LARGE_BODY : bodyOfSize(bytes);
+      // 7a/7b, 7c/7d, ...: each ratio names the baseline row it is against.
+      const [base, row] = [2 * i, 2 * i + 1].map((n) => `7${String.fromCharCode(0x61 + n)}`);
       return [
-        gw(`baseline${suffix}`, `7  baseline, ${size} body`, 'body', on(bodies, bodyPorts, 'baseline'), body),
-        gw(`meta${suffix}`, `7  headers + _meta, HS256, ${size} body`, 'body', on(bodies, bodyPorts, 'meta'), body, `baseline${suffix}`),
+        gw(`baseline${suffix}`, `${base} baseline, ${size} body`, 'body', on(bodies, bodyPorts, 'baseline'), body),
+        gw(
+          `meta${suffix}`,
+          `${row} headers + _meta, HS256, ${size} body`,
+          'body',
+          on(bodies, bodyPorts, 'meta'),
+          body,
+          `baseline${suffix}`,
+        ),
       ];
     }),
     ...(rxPorts.redis === undefined
