@@ -457,7 +457,16 @@ async function main(): Promise<void> {
   const rounds = new Map<string, Round[]>(scenarios.map((s) => [s.key, []]));
   /** For each row with a baseline: the baseline's req/s measured beside it, one per round. */
   const besideRounds = new Map<string, number[]>(scenarios.map((s) => [s.key, []]));
+  let lastSystem: ChildProcess | undefined;
   const measure = async (scenario: Scenario, secs: number): Promise<Round> => {
+    // A process left idle while another served its rows is 7–15% slower for its first second of
+    // load again (measured), which used to count against whichever half of a pair ran in it: the
+    // first second after a switch of process is load, not measurement.
+    if (scenario.system !== lastSystem) {
+      await load(scenario, 1);
+      await settle(systems);
+      lastSystem = scenario.system;
+    }
     const round = await load(scenario, secs);
     // A scenario ends when autocannon stops sending, not when the system under test has finished
     // with what it accepted (a 1 MiB round leaves up to a second of work queued): the next
