@@ -100,3 +100,25 @@ export function eventLog<T>(): EventLog<T> {
       }),
   };
 }
+
+/** The audit lines the default sink wrote to standard output while `run` ran (and one turn of the event loop after it). */
+export async function defaultSinkLines(run: () => Promise<void>): Promise<Record<string, unknown>[]> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  // Kept, not printed: the test reads them.
+  process.stdout.write = (chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  };
+  try {
+    await run();
+    // The default sink writes what it queued after the current turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.stdout.write = write;
+  }
+  return chunks
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"audit":'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}

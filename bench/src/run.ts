@@ -54,7 +54,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 2);
 /** Seconds per round of the groups and Redis rows, to keep the run near two and a half minutes. */
 const EXTRA_DURATION = Number(process.env.BENCH_EXTRA_DURATION ?? 1);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
+// A process takes about 10 s of load to settle (docs/performance.md); pairing evens out the rest.
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
 type Section = 'main' | 'groups' | 'body' | 'policy' | 'redis';

@@ -10,10 +10,11 @@ import type { MetricsRegistry } from './metrics.js';
 /** The audit options of `authenticate`, `propagateIdentity` and `verifyIdentity`. */
 export interface AuditOptions {
   /**
-   * Receives one event per forwarded, accepted or refused request.
-   * Default: one JSON line per event on standard output, through pino.
+   * Receives one event per forwarded, accepted or refused request; `false`: no events (none is
+   * built, and nothing waits for the response to end to build one).
+   * Default: one JSON line per event on standard output, in pino's line format.
    */
-  readonly audit?: AuditSink;
+  readonly audit?: AuditSink | false;
   /** A prom-client `Registry` in which to count events (`mcp_identity_requests_total`). Default: none. */
   readonly metrics?: MetricsRegistry;
 }
@@ -22,11 +23,18 @@ export interface AuditOptions {
 export type EmitAudit = (event: AuditEvent) => void;
 
 /**
- * Validates the audit options (a `TypeError` names the option) and returns the emitter.
+ * Validates the audit options (a `TypeError` names the option) and returns the emitter, or
+ * undefined when events go nowhere (`audit: false` and no `metrics`): then callers build none.
  */
-export function createAuditEmitter(options: AuditOptions): EmitAudit {
-  const sink = auditSinkOption(options.audit);
+export function createAuditEmitter(options: AuditOptions): EmitAudit | undefined {
   const count = options.metrics === undefined ? undefined : requestCounter(options.metrics);
+  if (options.audit === false) {
+    if (count === undefined) return undefined;
+    return function countAudit(event) {
+      count(Object.freeze(event));
+    };
+  }
+  const sink = auditSinkOption(options.audit);
   return function emitAudit(event) {
     const frozen = Object.freeze(event);
     count?.(frozen);

@@ -193,7 +193,7 @@ export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
 /** Validates an `audit` option: a function, or undefined for {@link defaultAuditSink}. */
 export function auditSinkOption(value: unknown, option = 'audit'): AuditSink {
   if (value === undefined) return defaultAuditSink;
-  if (typeof value !== 'function') throw new TypeError(`${option} must be a function receiving each audit event`);
+  if (typeof value !== 'function') throw new TypeError(`${option} must be a function receiving each audit event, or false for none`);
   return value as AuditSink;
 }
 

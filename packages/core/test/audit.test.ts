@@ -230,24 +230,24 @@ describe('createJsonLineAuditSink', () => {
   });
 });
 
-describe('defaultAuditSink', () => {
-  /** Captures what is written to standard output until the next turn of the event loop. */
-  async function written(emit: () => void): Promise<{ chunks: string[]; duringEmit: number }> {
-    const chunks: string[] = [];
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      chunks.push(String(chunk));
-      return true;
-    });
-    try {
-      emit();
-      const duringEmit = chunks.length;
-      await new Promise((resolve) => setImmediate(resolve));
-      return { chunks, duringEmit };
-    } finally {
-      spy.mockRestore();
-    }
+/** Captures what is written to standard output until the next turn of the event loop. */
+async function written(emit: () => void): Promise<{ chunks: string[]; duringEmit: number }> {
+  const chunks: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    emit();
+    const duringEmit = chunks.length;
+    await new Promise((resolve) => setImmediate(resolve));
+    return { chunks, duringEmit };
+  } finally {
+    spy.mockRestore();
   }
+}
 
+describe('defaultAuditSink', () => {
   it('writes one pino-format JSON line per event to standard output without pino', async () => {
     const { chunks } = await written(() => void defaultAuditSink(event));
 
@@ -316,7 +316,7 @@ describe('auditSinkOption', () => {
 describe('createAuditEmitter', () => {
   it('hands each event, frozen, to the sink', () => {
     const seen: AuditEvent[] = [];
-    const emit = createAuditEmitter({ audit: (e) => void seen.push(e) });
+    const emit = createAuditEmitter({ audit: (e) => void seen.push(e) })!;
 
     emit({ ...event });
 
@@ -330,13 +330,13 @@ describe('createAuditEmitter', () => {
       audit: () => {
         throw new Error('disk full');
       },
-    });
+    })!;
     const rejecting = createAuditEmitter({
       audit: () => {
         rejected = true;
         return Promise.reject(new Error('network down'));
       },
-    });
+    })!;
 
     expect(() => throwing({ ...event })).not.toThrow();
     expect(() => rejecting({ ...event })).not.toThrow();
@@ -347,7 +347,7 @@ describe('createAuditEmitter', () => {
 
   it('counts each event in the metrics registry, by component, decision and reason', async () => {
     const registry = new Registry();
-    const emit = createAuditEmitter({ audit: () => undefined, metrics: registry });
+    const emit = createAuditEmitter({ audit: () => undefined, metrics: registry })!;
 
     emit({ ...event });
     emit({ ...event });
@@ -356,6 +356,20 @@ describe('createAuditEmitter', () => {
     const text = await registry.metrics();
     expect(text).toContain('mcp_identity_requests_total{component="gateway",decision="refused",reason="forbidden"} 2');
     expect(text).toContain('mcp_identity_requests_total{component="receiver",decision="accepted",reason=""} 1');
+  });
+
+  it('is undefined for audit: false without metrics, so callers build no event', () => {
+    expect(createAuditEmitter({ audit: false })).toBeUndefined();
+  });
+
+  it('with audit: false and metrics, counts each event and hands it to no sink', async () => {
+    const registry = new Registry();
+    const emit = createAuditEmitter({ audit: false, metrics: registry })!;
+
+    const lines = await written(() => emit({ ...event }));
+
+    expect(lines.chunks).toEqual([]);
+    expect(await registry.metrics()).toContain('mcp_identity_requests_total{component="gateway",decision="refused",reason="forbidden"} 1');
   });
 
   it('throws a TypeError naming the option for a bad sink or registry', () => {

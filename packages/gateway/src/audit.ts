@@ -86,8 +86,13 @@ export interface ProxyAudit {
   begin(req: Request, res: Response, state: RequestState): void;
 }
 
-/** Builds the audit of one upstream. */
-export function createProxyAudit(audience: string, emit: EmitAudit, clock: () => number): ProxyAudit {
+/** Audit turned off (`audit: false` without `metrics`): nothing is listened for or built. */
+const NO_AUDIT: ProxyAudit = { begin: () => undefined };
+
+/** Builds the audit of one upstream; emits nothing when `emit` is undefined. */
+export function createProxyAudit(audience: string, emitter: EmitAudit | undefined, clock: () => number): ProxyAudit {
+  if (emitter === undefined) return NO_AUDIT;
+  const emit = emitter;
   function begin(req: Request, res: Response, state: RequestState): void {
     const start = clock();
     res.once('close', () => {

@@ -229,7 +229,8 @@ export function authenticate(strategies: readonly StrategyRef[], options: Authen
 
   function refuse(req: Request, res: Response, error: IdentityError, principal?: UserContext): void {
     writeIdentityError(res, error);
-    emit(authenticationRefusal(req, res, error.code, clock, principal));
+    // With audit off, no event is built.
+    emit?.(authenticationRefusal(req, res, error.code, clock, principal));
   }
 
   /** The challenge for a refused bearer token: `error="invalid_token"` once a token was presented. */

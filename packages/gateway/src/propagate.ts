@@ -123,8 +123,11 @@ export function propagateIdentity(options: PropagateIdentityOptions): RequestHan
 
 /** What `createGateway` shares between its upstreams: imported keys, one audit emitter, option names. */
 export interface UpstreamContext extends ResolveContext {
-  /** The gateway's audit emitter; default: one built from `options.audit` and `options.metrics`. */
-  readonly emit?: EmitAudit;
+  /**
+   * The gateway's audit emitter (undefined: audit is off); when the key is absent, one is built
+   * from `options.audit` and `options.metrics`.
+   */
+  readonly emit?: EmitAudit | undefined;
 }
 
 /** The one implementation behind {@link propagateIdentity} and `createGateway().upstream`. */
@@ -157,7 +160,11 @@ export function createUpstreamMiddleware(options: PropagateIdentityOptions, cont
           ...(options.logger === undefined ? {} : { logger: options.logger }),
           ...options.tokenExchange,
         });
-  const audit = createProxyAudit(config.audience, context.emit ?? createAuditEmitter(options), options.clock ?? Date.now);
+  const audit = createProxyAudit(
+    config.audience,
+    'emit' in context ? context.emit : createAuditEmitter(options),
+    options.clock ?? Date.now,
+  );
   const { states, sessions } = parts;
   const agent: unknown =
     extra.agent ?? (target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));

@@ -8,9 +8,10 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 import { Passport } from 'passport';
 import { BasicStrategy } from 'passport-http';
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { verifyIdentity } from '@mcp-identity/receiver';
-import { listen } from '../../../test/kit.js';
+import { defaultSinkLines, listen } from '../../../test/kit.js';
 import type { Running } from '../../../test/kit.js';
 import { createGateway, identityPlugin, propagateIdentity } from '../src/index.js';
 import type { AuditEvent, GatewayOptions, SigningKey } from '../src/index.js';
@@ -109,6 +110,42 @@ describe('createGateway', () => {
     expect(events.map((event) => [event.decision, event.reason, event.audience])).toEqual([
       ['forwarded', undefined, 'urn:mcp:files'],
       ['refused', 'unauthenticated', undefined],
+    ]);
+  });
+
+  it('with audit: false writes no event for authenticate or an upstream (the default sink writes each) and still counts them', async () => {
+    const upstream = await startReceiver(
+      verifyIdentity({ audience: 'urn:mcp:files', issuer: ISSUER, keys: { secrets: [{ secret: SECRET }] }, audit: false }),
+    );
+    async function gatewayWith(options: Partial<GatewayOptions>): Promise<Running> {
+      const gateway = createGateway({ issuer: ISSUER, signing: { secret: SECRET }, ...options });
+      const app = express();
+      app.use(
+        '/mcp/files',
+        gateway.authenticate(['basic'], { passport: passportWithAlice() }),
+        gateway.upstream({ target: upstream.url, audience: 'urn:mcp:files' }),
+      );
+      app.use(onError);
+      return track(await listen(app));
+    }
+    const requests = (server: Running) => async (): Promise<void> => {
+      await request(server.url).post('/mcp/files').set('authorization', basic('alice', 'wonderland')).send(toolsList).expect(200);
+      await request(server.url).post('/mcp/files').set('authorization', basic('alice', 'nope')).send(toolsList).expect(401);
+    };
+    const registry = new Registry();
+    const off = await gatewayWith({ audit: false, metrics: registry });
+    const byDefault = await gatewayWith({});
+
+    const offLines = await defaultSinkLines(requests(off));
+    const defaultLines = await defaultSinkLines(requests(byDefault));
+
+    expect(offLines).toEqual([]);
+    expect(defaultLines.map((line) => (line.audit as AuditEvent).decision).sort()).toEqual(['forwarded', 'refused']);
+    expect(upstream.reached).toHaveLength(2);
+    const counted = (await registry.metrics()).split('\n').filter((line) => line.startsWith('mcp_identity_requests_total{'));
+    expect(counted.sort()).toEqual([
+      'mcp_identity_requests_total{component="gateway",decision="forwarded",reason=""} 1',
+      'mcp_identity_requests_total{component="gateway",decision="refused",reason="unauthenticated"} 1',
     ]);
   });
 

@@ -48,7 +48,8 @@ export function verifyIdentity(options: ReceiverOptions | VerifyIdentityOptions)
     } catch (error) {
       if (isIdentityError(error)) writeIdentityError(res, error);
       else next(error);
-      emit(receiverEvent(req, res, audience, config.clock, { assertion: progress.assertion, refusal: { error } }));
+      // With audit off, no event is built.
+      emit?.(receiverEvent(req, res, audience, config.clock, { assertion: progress.assertion, refusal: { error } }));
       return;
     }
     const { user, credential, issuer, expiresAt, delegatedToken } = verified;
@@ -57,7 +58,7 @@ export function verifyIdentity(options: ReceiverOptions | VerifyIdentityOptions)
     req.auth = createAuthInfo(delegatedToken ?? credential, issuer, expiresAt, user);
     // Only an assertion carried in `_meta` can be met there by getUser.
     if (verified.inMeta) rememberVerified(credential, user, res);
-    emit(receiverEvent(req, res, audience, config.clock, { assertion: verified.assertion, user }));
+    emit?.(receiverEvent(req, res, audience, config.clock, { assertion: verified.assertion, user }));
     next();
   };
 }

@@ -2,6 +2,7 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { normalizeUserContext, requestIdOf } from '@mcp-identity/core/internal';
+import { defaultSinkLines } from '../../../test/kit.js';
 import { verifyIdentity } from '../src/index.js';
 import {
   AUDIENCE,
@@ -217,6 +218,31 @@ describe('verifyIdentity audit events', () => {
     expect(text).toContain('mcp_identity_requests_total{component="receiver",decision="refused",reason="identity_missing"} 1');
   });
 
+  it('with audit: false writes no event (the default sink writes one per request) and still counts requests', async () => {
+    const requests = async (app: express.Express): Promise<void> => {
+      await request(app)
+        .post('/mcp')
+        .set(identityHeaders(signFor({ body })))
+        .send(body)
+        .expect(200);
+      await request(app).post('/mcp').send(body).expect(401);
+    };
+    const registry = new Registry();
+    const off = createTestApp({ receiver: { audit: false, metrics: registry } });
+    const byDefault = createTestApp({ receiver: { audit: undefined } });
+
+    const offLines = await defaultSinkLines(() => requests(off.app));
+    const defaultLines = await defaultSinkLines(() => requests(byDefault.app));
+
+    expect(offLines).toEqual([]);
+    expect(defaultLines.map((line) => (line.audit as { decision: string }).decision)).toEqual(['accepted', 'refused']);
+    expect(off.calls).toHaveLength(1);
+    expect(off.events).toEqual([]);
+    const text = await registry.metrics();
+    expect(text).toContain('mcp_identity_requests_total{component="receiver",decision="accepted",reason=""} 1');
+    expect(text).toContain('mcp_identity_requests_total{component="receiver",decision="refused",reason="identity_missing"} 1');
+  });
+
   it('verifies and answers as usual when the sink throws', async () => {
     const { app, calls } = createTestApp({
       receiver: {
@@ -237,6 +263,7 @@ describe('verifyIdentity audit events', () => {
 
   it.each([
     ['audit', { audit: 'stdout' }, /^audit must be a function/],
+    ['audit', { audit: true }, /^audit must be a function/],
     ['metrics', { metrics: { getSingleMetric: 1 } }, /^metrics must be a prom-client Registry/],
   ])('throws a TypeError naming %s when it is invalid', (_case, overrides, message) => {
     const build = (): unknown => verifyIdentity({ ...receiverOptions(), ...(overrides as any) });
