@@ -101,10 +101,13 @@ export function eventLog<T>(): EventLog<T> {
   };
 }
 
-/** The audit lines the default sink wrote to standard output while `run` ran (and one turn of the event loop after it). */
+/**
+ * The audit lines the default sink wrote to standard output while `run` ran (and two turns of
+ * the event loop after it: the gateway emits when the response closes, the sink writes after).
+ */
 export async function defaultSinkLines(run: () => Promise<void>): Promise<Record<string, unknown>[]> {
   const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
+  const original = Object.getOwnPropertyDescriptor(process.stdout, 'write');
   // Kept, not printed: the test reads them.
   process.stdout.write = (chunk: string | Uint8Array) => {
     chunks.push(String(chunk));
@@ -112,10 +115,10 @@ export async function defaultSinkLines(run: () => Promise<void>): Promise<Record
   };
   try {
     await run();
-    // The default sink writes what it queued after the current turn of the event loop.
-    await new Promise((resolve) => setImmediate(resolve));
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
   } finally {
-    process.stdout.write = write;
+    if (original === undefined) Reflect.deleteProperty(process.stdout, 'write');
+    else Object.defineProperty(process.stdout, 'write', original);
   }
   return chunks
     .flatMap((chunk) => chunk.split('\n'))

@@ -10,9 +10,10 @@ import type { MetricsRegistry } from './metrics.js';
 /** The audit options of `authenticate`, `propagateIdentity` and `verifyIdentity`. */
 export interface AuditOptions {
   /**
-   * Receives one event per forwarded, accepted or refused request; `false`: no events (none is
-   * built, and nothing waits for the response to end to build one).
-   * Default: one JSON line per event on standard output, in pino's line format.
+   * Receives one event per forwarded, accepted or refused request; `false`: no sink. Without
+   * `metrics` no event is built then (nothing waits for the response to end to build one); with
+   * `metrics` each is built to be counted. Default: one JSON line per event on standard output,
+   * in pino's line format.
    */
   readonly audit?: AuditSink | false;
   /** A prom-client `Registry` in which to count events (`mcp_identity_requests_total`). Default: none. */
@@ -27,14 +28,15 @@ export type EmitAudit = (event: AuditEvent) => void;
  * undefined when events go nowhere (`audit: false` and no `metrics`): then callers build none.
  */
 export function createAuditEmitter(options: AuditOptions): EmitAudit | undefined {
+  // The sink is checked first: a bad one throws before the counter is registered.
+  const sink = options.audit === false ? undefined : auditSinkOption(options.audit);
   const count = options.metrics === undefined ? undefined : requestCounter(options.metrics);
-  if (options.audit === false) {
+  if (sink === undefined) {
     if (count === undefined) return undefined;
     return function countAudit(event) {
       count(Object.freeze(event));
     };
   }
-  const sink = auditSinkOption(options.audit);
   return function emitAudit(event) {
     const frozen = Object.freeze(event);
     count?.(frozen);

@@ -372,6 +372,13 @@ describe('createAuditEmitter', () => {
     expect(await registry.metrics()).toContain('mcp_identity_requests_total{component="gateway",decision="refused",reason="forbidden"} 1');
   });
 
+  it('checks the sink before registering the counter: a bad sink leaves the registry untouched', async () => {
+    const registry = new Registry();
+
+    expect(() => createAuditEmitter({ audit: 'stdout' as any, metrics: registry })).toThrow(/^audit must be a function/);
+    expect(await registry.metrics()).not.toContain('mcp_identity_requests_total');
+  });
+
   it('throws a TypeError naming the option for a bad sink or registry', () => {
     expect(() => createAuditEmitter({ audit: 'stdout' as any })).toThrow(/audit/);
     expect(() => createAuditEmitter({ audit: () => undefined, metrics: {} as any })).toThrow(/metrics must be a prom-client Registry/);

@@ -133,17 +133,20 @@ describe('createGateway', () => {
       await request(server.url).post('/mcp/files').set('authorization', basic('alice', 'nope')).send(toolsList).expect(401);
     };
     const registry = new Registry();
-    const off = await gatewayWith({ audit: false, metrics: registry });
+    const off = await gatewayWith({ audit: false });
+    const counted = await gatewayWith({ audit: false, metrics: registry });
     const byDefault = await gatewayWith({});
 
     const offLines = await defaultSinkLines(requests(off));
+    const countedLines = await defaultSinkLines(requests(counted));
     const defaultLines = await defaultSinkLines(requests(byDefault));
 
     expect(offLines).toEqual([]);
+    expect(countedLines).toEqual([]);
     expect(defaultLines.map((line) => (line.audit as AuditEvent).decision).sort()).toEqual(['forwarded', 'refused']);
-    expect(upstream.reached).toHaveLength(2);
-    const counted = (await registry.metrics()).split('\n').filter((line) => line.startsWith('mcp_identity_requests_total{'));
-    expect(counted.sort()).toEqual([
+    expect(upstream.reached).toHaveLength(3);
+    const lines = (await registry.metrics()).split('\n').filter((line) => line.startsWith('mcp_identity_requests_total{'));
+    expect(lines.sort()).toEqual([
       'mcp_identity_requests_total{component="gateway",decision="forwarded",reason=""} 1',
       'mcp_identity_requests_total{component="gateway",decision="refused",reason="unauthenticated"} 1',
     ]);

@@ -228,13 +228,16 @@ describe('verifyIdentity audit events', () => {
       await request(app).post('/mcp').send(body).expect(401);
     };
     const registry = new Registry();
-    const off = createTestApp({ receiver: { audit: false, metrics: registry } });
+    const off = createTestApp({ receiver: { audit: false } });
+    const counted = createTestApp({ receiver: { audit: false, metrics: registry } });
     const byDefault = createTestApp({ receiver: { audit: undefined } });
 
     const offLines = await defaultSinkLines(() => requests(off.app));
+    const countedLines = await defaultSinkLines(() => requests(counted.app));
     const defaultLines = await defaultSinkLines(() => requests(byDefault.app));
 
     expect(offLines).toEqual([]);
+    expect(countedLines).toEqual([]);
     expect(defaultLines.map((line) => (line.audit as { decision: string }).decision)).toEqual(['accepted', 'refused']);
     expect(off.calls).toHaveLength(1);
     expect(off.events).toEqual([]);
