@@ -19,6 +19,16 @@ import {
 
 const body = toolCall();
 
+/** One request that verifies (200), then one without an assertion (401 identity_missing). */
+async function acceptedThenRefused(app: express.Express): Promise<void> {
+  await request(app)
+    .post('/mcp')
+    .set(identityHeaders(signFor({ body })))
+    .send(body)
+    .expect(200);
+  await request(app).post('/mcp').send(body).expect(401);
+}
+
 describe('verifyIdentity audit events', () => {
   it('emits an accepted event with the request id, the user, the delegation and the jti', async () => {
     const { app, events } = createTestApp();
@@ -206,12 +216,7 @@ describe('verifyIdentity audit events', () => {
     const registry = new Registry();
     const { app } = createTestApp({ receiver: { metrics: registry } });
 
-    await request(app)
-      .post('/mcp')
-      .set(identityHeaders(signFor({ body })))
-      .send(body)
-      .expect(200);
-    await request(app).post('/mcp').send(body).expect(401);
+    await acceptedThenRefused(app);
 
     const text = await registry.metrics();
     expect(text).toContain('mcp_identity_requests_total{component="receiver",decision="accepted",reason=""} 1');
@@ -219,22 +224,14 @@ describe('verifyIdentity audit events', () => {
   });
 
   it('with audit: false writes no event (the default sink writes one per request) and still counts requests', async () => {
-    const requests = async (app: express.Express): Promise<void> => {
-      await request(app)
-        .post('/mcp')
-        .set(identityHeaders(signFor({ body })))
-        .send(body)
-        .expect(200);
-      await request(app).post('/mcp').send(body).expect(401);
-    };
     const registry = new Registry();
     const off = createTestApp({ receiver: { audit: false } });
     const counted = createTestApp({ receiver: { audit: false, metrics: registry } });
     const byDefault = createTestApp({ receiver: { audit: undefined } });
 
-    const offLines = await defaultSinkLines(() => requests(off.app));
-    const countedLines = await defaultSinkLines(() => requests(counted.app));
-    const defaultLines = await defaultSinkLines(() => requests(byDefault.app));
+    const offLines = await defaultSinkLines(() => acceptedThenRefused(off.app));
+    const countedLines = await defaultSinkLines(() => acceptedThenRefused(counted.app));
+    const defaultLines = await defaultSinkLines(() => acceptedThenRefused(byDefault.app));
 
     expect(offLines).toEqual([]);
     expect(countedLines).toEqual([]);
