@@ -29,17 +29,13 @@ export type EmitAudit = (event: AuditEvent) => void;
  */
 export function createAuditEmitter(options: AuditOptions): EmitAudit | undefined {
   // The sink is checked first: a bad one throws before the counter is registered.
-  const sink = options.audit === false ? undefined : auditSinkOption(options.audit);
+  const sink = auditSinkOption(options.audit);
   const count = options.metrics === undefined ? undefined : requestCounter(options.metrics);
-  if (sink === undefined) {
-    if (count === undefined) return undefined;
-    return function countAudit(event) {
-      count(Object.freeze(event));
-    };
-  }
+  if (sink === undefined && count === undefined) return undefined;
   return function emitAudit(event) {
     const frozen = Object.freeze(event);
     count?.(frozen);
+    if (sink === undefined) return;
     try {
       const result: unknown = sink(frozen);
       // A rejected promise from the sink must not become an unhandled rejection.

@@ -190,9 +190,10 @@ export const defaultAuditSink: AuditSink = function defaultAuditSink(event) {
   }
 };
 
-/** Validates an `audit` option: a function, or undefined for {@link defaultAuditSink}. */
-export function auditSinkOption(value: unknown, option = 'audit'): AuditSink {
+/** Validates an `audit` option: a function, undefined for {@link defaultAuditSink}, or `false` for no sink (undefined). */
+export function auditSinkOption(value: unknown, option = 'audit'): AuditSink | undefined {
   if (value === undefined) return defaultAuditSink;
+  if (value === false) return undefined;
   if (typeof value !== 'function') throw new TypeError(`${option} must be a function receiving each audit event, or false for none`);
   return value as AuditSink;
 }

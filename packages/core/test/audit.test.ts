@@ -300,11 +300,12 @@ describe('defaultAuditSink', () => {
 });
 
 describe('auditSinkOption', () => {
-  it('defaults to the JSON-lines sink and keeps a function', () => {
+  it('defaults to the JSON-lines sink, keeps a function and takes false as no sink', () => {
     const sink = (): void => undefined;
 
     expect(auditSinkOption(undefined)).toBe(defaultAuditSink);
     expect(auditSinkOption(sink)).toBe(sink);
+    expect(auditSinkOption(false)).toBeUndefined();
   });
 
   it.each([null, 'stdout', {}, true])('throws a TypeError naming the option for %j', (value) => {
